@@ -1,8 +1,27 @@
-//! Segue: the real-time Connect and session server.
+//! Segue: the real-time Connect and session server of a music streaming service.
 //!
 //! # Layout
-//! - [`ids`]: 22-character base62 ids and `segue:`/`spotify:` URIs.
+//! - [`gateway`]: HTTP (actix-web) and the Connect WebSocket; the only module that touches
+//!   sockets. Builds a running [`gateway::Node`].
+//! - [`actors`]: the user session actor, the directory that activates it, the bus that fans its
+//!   events out, and the hub of this node's connections.
 //! - [`player`]: the pure session state machine, the heart of the server.
+//! - [`catalog`]: the generated catalogs and the resolution of URIs into playable tracks.
+//! - [`auth`]: accounts, password hashing, signed tokens.
+//! - [`storage`]: the store (sqlx over SQLite or PostgreSQL) and the write-behind writer; the
+//!   only module that imports sqlx.
+//! - [`ids`], [`error`], [`config`], [`metrics`], [`clock`]: the small shared pieces.
+//!
+//! The binary (`src/main.rs`) is thin: it parses the command line and calls into this library.
 
+pub mod actors;
+pub mod auth;
+pub mod catalog;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod gateway;
 pub mod ids;
+pub mod metrics;
 pub mod player;
+pub mod storage;

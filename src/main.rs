@@ -1,1 +1,396 @@
-fn main() {}
+//! `segue`: the command line (`spec/cli-v1.md`). It parses flags (each also read from
+//! `SEGUE_<FLAG>`) and calls the library; bad flags or an unusable configuration exit with 64
+//! and one line on stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use segue::config::ServerConfig;
+use segue::gateway::Node;
+use segue::player::SkipPolicy;
+use segue::storage::users::{Product, UserUpsert};
+use segue::storage::{Store, StoreLocation};
+
+/// Exit status for bad flags or an unusable configuration (`EX_USAGE`).
+const EXIT_USAGE: u8 = 64;
+
+#[derive(Parser)]
+#[command(
+    name = "segue",
+    version,
+    about = "Segue: the real-time Connect and session server of a music streaming service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a server node.
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate(StoreArgs),
+    /// Manage users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Print a valid access token for a user, and nothing else.
+    Token(TokenArgs),
+    /// Load catalog data.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+}
+
+/// Where the data lives: `--data-dir` (SQLite) unless `--database-url` is given.
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Directory of the embedded SQLite store.
+    #[arg(long, env = "SEGUE_DATA_DIR", default_value = "./segue-data")]
+    data_dir: PathBuf,
+    /// A postgres:// (cluster) or sqlite: URL instead of the data dir.
+    #[arg(long, env = "SEGUE_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl StoreArgs {
+    fn location(&self) -> StoreLocation {
+        match &self.database_url {
+            Some(url) => StoreLocation::Url(url.clone()),
+            None => StoreLocation::DataDir(self.data_dir.clone()),
+        }
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0: any free port; the address is printed).
+    #[arg(long, env = "SEGUE_LISTEN", default_value = "127.0.0.1:7400")]
+    listen: String,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Redis URL: makes this node part of a cluster.
+    #[arg(long, env = "SEGUE_REDIS_URL")]
+    redis_url: Option<String>,
+    /// This node's name in a cluster.
+    #[arg(long, env = "SEGUE_NODE_ID", default_value = "node-1")]
+    node_id: String,
+    /// The base URL clients reach this server at (for absolute links).
+    #[arg(long, env = "SEGUE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Milliseconds between the server's pings on each socket.
+    #[arg(long, env = "SEGUE_HEARTBEAT_MS", default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    heartbeat_ms: u64,
+    /// Milliseconds a new socket has to send hello.
+    #[arg(long, env = "SEGUE_HELLO_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    hello_timeout_ms: u64,
+    /// Requests per second one connection may send.
+    #[arg(long, env = "SEGUE_RATE_LIMIT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit: u32,
+    /// Skips a free user may take per window.
+    #[arg(long, env = "SEGUE_SKIP_LIMIT", default_value_t = 6)]
+    skip_limit: u32,
+    /// The skip window, in milliseconds.
+    #[arg(long, env = "SEGUE_SKIP_WINDOW_MS", default_value_t = 3_600_000, value_parser = clap::value_parser!(u64).range(1..))]
+    skip_window_ms: u64,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "SEGUE_TOKEN_TTL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..))]
+    token_ttl: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "SEGUE_WORKERS")]
+    workers: Option<usize>,
+    /// Seconds a session with nothing online stays in memory.
+    #[arg(long, env = "SEGUE_SESSION_IDLE_S", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    session_idle_s: u64,
+    /// Do not import the demo catalog on first start.
+    #[arg(long, env = "SEGUE_NO_DEMO_CATALOG")]
+    no_demo_catalog: bool,
+    /// Seconds a draining node waits for sockets and requests.
+    #[arg(long, env = "SEGUE_SHUTDOWN_GRACE_S", default_value_t = 10)]
+    shutdown_grace_s: u64,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user, or update the product, country and display name of an existing one.
+    Add(UserAddArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProductArg {
+    Free,
+    Premium,
+}
+
+#[derive(Args)]
+struct UserAddArgs {
+    /// The username (1..64 characters of [A-Za-z0-9_.-]).
+    name: String,
+    #[arg(long, env = "SEGUE_PASSWORD")]
+    password: String,
+    #[arg(long, env = "SEGUE_PRODUCT", value_enum)]
+    product: Option<ProductArg>,
+    /// ISO 3166-1 alpha-2 country code, e.g. SE.
+    #[arg(long, env = "SEGUE_COUNTRY")]
+    country: Option<String>,
+    #[arg(long, env = "SEGUE_DISPLAY_NAME")]
+    display_name: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// The username.
+    name: String,
+    /// Lifetime of the token, in seconds.
+    #[arg(long, env = "SEGUE_TTL", default_value_t = 3_600, value_parser = clap::value_parser!(u64).range(1..))]
+    ttl: u64,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand)]
+enum ImportSource {
+    /// The demo catalog the server imports on first start.
+    Demo {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// A generated catalog of a given size, for benchmarks.
+    Synthetic {
+        /// How many tracks.
+        #[arg(long, env = "SEGUE_TRACKS", value_parser = clap::value_parser!(u64).range(1..=5_000_000))]
+        tracks: u64,
+        /// The generator's seed.
+        #[arg(long, env = "SEGUE_SEED", default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// A failure, and whether it is the configuration's (exit 64) or the run's (exit 1).
+enum Failure {
+    Usage(String),
+    Runtime(String),
+}
+
+fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure::Usage(message.to_string())
+}
+
+fn runtime(message: impl std::fmt::Display) -> Failure {
+    Failure::Runtime(message.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = error.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = error.to_string();
+            let line = text
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            eprintln!("{line}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    init_logging();
+    let outcome = actix_rt::System::new().block_on(run(cli.command));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Runtime(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEGUE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn open_store(args: &StoreArgs) -> Result<Store, Failure> {
+    Store::open(&args.location())
+        .await
+        .map_err(|error| usage(format!("cannot open the store: {error}")))
+}
+
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(store) => {
+            open_store(&store).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::Add(args),
+        } => add_user(args).await,
+        Command::Token(args) => token(args).await,
+        Command::Import { source } => import(source).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    if args.skip_window_ms == 0 {
+        return Err(usage("--skip-window-ms must be positive"));
+    }
+    let mut config = ServerConfig::embedded(args.store.data_dir.clone());
+    config.listen = args.listen;
+    config.store = args.store.location();
+    config.redis_url = args.redis_url;
+    config.node_id = args.node_id;
+    config.public_url = args.public_url;
+    config.heartbeat = Duration::from_millis(args.heartbeat_ms);
+    config.hello_timeout = Duration::from_millis(args.hello_timeout_ms);
+    config.rate_limit_per_second = args.rate_limit;
+    config.skip_policy = SkipPolicy {
+        limit: args.skip_limit,
+        window_ms: args.skip_window_ms,
+    };
+    config.access_token_ttl_s = args.token_ttl;
+    if let Some(workers) = args.workers {
+        if workers == 0 {
+            return Err(usage("--workers must be at least 1"));
+        }
+        config.workers = workers;
+    }
+    config.session_idle = Duration::from_secs(args.session_idle_s);
+    config.demo_catalog = !args.no_demo_catalog;
+    config.shutdown_grace = Duration::from_secs(args.shutdown_grace_s);
+
+    let node = Node::start(config).await.map_err(usage)?;
+    println!("segue listening on http://{}", node.local_addr);
+    node.run_until(shutdown_signal()).await.map_err(runtime)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match &mut terminate { Some(signal) => { signal.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
+async fn add_user(args: UserAddArgs) -> Result<(), Failure> {
+    if !segue::auth::is_valid_username(&args.name) {
+        return Err(usage("NAME must be 1..64 characters of [A-Za-z0-9_.-]"));
+    }
+    if let Some(country) = &args.country
+        && !segue::auth::is_valid_country(country)
+    {
+        return Err(usage(
+            "--country must be an ISO 3166-1 alpha-2 code such as SE",
+        ));
+    }
+    if args.password.is_empty() {
+        return Err(usage("--password must not be empty"));
+    }
+    let store = open_store(&args.store).await?;
+    let password = args.password.clone();
+    let hash = tokio::task::spawn_blocking(move || segue::auth::password::hash(&password))
+        .await
+        .map_err(runtime)?;
+    let product = args.product.map(|p| match p {
+        ProductArg::Free => Product::Free,
+        ProductArg::Premium => Product::Premium,
+    });
+    let upsert = UserUpsert {
+        username: &args.name,
+        password_hash: &hash,
+        display_name: args.display_name.as_deref(),
+        product,
+        country: args.country.as_deref(),
+    };
+    let (id, _created) = store
+        .upsert_user(&upsert, segue::clock::now_ms() as i64)
+        .await
+        .map_err(runtime)?;
+    println!("{id}");
+    Ok(())
+}
+
+async fn token(args: TokenArgs) -> Result<(), Failure> {
+    let store = open_store(&args.store).await?;
+    let record = store
+        .user_by_username(&args.name)
+        .await
+        .map_err(runtime)?
+        .ok_or_else(|| usage(format!("no user named {:?}", args.name)))?;
+    let accounts = segue::auth::Accounts::new(store, args.ttl, args.ttl)
+        .await
+        .map_err(runtime)?;
+    println!(
+        "{}",
+        accounts.issue_access(&segue::auth::UserProfile::from(&record), args.ttl)
+    );
+    Ok(())
+}
+
+async fn import(source: ImportSource) -> Result<(), Failure> {
+    match source {
+        ImportSource::Demo { store } => {
+            let store = open_store(&store).await?;
+            if segue::catalog::import_demo_if_empty(&store)
+                .await
+                .map_err(runtime)?
+            {
+                println!("imported the demo catalog");
+            } else {
+                println!("the catalog is not empty; nothing imported");
+            }
+        }
+        ImportSource::Synthetic {
+            tracks,
+            seed,
+            store,
+        } => {
+            let store = open_store(&store).await?;
+            let started = std::time::Instant::now();
+            let written = segue::catalog::import_synthetic(&store, seed, tracks as usize, |done| {
+                if done % 100_000 < 5_000 {
+                    eprintln!("{done} tracks written");
+                }
+            })
+            .await
+            .map_err(runtime)?;
+            println!(
+                "imported {written} tracks in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}

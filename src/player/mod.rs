@@ -17,10 +17,11 @@
 //! - a free user's counted skips never exceed the limit within any window;
 //! - the stored and the computed positions never pass the end of the track.
 
-mod context;
+pub mod context;
 #[cfg(test)]
 mod proptests;
 mod skips;
+pub mod wire;
 
 use serde::{Deserialize, Serialize};
 
@@ -265,6 +266,31 @@ impl Session {
             repeat: RepeatMode::Off,
             skips: SkipLog::new(skip_policy),
         }
+    }
+
+    /// A new, empty session that goes on from `seq` (when the old state could not be read,
+    /// its `seq` must still never go backwards).
+    pub fn resumed_at(seq: u64, skip_policy: Option<SkipPolicy>) -> Session {
+        Session {
+            seq,
+            ..Session::new(skip_policy)
+        }
+    }
+
+    /// Marks every device offline, as at the start of a new activation whose devices have not
+    /// said hello yet. A change (with its own `seq`) when any device was online.
+    pub fn all_offline(&mut self, now_ms: u64) -> bool {
+        let now = now_ms.max(self.clock_ms);
+        let mut changed = false;
+        for device in &mut self.devices {
+            changed |= std::mem::replace(&mut device.online, false);
+        }
+        if changed {
+            self.deactivate(now);
+            self.clock_ms = now;
+            self.seq += 1;
+        }
+        changed
     }
 
     pub fn seq(&self) -> u64 {
@@ -899,5 +925,3 @@ impl Session {
         }
     }
 }
-
-pub mod wire;

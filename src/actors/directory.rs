@@ -1,0 +1,160 @@
+//! The session directory: finds, or activates, the one live session actor of a user, and is
+//! the handle the gateway uses to talk to sessions.
+//!
+//! This is the embedded placement: every session lives in this process. A session whose actor
+//! retired or died is activated again on the next call, from its newest snapshot. The retry
+//! loop in [`Sessions::call`] is what makes a crashed actor come back ("supervision"): actix's
+//! `Supervisor` restarts actors whose context stopped, but not one whose task panicked, so the
+//! directory notices the closed mailbox instead and starts a fresh activation.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use actix::prelude::*;
+use dashmap::DashMap;
+use segue_protocol::{ErrorCode, SessionState};
+
+use super::session::{Execute, Executed, ReadState, SessionDeps, SessionError, UserSession};
+use crate::error::{AppError, AppResult};
+use crate::ids::Id;
+use crate::player::Command;
+
+/// How long a caller waits for a session before answering `UNAVAILABLE`.
+pub const SESSION_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Activations tried for one call before giving up.
+const ATTEMPTS: usize = 3;
+
+struct Directory {
+    live: DashMap<Id, Addr<UserSession>>,
+    deps: Arc<SessionDeps>,
+}
+
+/// The handle to every session. Cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    directory: Arc<Directory>,
+}
+
+impl Sessions {
+    pub fn new(deps: Arc<SessionDeps>) -> Sessions {
+        Sessions {
+            directory: Arc::new(Directory {
+                live: DashMap::new(),
+                deps,
+            }),
+        }
+    }
+
+    pub fn deps(&self) -> &Arc<SessionDeps> {
+        &self.directory.deps
+    }
+
+    /// Live session actors on this node.
+    pub fn live_count(&self) -> usize {
+        self.directory.live.len()
+    }
+
+    /// The live actor of `user`, activated if there is none. Must run on an actix arbiter.
+    fn activation(&self, user: Id) -> Addr<UserSession> {
+        if let Some(addr) = self.directory.live.get(&user)
+            && addr.connected()
+        {
+            return addr.clone();
+        }
+        let mut entry = self
+            .directory
+            .live
+            .entry(user)
+            .or_insert_with(|| self.start(user));
+        if !entry.connected() {
+            *entry = self.start(user);
+        }
+        entry.clone()
+    }
+
+    fn start(&self, user: Id) -> Addr<UserSession> {
+        let directory: Weak<Directory> = Arc::downgrade(&self.directory);
+        let on_retire = Box::new(move |user: Id, addr: &Addr<UserSession>| {
+            if let Some(directory) = directory.upgrade() {
+                directory.live.remove_if(&user, |_, live| live == addr);
+            }
+        });
+        UserSession::new(user, self.directory.deps.clone(), on_retire).start()
+    }
+
+    async fn call<M, R>(&self, user: Id, message: M) -> AppResult<R>
+    where
+        M: Message<Result = Result<R, SessionError>> + Clone + Send + 'static,
+        R: Send + 'static,
+        UserSession: Handler<M>,
+    {
+        for _ in 0..ATTEMPTS {
+            let addr = self.activation(user);
+            match addr
+                .send(message.clone())
+                .timeout(SESSION_CALL_TIMEOUT)
+                .await
+            {
+                Ok(Ok(reply)) => return Ok(reply),
+                Ok(Err(SessionError::App(error))) => return Err(error),
+                // Retired or died under us: try a fresh activation.
+                Ok(Err(SessionError::Retired)) | Err(MailboxError::Closed) => {
+                    self.directory
+                        .live
+                        .remove_if(&user, |_, live| *live == addr);
+                }
+                Err(MailboxError::Timeout) => {
+                    return Err(AppError::new(
+                        ErrorCode::Unavailable,
+                        "the session did not answer in time",
+                    ));
+                }
+            }
+        }
+        Err(AppError::new(
+            ErrorCode::Unavailable,
+            "the session is unavailable; retry soon",
+        ))
+    }
+
+    /// Applies a command to the user's session.
+    pub async fn execute(
+        &self,
+        user: Id,
+        sender: Option<&str>,
+        command: Command,
+    ) -> AppResult<Executed> {
+        self.call(
+            user,
+            Execute {
+                sender: sender.map(str::to_string),
+                command,
+                want_state: false,
+            },
+        )
+        .await
+    }
+
+    /// Applies a command and returns the whole state after it (for `hello`).
+    pub async fn execute_with_state(
+        &self,
+        user: Id,
+        sender: Option<&str>,
+        command: Command,
+    ) -> AppResult<Executed> {
+        self.call(
+            user,
+            Execute {
+                sender: sender.map(str::to_string),
+                command,
+                want_state: true,
+            },
+        )
+        .await
+    }
+
+    /// The user's whole session state.
+    pub async fn state(&self, user: Id) -> AppResult<SessionState> {
+        self.call(user, ReadState).await
+    }
+}

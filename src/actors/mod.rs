@@ -1,0 +1,12 @@
+//! The actors and what connects them: the user session actor (the one owner of a user's
+//! playback state), the directory that finds or activates it, the bus that carries its events,
+//! and the hub of this node's device connections.
+//!
+//! **Architecture invariant:** actors never hold a socket. A device connection (in `gateway`)
+//! talks to its session through [`directory::Sessions`] and receives events through its
+//! outbound queue in the [`hub::LocalHub`].
+
+pub mod bus;
+pub mod directory;
+pub mod hub;
+pub mod session;

@@ -1,0 +1,60 @@
+//! The configuration of a server node, as the command line and the environment give it.
+
+use std::time::Duration;
+
+use crate::player::SkipPolicy;
+use crate::storage::StoreLocation;
+
+/// Everything `segue serve` can be told.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free one (printed at start).
+    pub listen: String,
+    pub store: StoreLocation,
+    /// Cluster mode's Redis; `None` runs the embedded setup.
+    pub redis_url: Option<String>,
+    pub node_id: String,
+    /// The base URL clients reach this server at, for absolute `next`/`previous`/`href` links;
+    /// `None`: taken from each request's `Host`.
+    pub public_url: Option<String>,
+    /// How often the server pings each socket; a socket silent for three of these is dead.
+    pub heartbeat: Duration,
+    /// How long a new socket has to say `hello`.
+    pub hello_timeout: Duration,
+    /// Requests per second one connection may send.
+    pub rate_limit_per_second: u32,
+    pub skip_policy: SkipPolicy,
+    pub access_token_ttl_s: u64,
+    pub refresh_token_ttl_s: u64,
+    /// HTTP worker threads (each also runs sessions and sockets).
+    pub workers: usize,
+    /// A session with nothing online and no command for this long is retired.
+    pub session_idle: Duration,
+    /// Import the demo catalog on first start.
+    pub demo_catalog: bool,
+    /// How long a draining node waits for sockets and requests before it exits anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    /// The defaults of `segue serve` with its data under `data_dir`.
+    pub fn embedded(data_dir: impl Into<std::path::PathBuf>) -> ServerConfig {
+        ServerConfig {
+            listen: "127.0.0.1:7400".into(),
+            store: StoreLocation::DataDir(data_dir.into()),
+            redis_url: None,
+            node_id: "node-1".into(),
+            public_url: None,
+            heartbeat: Duration::from_secs(15),
+            hello_timeout: Duration::from_secs(10),
+            rate_limit_per_second: 100,
+            skip_policy: SkipPolicy::DEFAULT,
+            access_token_ttl_s: 3_600,
+            refresh_token_ttl_s: 30 * 24 * 3_600,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            session_idle: Duration::from_secs(300),
+            demo_catalog: true,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,517 @@
+//! One device connection: the socket loop between a WebSocket and the user's session.
+//!
+//! The loop waits on four things at once: a frame from the device, a frame for the device from
+//! its outbound queue, the heartbeat tick, and the deadlines (`hello`, token expiry). A request
+//! is decoded, checked, rate-limited and, if it is a command, sent to the session; its reply is
+//! written before anything else from the queue, so on the sender's own connection the reply
+//! always comes before the `state` event it caused.
+//!
+//! Memory matters here (one of these per device, 19,000 per node): the loop owns no buffer of
+//! its own, tungstenite's read buffer is small ([`READ_BUFFER_BYTES`]) and grows only for a
+//! large frame, and queued events are shared pointers to frames encoded once per change.
+
+use std::borrow::Cow;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_rt::net::TcpStream;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use governor::clock::Clock;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use segue_protocol::envelope::{encode_reply_err, encode_reply_ok};
+use segue_protocol::request::{PingReply, SeqReply};
+use segue_protocol::state::Welcome;
+use segue_protocol::{ClientFrame, ErrorBody, ErrorCode, MAX_FRAME_BYTES, Request, close_code};
+use tokio::time::{Instant, MissedTickBehavior, sleep, sleep_until};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::Services;
+use super::requests::{command_for, device_info};
+use crate::actors::hub::{OutFrame, Outbound};
+use crate::auth::{Authenticated, UserProfile};
+use crate::clock::now_ms;
+use crate::error::AppError;
+use crate::player::Command;
+
+/// tungstenite's read buffer: requests are small; a larger frame grows it as needed.
+pub const READ_BUFFER_BYTES: usize = 1024;
+/// A write that cannot finish in this long means the device stopped reading: it is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closing connection waits for the device's close frame.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Close code for a device too slow to take its events (it reconnects and loses nothing).
+pub const CLOSE_TOO_SLOW: u16 = 1013;
+
+/// The WebSocket settings of every device connection.
+pub fn websocket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES))
+}
+
+/// How a connection ends.
+enum Ending {
+    /// Send a close frame with this code and reason.
+    Close(u16, Cow<'static, str>),
+    /// The device is gone (it closed, or the socket failed): nothing more to send.
+    Gone,
+}
+
+/// What woke the loop.
+enum Wake {
+    Incoming(Option<Result<Message, WsError>>),
+    Outgoing(Option<Arc<OutFrame>>),
+    HelloDeadline,
+    Heartbeat,
+    TokenExpired,
+}
+
+/// The device once it said `hello`.
+struct Attached {
+    device_id: String,
+    connection: u64,
+    outbound: Outbound,
+}
+
+struct DeviceConnection {
+    ws: WebSocketStream<TcpStream>,
+    services: Arc<Services>,
+    user: Arc<UserProfile>,
+    token_expires_at_s: u64,
+    limiter: DefaultDirectRateLimiter,
+    attached: Option<Attached>,
+    /// The newest seq this device has been sent; older `state` events are skipped.
+    last_seq: u64,
+    /// When the device last sent anything (a frame, a pong).
+    last_heard: Instant,
+}
+
+/// Serves one upgraded socket until it closes.
+pub async fn serve(ws: WebSocketStream<TcpStream>, services: Arc<Services>, auth: Authenticated) {
+    services.metrics.connections_open.inc();
+    services.metrics.connections_total.inc();
+    let per_second =
+        NonZeroU32::new(services.config.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
+    let limiter =
+        RateLimiter::direct_with_clock(Quota::per_second(per_second), services.clock.clone());
+    let mut connection = DeviceConnection {
+        ws,
+        services,
+        user: auth.user,
+        token_expires_at_s: auth.expires_at_s,
+        limiter,
+        attached: None,
+        last_seq: 0,
+        last_heard: Instant::now(),
+    };
+    let ending = connection.run().await;
+    connection.finish(ending).await;
+}
+
+async fn next_outgoing(attached: &mut Option<Attached>) -> Option<Arc<OutFrame>> {
+    match attached {
+        Some(attached) => attached.outbound.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn token_deadline(expires_at_s: u64) -> Instant {
+    let left_ms = (expires_at_s * 1000).saturating_sub(now_ms());
+    Instant::now() + Duration::from_millis(left_ms)
+}
+
+impl DeviceConnection {
+    async fn run(&mut self) -> Ending {
+        let heartbeat_every = self.services.config.heartbeat;
+        let hello_deadline = sleep(self.services.config.hello_timeout);
+        tokio::pin!(hello_deadline);
+        let token_expiry = sleep_until(token_deadline(self.token_expires_at_s));
+        tokio::pin!(token_expiry);
+        let mut heartbeat =
+            tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let wake = tokio::select! {
+                incoming = self.ws.next() => Wake::Incoming(incoming),
+                outgoing = next_outgoing(&mut self.attached) => Wake::Outgoing(outgoing),
+                _ = &mut hello_deadline, if self.attached.is_none() => Wake::HelloDeadline,
+                _ = heartbeat.tick() => Wake::Heartbeat,
+                _ = &mut token_expiry => Wake::TokenExpired,
+            };
+            let result = match wake {
+                Wake::Incoming(incoming) => self.on_incoming(incoming).await,
+                Wake::Outgoing(outgoing) => self.on_outgoing(outgoing).await,
+                Wake::HelloDeadline => {
+                    let seconds = self.services.config.hello_timeout.as_secs_f32();
+                    Err(Ending::Close(
+                        close_code::POLICY,
+                        format!("no hello within {seconds} s").into(),
+                    ))
+                }
+                Wake::Heartbeat => self.on_heartbeat(heartbeat_every).await,
+                Wake::TokenExpired => {
+                    if self.token_expires_at_s * 1000 > now_ms() {
+                        // Renewed by an `auth` request since the deadline was set.
+                        token_expiry
+                            .as_mut()
+                            .reset(token_deadline(self.token_expires_at_s));
+                        Ok(())
+                    } else {
+                        Err(Ending::Close(
+                            close_code::TOKEN_EXPIRED,
+                            "token expired".into(),
+                        ))
+                    }
+                }
+            };
+            if let Err(ending) = result {
+                return ending;
+            }
+        }
+    }
+
+    async fn on_heartbeat(&mut self, every: Duration) -> Result<(), Ending> {
+        if self.last_heard.elapsed() >= every * 3 {
+            return Err(Ending::Close(
+                close_code::NORMAL,
+                "heartbeat timeout".into(),
+            ));
+        }
+        self.write(Message::Ping(Bytes::new())).await
+    }
+
+    async fn on_incoming(
+        &mut self,
+        incoming: Option<Result<Message, WsError>>,
+    ) -> Result<(), Ending> {
+        let message = match incoming {
+            None => return Err(Ending::Gone),
+            Some(Ok(message)) => message,
+            Some(Err(WsError::Capacity(_))) => {
+                let message = format!("a frame is larger than {MAX_FRAME_BYTES} bytes");
+                return self.violation(close_code::TOO_BIG, message).await;
+            }
+            Some(Err(WsError::Protocol(error))) => {
+                return self
+                    .violation(
+                        close_code::POLICY,
+                        format!("WebSocket protocol error: {error}"),
+                    )
+                    .await;
+            }
+            Some(Err(_)) => return Err(Ending::Gone),
+        };
+        self.last_heard = Instant::now();
+        match message {
+            Message::Binary(bytes) => {
+                self.services.metrics.frames_received.inc();
+                self.on_frame(&bytes).await
+            }
+            Message::Text(_) => {
+                self.violation(
+                    close_code::POLICY,
+                    "text frames are not part of the protocol: send MessagePack in binary frames"
+                        .into(),
+                )
+                .await
+            }
+            Message::Close(_) => Err(Ending::Gone),
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(()),
+        }
+    }
+
+    /// Answers a frame that is not an envelope: one error reply with id 0, then the close.
+    async fn violation(&mut self, code: u16, message: String) -> Result<(), Ending> {
+        self.services.metrics.protocol_violations.inc();
+        let error = ErrorBody::new(ErrorCode::BadRequest, message.clone());
+        // The close follows whether or not this reply could be written.
+        let _ = self
+            .write(Message::Binary(encode_reply_err(0, &error).into()))
+            .await;
+        let reason: String = message.chars().take(100).collect();
+        Err(Ending::Close(code, reason.into()))
+    }
+
+    async fn on_frame(&mut self, bytes: &[u8]) -> Result<(), Ending> {
+        let frame = match ClientFrame::decode(bytes) {
+            Ok(frame) => frame,
+            Err(violation) => {
+                return self
+                    .violation(close_code::INVALID_PAYLOAD, violation.to_string())
+                    .await;
+            }
+        };
+        let id = frame.id;
+        if self.attached.is_none() {
+            return match frame.request {
+                Ok(Request::Hello(hello)) => self.on_hello(id, hello).await,
+                Err(error) if frame.type_name.as_deref() == Some("hello") => {
+                    self.reply_err(id, error).await
+                }
+                _ => {
+                    self.violation(close_code::POLICY, "the first request must be hello".into())
+                        .await
+                }
+            };
+        }
+        let request = match frame.request {
+            Ok(request) => request,
+            Err(error) => return self.reply_err(id, error).await,
+        };
+        if let Err(not_until) = self.limiter.check() {
+            self.services.metrics.rate_limited.inc();
+            let wait = not_until.wait_time_from(self.services.clock.now());
+            let error = ErrorBody::new(
+                ErrorCode::RateLimited,
+                "too many requests on this connection",
+            )
+            .with_retry_after((wait.as_millis() as u64).max(1));
+            return self.reply_err(id, error).await;
+        }
+        match request {
+            Request::Ping => {
+                self.reply_ok(
+                    id,
+                    &PingReply {
+                        server_time_ms: now_ms(),
+                    },
+                )
+                .await
+            }
+            Request::Hello(_) => {
+                self.reply_err(
+                    id,
+                    ErrorBody::new(ErrorCode::BadRequest, "this connection already said hello"),
+                )
+                .await
+            }
+            Request::Auth(auth) => self.on_auth(id, &auth.access_token).await,
+            command => self.on_command(id, command).await,
+        }
+    }
+
+    async fn on_command(&mut self, id: u32, request: Request) -> Result<(), Ending> {
+        let services = self.services.clone();
+        let device_id = self.attached.as_ref().map(|a| a.device_id.as_str());
+        let outcome = match command_for(request, &services.resolver, &self.user).await {
+            Ok(command) => {
+                services
+                    .sessions
+                    .execute(self.user.id, device_id, command)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(executed) => {
+                self.reply_ok(
+                    id,
+                    &SeqReply {
+                        seq: executed.applied.seq,
+                    },
+                )
+                .await
+            }
+            Err(error) => self.reply_err(id, error.to_body()).await,
+        }
+    }
+
+    async fn on_hello(
+        &mut self,
+        id: u32,
+        hello: segue_protocol::request::Hello,
+    ) -> Result<(), Ending> {
+        let services = self.services.clone();
+        let Some((connection, outbound)) = services.hub.connect(self.user.id) else {
+            let error = ErrorBody::new(
+                ErrorCode::Unavailable,
+                "this node is shutting down; reconnect",
+            );
+            self.reply_err(id, error).await?;
+            return Err(Ending::Close(
+                close_code::GOING_AWAY,
+                "server going away".into(),
+            ));
+        };
+        let info = device_info(&hello);
+        let attach = Command::Attach {
+            device: info,
+            connection,
+        };
+        match services
+            .sessions
+            .execute_with_state(self.user.id, Some(&hello.device_id), attach)
+            .await
+        {
+            Ok(executed) => {
+                let state = executed.state.expect("asked for the state");
+                self.last_seq = state.seq;
+                self.attached = Some(Attached {
+                    device_id: hello.device_id.clone(),
+                    connection,
+                    outbound,
+                });
+                let welcome = Welcome {
+                    user_id: self.user.id.to_string(),
+                    device_id: hello.device_id,
+                    heartbeat_ms: services.config.heartbeat.as_millis() as u64,
+                    seq: state.seq,
+                    state,
+                };
+                self.reply_ok(id, &welcome).await
+            }
+            Err(error) => {
+                services.hub.disconnect(self.user.id, connection);
+                let too_many = error.code == ErrorCode::TooManyDevices;
+                self.reply_err(id, error.to_body()).await?;
+                if too_many {
+                    return Err(Ending::Close(close_code::POLICY, "too many devices".into()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_auth(&mut self, id: u32, token: &str) -> Result<(), Ending> {
+        match self.services.accounts.authenticate(token).await {
+            Ok(auth) if auth.user.id == self.user.id => {
+                self.token_expires_at_s = auth.expires_at_s;
+                self.user = auth.user;
+                #[derive(serde::Serialize)]
+                struct Renewed {
+                    expires_at_ms: u64,
+                }
+                self.reply_ok(
+                    id,
+                    &Renewed {
+                        expires_at_ms: self.token_expires_at_s * 1000,
+                    },
+                )
+                .await
+            }
+            Ok(_) => {
+                let error =
+                    ErrorBody::new(ErrorCode::Forbidden, "that token belongs to another user");
+                self.reply_err(id, error).await
+            }
+            Err(error) => self.reply_err(id, error.to_body()).await,
+        }
+    }
+
+    async fn on_outgoing(&mut self, outgoing: Option<Arc<OutFrame>>) -> Result<(), Ending> {
+        let Some(mut frame) = outgoing else {
+            self.services.metrics.slow_consumers.inc();
+            return Err(Ending::Close(
+                CLOSE_TOO_SLOW,
+                "too slow to keep up; reconnect".into(),
+            ));
+        };
+        // Feed everything already queued, then flush once.
+        let mut fed = false;
+        loop {
+            match &*frame {
+                OutFrame::State { seq, frame } if *seq > self.last_seq => {
+                    self.last_seq = *seq;
+                    self.feed(Message::Binary(frame.clone())).await?;
+                    fed = true;
+                }
+                OutFrame::State { .. } => {}
+                OutFrame::Event(bytes) => {
+                    self.feed(Message::Binary(bytes.clone())).await?;
+                    fed = true;
+                }
+                OutFrame::Close { code, reason } => {
+                    if fed {
+                        self.flush().await?;
+                    }
+                    return Err(Ending::Close(*code, Cow::Borrowed(reason)));
+                }
+            }
+            match self
+                .attached
+                .as_mut()
+                .and_then(|a| a.outbound.try_recv().ok())
+            {
+                Some(next) => frame = next,
+                None => break,
+            }
+        }
+        if fed { self.flush().await } else { Ok(()) }
+    }
+
+    async fn reply_ok<B: serde::Serialize>(&mut self, id: u32, body: &B) -> Result<(), Ending> {
+        self.write(Message::Binary(encode_reply_ok(id, body).into()))
+            .await
+    }
+
+    async fn reply_err(&mut self, id: u32, error: ErrorBody) -> Result<(), Ending> {
+        self.services.metrics.command_errors.inc();
+        self.write(Message::Binary(encode_reply_err(id, &error).into()))
+            .await
+    }
+
+    async fn feed(&mut self, message: Message) -> Result<(), Ending> {
+        self.services.metrics.frames_sent.inc();
+        match tokio::time::timeout(WRITE_TIMEOUT, self.ws.feed(message)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Ending::Gone),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), Ending> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.ws.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Ending::Gone),
+        }
+    }
+
+    async fn write(&mut self, message: Message) -> Result<(), Ending> {
+        self.feed(message).await?;
+        self.flush().await
+    }
+
+    /// Closes the socket (with a close frame when there is one to send), then tells the hub
+    /// and the session that this device is gone.
+    async fn finish(mut self, ending: Ending) {
+        if let Ending::Close(code, reason) = ending {
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into_owned().into(),
+            };
+            if tokio::time::timeout(CLOSE_TIMEOUT, self.ws.send(Message::Close(Some(frame))))
+                .await
+                .is_ok()
+            {
+                // Wait for the device's own close frame, so the close handshake completes.
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+                    while self.ws.next().await.is_some() {}
+                })
+                .await;
+            }
+        }
+        let services = self.services.clone();
+        services.metrics.connections_open.dec();
+        if let Some(attached) = self.attached.take() {
+            services.hub.disconnect(self.user.id, attached.connection);
+            drop(attached.outbound);
+            let detach = Command::Detach {
+                device_id: attached.device_id,
+                connection: attached.connection,
+            };
+            if let Err(error) = services.sessions.execute(self.user.id, None, detach).await {
+                log_detach_failure(&error);
+            }
+        }
+    }
+}
+
+fn log_detach_failure(error: &AppError) {
+    tracing::warn!(%error, "could not mark a device offline");
+}

@@ -1,0 +1,298 @@
+//! Catalog reads: tracks, albums, artists, and the simple track search of the embedded catalog.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde::Serialize;
+
+use super::objects::{self, Links, paging};
+use super::{ApiResult, AuthUser, base_url, json};
+use crate::catalog::resolve::parse_track_ref;
+use crate::error::AppError;
+use crate::gateway::Services;
+use crate::ids::{Id, Uri};
+
+/// Most ids one `GET /v1/tracks?ids=` takes.
+const MAX_IDS: usize = 50;
+/// Deepest offset a search page may start at.
+const MAX_SEARCH_OFFSET: u32 = 1_000;
+
+pub fn routes(app: &mut web::ServiceConfig) {
+    app.route("/v1/tracks", web::get().to(several_tracks))
+        .route("/v1/tracks/{id}", web::get().to(one_track))
+        .route("/v1/albums/{id}", web::get().to(album))
+        .route("/v1/albums/{id}/tracks", web::get().to(album_tracks))
+        .route("/v1/artists/{id}", web::get().to(artist))
+        .route(
+            "/v1/artists/{id}/top-tracks",
+            web::get().to(artist_top_tracks),
+        )
+        .route("/v1/search", web::get().to(search));
+}
+
+/// `limit` and `offset` of a paged endpoint.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+impl PageQuery {
+    /// `(offset, limit)`: limit 1..=50 (default 20), offset default 0.
+    pub fn resolve(&self) -> Result<(u32, u32), AppError> {
+        let limit = self.limit.unwrap_or(20);
+        if !(1..=50).contains(&limit) {
+            return Err(AppError::bad_request("limit must be within 1..50"));
+        }
+        Ok((self.offset.unwrap_or(0), limit))
+    }
+}
+
+/// An id from a path: a bare id or a URI of either scheme.
+fn path_id(text: &str) -> Result<Id, AppError> {
+    Id::parse(text)
+        .or_else(|| Uri::parse(text).map(|uri| uri.id))
+        .ok_or_else(|| {
+            AppError::bad_request(format!(
+                "invalid id {:?}: expected 22 base62 characters",
+                shorten(text)
+            ))
+        })
+}
+
+fn shorten(text: &str) -> String {
+    text.chars().take(40).collect()
+}
+
+async fn one_track(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    AuthUser(auth): AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&id)?;
+    let rows = services.store.tracks(&[id]).await.map_err(AppError::from)?;
+    let row = rows
+        .first()
+        .ok_or_else(|| AppError::not_found(format!("no track {id}")))?;
+    let links = Links::new(base_url(&request, &services));
+    Ok(json(&objects::track(&links, row, &auth.user.country)))
+}
+
+#[derive(Deserialize)]
+struct IdsQuery {
+    ids: String,
+}
+
+async fn several_tracks(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    AuthUser(auth): AuthUser,
+    query: web::Query<IdsQuery>,
+) -> ApiResult<HttpResponse> {
+    let ids = query
+        .ids
+        .split(',')
+        .filter(|part| !part.is_empty())
+        .map(|part| parse_track_ref(part.trim()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() || ids.len() > MAX_IDS {
+        return Err(AppError::bad_request(format!("ids must name 1..{MAX_IDS} tracks")).into());
+    }
+    let rows = services.store.tracks(&ids).await.map_err(AppError::from)?;
+    let links = Links::new(base_url(&request, &services));
+    // In the order asked, with null for an unknown id, as the Web API answers.
+    let tracks: Vec<Option<objects::Track>> = ids
+        .iter()
+        .map(|id| {
+            rows.iter()
+                .find(|row| row.id == *id)
+                .map(|row| objects::track(&links, row, &auth.user.country))
+        })
+        .collect();
+    #[derive(Serialize)]
+    struct Tracks {
+        tracks: Vec<Option<objects::Track>>,
+    }
+    Ok(json(&Tracks { tracks }))
+}
+
+async fn album_track_page(
+    services: &Services,
+    links: &Links,
+    album: Id,
+    page: &PageQuery,
+    country: &str,
+) -> Result<objects::Paging<objects::SimplifiedTrack>, AppError> {
+    let (offset, limit) = page.resolve()?;
+    let rows = services.store.album_tracks(album).await?;
+    let total = rows.len() as u64;
+    let items = rows
+        .iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|row| objects::simplified_track(links, row, country))
+        .collect();
+    let url = format!("{}/v1/albums/{album}/tracks", links.base);
+    Ok(paging(&url, items, offset, limit, total))
+}
+
+async fn album(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    AuthUser(auth): AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&id)?;
+    let row = services
+        .store
+        .album(id)
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(|| AppError::not_found(format!("no album {id}")))?;
+    let links = Links::new(base_url(&request, &services));
+    let first_page = PageQuery {
+        limit: Some(50),
+        offset: Some(0),
+    };
+    let tracks = album_track_page(&services, &links, id, &first_page, &auth.user.country).await?;
+    Ok(json(&objects::album(&links, &row, tracks)))
+}
+
+async fn album_tracks(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    AuthUser(auth): AuthUser,
+    id: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&id)?;
+    if services
+        .store
+        .album(id)
+        .await
+        .map_err(AppError::from)?
+        .is_none()
+    {
+        return Err(AppError::not_found(format!("no album {id}")).into());
+    }
+    let links = Links::new(base_url(&request, &services));
+    Ok(json(
+        &album_track_page(&services, &links, id, &page, &auth.user.country).await?,
+    ))
+}
+
+async fn artist(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    _auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&id)?;
+    let row = services
+        .store
+        .artist(id)
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(|| AppError::not_found(format!("no artist {id}")))?;
+    let links = Links::new(base_url(&request, &services));
+    Ok(json(&objects::artist(&links, &row)))
+}
+
+async fn artist_top_tracks(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    AuthUser(auth): AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&id)?;
+    if services
+        .store
+        .artist(id)
+        .await
+        .map_err(AppError::from)?
+        .is_none()
+    {
+        return Err(AppError::not_found(format!("no artist {id}")).into());
+    }
+    let rows = services
+        .store
+        .artist_top_tracks(id, 10)
+        .await
+        .map_err(AppError::from)?;
+    let links = Links::new(base_url(&request, &services));
+    #[derive(Serialize)]
+    struct TopTracks {
+        tracks: Vec<objects::Track>,
+    }
+    let tracks = rows
+        .iter()
+        .map(|row| objects::track(&links, row, &auth.user.country))
+        .collect();
+    Ok(json(&TopTracks { tracks }))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+async fn search(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    AuthUser(auth): AuthUser,
+    query: web::Query<SearchQuery>,
+) -> ApiResult<HttpResponse> {
+    let text = query.q.as_deref().map(str::trim).unwrap_or_default();
+    if text.is_empty() {
+        return Err(AppError::bad_request("q is required").into());
+    }
+    let kinds = query.kind.as_deref().unwrap_or_default();
+    if kinds.is_empty() {
+        return Err(AppError::bad_request("type is required: track").into());
+    }
+    for kind in kinds.split(',') {
+        if kind != "track" {
+            return Err(AppError::bad_request(format!(
+                "search type {:?} is not supported yet; use track",
+                shorten(kind)
+            ))
+            .into());
+        }
+    }
+    let (offset, limit) = PageQuery {
+        limit: query.limit,
+        offset: query.offset,
+    }
+    .resolve()?;
+    if offset > MAX_SEARCH_OFFSET {
+        return Err(
+            AppError::bad_request(format!("offset must be at most {MAX_SEARCH_OFFSET}")).into(),
+        );
+    }
+    let (rows, total) = services
+        .store
+        .search_tracks_simple(text, limit, offset)
+        .await
+        .map_err(AppError::from)?;
+    let links = Links::new(base_url(&request, &services));
+    let items = rows
+        .iter()
+        .map(|row| objects::track(&links, row, &auth.user.country))
+        .collect();
+    let url = format!(
+        "{}/v1/search?{}",
+        links.base,
+        serde_urlencoded::to_string([("q", text), ("type", "track")]).unwrap_or_default()
+    );
+    #[derive(Serialize)]
+    struct Results {
+        tracks: objects::Paging<objects::Track>,
+    }
+    Ok(json(&Results {
+        tracks: paging(&url, items, offset, limit, total),
+    }))
+}

@@ -1,0 +1,161 @@
+//! The REST API (`rest-api-v1.md`) on actix-web: routes, the token check of every call, and the
+//! one mapping from [`AppError`] to `{"error": {"status", "message", "reason"}}`.
+
+mod auth;
+mod catalog;
+pub mod objects;
+mod ops;
+mod player;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use segue_protocol::ErrorCode;
+use serde::Serialize;
+
+use super::Services;
+use crate::auth::Authenticated;
+use crate::error::AppError;
+
+/// Largest JSON body accepted.
+const JSON_LIMIT_BYTES: usize = 256 * 1024;
+
+/// Registers every route.
+pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
+    app.app_data(web::Data::from(services))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(JSON_LIMIT_BYTES)
+                .error_handler(|error, _| {
+                    ApiError(AppError::bad_request(format!("invalid JSON body: {error}"))).into()
+                }),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            ApiError(AppError::bad_request(format!("invalid query: {error}"))).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|error, _| {
+            ApiError(AppError::bad_request(format!("invalid path: {error}"))).into()
+        }))
+        .app_data(web::PayloadConfig::default().limit(JSON_LIMIT_BYTES))
+        .configure(ops::routes)
+        .configure(auth::routes)
+        .configure(catalog::routes)
+        .configure(player::routes)
+        .default_service(web::to(|request: HttpRequest| async move {
+            let error = AppError::not_found(format!(
+                "no route for {} {}",
+                request.method(),
+                request.path()
+            ));
+            Err::<HttpResponse, _>(ApiError(error))
+        }));
+}
+
+/// `{"error": {"status", "message", "reason"}}` for an error.
+pub fn error_json(error: &AppError) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Inner<'a> {
+        status: u16,
+        message: &'a str,
+        reason: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Outer<'a> {
+        error: Inner<'a>,
+    }
+    let body = Outer {
+        error: Inner {
+            status: error.code.http_status(),
+            message: &error.message,
+            reason: error.code.as_str(),
+        },
+    };
+    serde_json::to_vec(&body).expect("error bodies always serialize")
+}
+
+/// An [`AppError`] as an HTTP response.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> ApiError {
+        ApiError(error)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/json"));
+        if let Some(retry_after_ms) = self.0.retry_after_ms {
+            response.insert_header((
+                header::RETRY_AFTER,
+                retry_after_ms.div_ceil(1000).max(1).to_string(),
+            ));
+        }
+        if self.0.code == ErrorCode::Unauthorized {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        response.body(error_json(&self.0))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The authenticated user of a request (`Authorization: Bearer <token>`).
+pub struct AuthUser(pub Authenticated);
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<AuthUser, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let services = request.app_data::<web::Data<Services>>().cloned();
+        let token = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(|token| token.trim().to_string());
+        Box::pin(async move {
+            let services = services.ok_or_else(|| ApiError(AppError::internal()))?;
+            services.metrics.http_requests.inc();
+            let token = token.ok_or_else(|| {
+                ApiError(AppError::unauthorized(
+                    "missing access token: send Authorization: Bearer <token>",
+                ))
+            })?;
+            Ok(AuthUser(services.accounts.authenticate(&token).await?))
+        })
+    }
+}
+
+/// The base URL of this server as clients reach it: `--public-url`, else from the request.
+pub fn base_url(request: &HttpRequest, services: &Services) -> String {
+    match &services.config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let info = request.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
+/// A JSON response with status 200.
+pub fn json<T: Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok().json(body)
+}

@@ -1,0 +1,201 @@
+//! The gateway: everything that touches sockets and HTTP. It builds the node ([`Node::start`]),
+//! serves the REST API with actix-web ([`http`]), upgrades `GET /v1/connect` to a WebSocket
+//! ([`connect`]) and runs each device connection ([`connection`]).
+//!
+//! **Architecture invariant:** only this module knows HTTP and WebSockets; what it gives the
+//! rest of the server are plain calls on [`Services`].
+
+pub mod connect;
+pub mod connection;
+pub mod http;
+pub mod requests;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_http::HttpService;
+use actix_service::{fn_service, map_config};
+use actix_web::App;
+use actix_web::dev::AppConfig;
+use governor::clock::DefaultClock;
+
+use crate::actors::bus::InProcessBus;
+use crate::actors::directory::Sessions;
+use crate::actors::hub::LocalHub;
+use crate::actors::session::SessionDeps;
+use crate::auth::Accounts;
+use crate::catalog::resolve::Resolver;
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use crate::storage::snapshots::WriteBehind;
+use crate::storage::{Store, StoreError};
+
+/// Everything a request or a connection needs, shared by every worker.
+pub struct Services {
+    pub config: ServerConfig,
+    pub store: Store,
+    pub accounts: Arc<Accounts>,
+    pub sessions: Sessions,
+    pub hub: Arc<LocalHub>,
+    pub resolver: Resolver,
+    pub writer: WriteBehind,
+    pub metrics: Arc<Metrics>,
+    /// The clock of every rate limiter.
+    pub clock: DefaultClock,
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {address}: {error}")]
+    Listen {
+        address: String,
+        error: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(String),
+}
+
+/// A running node.
+pub struct Node {
+    pub services: Arc<Services>,
+    pub local_addr: SocketAddr,
+    server: actix_server::Server,
+}
+
+impl Node {
+    /// Opens the store, imports the demo catalog on first start, binds the listener and starts
+    /// serving. Must run inside an actix system.
+    pub async fn start(config: ServerConfig) -> Result<Node, StartError> {
+        if config.redis_url.is_some() {
+            return Err(StartError::Config(
+                "--redis-url: cluster mode is not available in this build yet; run without it for the embedded setup".into(),
+            ));
+        }
+        let store = Store::open(&config.store).await?;
+        if config.demo_catalog && crate::catalog::import_demo_if_empty(&store).await? {
+            tracing::info!("imported the demo catalog");
+        }
+        let accounts = Arc::new(
+            Accounts::new(
+                store.clone(),
+                config.access_token_ttl_s,
+                config.refresh_token_ttl_s,
+            )
+            .await?,
+        );
+        let metrics = Arc::new(Metrics::default());
+        let hub = Arc::new(LocalHub::new(1));
+        let writer = WriteBehind::start(store.clone());
+        let deps = SessionDeps {
+            accounts: accounts.clone(),
+            writer: writer.clone(),
+            bus: Arc::new(InProcessBus::new(hub.clone())),
+            metrics: metrics.clone(),
+            skip_policy: config.skip_policy,
+            idle_retirement: config.session_idle,
+            epoch: 0,
+        };
+        let services = Arc::new(Services {
+            resolver: Resolver::new(store.clone()),
+            sessions: Sessions::new(Arc::new(deps)),
+            config,
+            store,
+            accounts,
+            hub,
+            writer,
+            metrics,
+            clock: DefaultClock::default(),
+        });
+        let listener = std::net::TcpListener::bind(&services.config.listen).map_err(|error| {
+            StartError::Listen {
+                address: services.config.listen.clone(),
+                error,
+            }
+        })?;
+        let local_addr = listener.local_addr().map_err(|error| StartError::Listen {
+            address: services.config.listen.clone(),
+            error,
+        })?;
+        let server =
+            build_server(services.clone(), listener).map_err(|error| StartError::Listen {
+                address: local_addr.to_string(),
+                error,
+            })?;
+        Ok(Node {
+            services,
+            local_addr,
+            server,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then drains: every socket is closed with 1001, requests
+    /// in flight finish, staged snapshots are written. Returns when done.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let server = actix_rt::spawn(self.server);
+        shutdown.await;
+        let services = self.services;
+        tracing::info!("draining");
+        services
+            .hub
+            .drain(segue_protocol::close_code::GOING_AWAY, "server going away");
+        let grace = services.config.shutdown_grace;
+        let deadline = tokio::time::Instant::now() + grace;
+        while services.metrics.connections_open.get() > 0 && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if services.metrics.connections_open.get() > 0 {
+            tracing::warn!(
+                open = services.metrics.connections_open.get(),
+                "grace period over with sockets still open"
+            );
+        }
+        handle.stop(true).await;
+        let _ = server.await;
+        if tokio::time::timeout(grace, services.writer.flush())
+            .await
+            .is_err()
+        {
+            tracing::warn!("grace period over before every snapshot was written");
+        }
+        services.store.close().await;
+        Ok(())
+    }
+}
+
+fn build_server(
+    services: Arc<Services>,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_server::Server> {
+    let workers = services.config.workers.max(1);
+    let server = actix_server::Server::build()
+        .workers(workers)
+        .backlog(4096)
+        // Sockets leave actix-server's count once upgraded; this bounds plain HTTP connections.
+        .max_concurrent_connections(25_000)
+        .disable_signals()
+        .shutdown_timeout(services.config.shutdown_grace.as_secs().max(1))
+        .listen("segue", listener, move || {
+            let services = services.clone();
+            let upgrade_services = services.clone();
+            HttpService::build()
+                .keep_alive(std::time::Duration::from_secs(75))
+                .upgrade(fn_service(move |(request, framed)| {
+                    connect::upgrade(request, framed, upgrade_services.clone())
+                }))
+                .finish(map_config(
+                    App::new().configure(|app| http::configure(app, services.clone())),
+                    |_| AppConfig::default(),
+                ))
+                .tcp()
+        })?
+        .run();
+    Ok(server)
+}
