@@ -24,6 +24,7 @@ use segue_protocol::envelope::{encode_reply_err, encode_reply_ok};
 use segue_protocol::request::{PingReply, SeqReply};
 use segue_protocol::state::Welcome;
 use segue_protocol::{ClientFrame, ErrorBody, ErrorCode, MAX_FRAME_BYTES, Request, close_code};
+use tokio::io::AsyncReadExt;
 use tokio::time::{Instant, MissedTickBehavior, sleep, sleep_until};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -477,27 +478,11 @@ impl DeviceConnection {
         self.flush().await
     }
 
-    /// Closes the socket (with a close frame when there is one to send), then tells the hub
-    /// and the session that this device is gone.
+    /// Tells the hub and the session that this device is gone, then closes the socket (with a
+    /// close frame when there is one to send). The device is offline for the others at once,
+    /// not only once the close handshake is over.
     async fn finish(mut self, ending: Ending) {
-        if let Ending::Close(code, reason) = ending {
-            let frame = CloseFrame {
-                code: CloseCode::from(code),
-                reason: reason.into_owned().into(),
-            };
-            if tokio::time::timeout(CLOSE_TIMEOUT, self.ws.send(Message::Close(Some(frame))))
-                .await
-                .is_ok()
-            {
-                // Wait for the device's own close frame, so the close handshake completes.
-                let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
-                    while self.ws.next().await.is_some() {}
-                })
-                .await;
-            }
-        }
         let services = self.services.clone();
-        services.metrics.connections_open.dec();
         if let Some(attached) = self.attached.take() {
             services.hub.disconnect(self.user.id, attached.connection);
             drop(attached.outbound);
@@ -509,6 +494,27 @@ impl DeviceConnection {
                 log_detach_failure(&error);
             }
         }
+        if let Ending::Close(code, reason) = ending {
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into_owned().into(),
+            };
+            if tokio::time::timeout(CLOSE_TIMEOUT, self.ws.send(Message::Close(Some(frame))))
+                .await
+                .is_ok()
+            {
+                // Wait for the device's own close frame, so the close handshake completes, and
+                // read whatever it still sends (the rest of an oversized frame): closing a
+                // socket with unread bytes would reset it and could destroy our close frame.
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+                    while let Some(Ok(_)) = self.ws.next().await {}
+                    let mut sink = [0u8; 1024];
+                    while matches!(self.ws.get_mut().read(&mut sink).await, Ok(n) if n > 0) {}
+                })
+                .await;
+            }
+        }
+        services.metrics.connections_open.dec();
     }
 }
 

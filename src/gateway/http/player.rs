@@ -447,6 +447,8 @@ async fn recently_played(
     let before = query
         .before
         .map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+    // Read your own plays: whatever the session staged is written first.
+    services.writer.flush().await;
     let plays = services
         .store
         .recently_played(auth.user.id, before, limit)
