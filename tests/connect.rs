@@ -316,6 +316,17 @@ async fn a_silent_device_is_closed_and_shown_offline() {
     );
 }
 
+/// A map whose body nests 60,000 arrays deep: small, and a stack-overflow attempt.
+fn deeply_nested() -> Vec<u8> {
+    let mut bytes = vec![
+        0x83, 0xa4, b't', b'y', b'p', b'e', 0xa4, b'p', b'l', b'a', b'y', 0xa2, b'i', b'd', 0x07,
+    ];
+    bytes.extend([0xa4, b'b', b'o', b'd', b'y']);
+    bytes.extend(std::iter::repeat_n(0x91, 60_000));
+    bytes.push(0xc0);
+    bytes
+}
+
 /// Opens a socket and sends one raw frame before any hello.
 async fn first_frame_closes(
     server: &TestServer,
@@ -388,6 +399,10 @@ async fn every_bad_frame_gets_its_answer_and_touches_no_one_else() {
             close_code::INVALID_PAYLOAD,
         ),
         (too_big, close_code::TOO_BIG),
+        (
+            Message::Binary(deeply_nested().into()),
+            close_code::INVALID_PAYLOAD,
+        ),
     ] {
         let mut socket = open_socket(&server, &token).await.unwrap();
         let hello =
@@ -430,7 +445,7 @@ async fn no_hello_in_time_closes_with_1008_and_a_bad_token_is_401() {
     }
     // Browsers put the token in the query string.
     let url = format!("{}?access_token={token}", server.ws_url());
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+    let (socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("the query token works");
     let mut browser = Device {

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::request::{self, Request, Validate};
 
+/// How deeply values may nest in a frame. The protocol needs five levels; the bound keeps a
+/// hostile frame of nested arrays from exhausting the stack (while decoding or dropping it).
+pub const MAX_NESTING: usize = 32;
+
 /// Why a frame is not an envelope at all. Each closes the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameViolation {
@@ -44,7 +48,7 @@ impl ClientFrame {
     /// Decodes one binary frame from a client.
     pub fn decode(bytes: &[u8]) -> Result<ClientFrame, FrameViolation> {
         let mut reader = bytes;
-        let value = rmpv::decode::read_value(&mut reader)
+        let value = rmpv::decode::read_value_with_max_depth(&mut reader, MAX_NESTING)
             .map_err(|err| FrameViolation::NotMessagePack(err.to_string()))?;
         if !reader.is_empty() {
             return Err(FrameViolation::NotMessagePack(format!(

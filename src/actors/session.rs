@@ -89,6 +89,9 @@ impl Message for ReadState {
     type Result = Result<SessionState, SessionError>;
 }
 
+/// Called with a retiring actor's address, so the directory forgets it.
+pub type OnRetire = Box<dyn Fn(Id, &Addr<UserSession>)>;
+
 /// The session actor.
 pub struct UserSession {
     user: Id,
@@ -98,15 +101,11 @@ pub struct UserSession {
     last_command: Instant,
     retired: bool,
     /// Called with this actor's address when it retires, so the directory forgets it.
-    on_retire: Box<dyn Fn(Id, &Addr<UserSession>)>,
+    on_retire: OnRetire,
 }
 
 impl UserSession {
-    pub fn new(
-        user: Id,
-        deps: Arc<SessionDeps>,
-        on_retire: Box<dyn Fn(Id, &Addr<UserSession>)>,
-    ) -> UserSession {
+    pub fn new(user: Id, deps: Arc<SessionDeps>, on_retire: OnRetire) -> UserSession {
         UserSession {
             user,
             deps,

@@ -175,7 +175,11 @@ fn build_server(
     listener: std::net::TcpListener,
 ) -> std::io::Result<actix_server::Server> {
     let workers = services.config.workers.max(1);
-    let server = actix_server::Server::build()
+    let builder = actix_server::Server::build();
+    // Tells every HTTP connection that a graceful stop began, so idle keep-alive connections
+    // close at once instead of holding the stop for the whole grace period.
+    let stopping = builder.graceful_shutdown_signal();
+    let server = builder
         .workers(workers)
         .backlog(4096)
         // Sockets leave actix-server's count once upgraded; this bounds plain HTTP connections.
@@ -185,7 +189,12 @@ fn build_server(
         .listen("segue", listener, move || {
             let services = services.clone();
             let upgrade_services = services.clone();
+            let stopping = stopping.clone();
             HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let stopping = stopping.clone();
+                    async move { stopping.notified().await }
+                })
                 .keep_alive(std::time::Duration::from_secs(75))
                 .upgrade(fn_service(move |(request, framed)| {
                     connect::upgrade(request, framed, upgrade_services.clone())

@@ -583,7 +583,7 @@ impl Session {
                         "offset uri is not among the tracks to play",
                     ))?,
                 };
-                let track = context.track(start).clone();
+                let track = *context.track(start);
                 let position = position_ms.unwrap_or(0);
                 if position > track.duration_ms {
                     return Err(bad_position);
@@ -726,7 +726,7 @@ impl Session {
         if current.from_queue {
             // Back from a queued track to the context track played before it; the queued
             // track goes back to the head of the queue.
-            let track = self.context.current_track().ok_or(no_previous)?.clone();
+            let track = *self.context.current_track().ok_or(no_previous)?;
             let queued = self.current.take().expect("checked above").track;
             self.user_queue.push_front(queued);
             self.current = Some(Current::starting(track, false, is_playing, now));
@@ -735,11 +735,10 @@ impl Session {
         if !self.context.step_back(self.repeat == RepeatMode::Context) {
             return Err(no_previous);
         }
-        let track = self
+        let track = *self
             .context
             .current_track()
-            .expect("the context is not empty")
-            .clone();
+            .expect("the context is not empty");
         self.current = Some(Current::starting(track, false, is_playing, now));
         Ok(true)
     }
@@ -887,10 +886,10 @@ impl Session {
             context::Step::Context(cursor) => {
                 self.context.set_cursor(cursor);
                 (
-                    self.context
+                    *self
+                        .context
                         .current_track()
-                        .expect("peeked a context track")
-                        .clone(),
+                        .expect("peeked a context track"),
                     false,
                 )
             }
