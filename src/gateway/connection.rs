@@ -113,7 +113,7 @@ pub async fn serve(ws: WebSocketStream<TcpStream>, services: Arc<Services>, auth
         last_heard: Instant::now(),
     };
     let ending = connection.run().await;
-    connection.finish(ending).await;
+    Box::pin(connection.finish(ending)).await;
 }
 
 async fn next_outgoing(attached: &mut Option<Attached>) -> Option<Arc<OutFrame>> {
@@ -146,9 +146,12 @@ impl DeviceConnection {
                 _ = heartbeat.tick() => Wake::Heartbeat,
                 _ = &mut token_expiry => Wake::TokenExpired,
             };
+            // The handlers are boxed: their futures (a session call, a catalog query) are large
+            // and short-lived, and the loop's own future stays small for the whole life of an
+            // idle connection.
             let result = match wake {
-                Wake::Incoming(incoming) => self.on_incoming(incoming).await,
-                Wake::Outgoing(outgoing) => self.on_outgoing(outgoing).await,
+                Wake::Incoming(incoming) => Box::pin(self.on_incoming(incoming)).await,
+                Wake::Outgoing(outgoing) => Box::pin(self.on_outgoing(outgoing)).await,
                 Wake::HelloDeadline => {
                     let seconds = self.services.config.hello_timeout.as_secs_f32();
                     Err(Ending::Close(
@@ -156,7 +159,7 @@ impl DeviceConnection {
                         format!("no hello within {seconds} s").into(),
                     ))
                 }
-                Wake::Heartbeat => self.on_heartbeat(heartbeat_every).await,
+                Wake::Heartbeat => Box::pin(self.on_heartbeat(heartbeat_every)).await,
                 Wake::TokenExpired => {
                     if self.token_expires_at_s * 1000 > now_ms() {
                         // Renewed by an `auth` request since the deadline was set.
