@@ -11,6 +11,7 @@ use crate::ids::{Id, Uri, UriKind};
 use crate::player::context::MAX_CONTEXT_TRACKS;
 use crate::player::{PlaySource, StartAt, TrackRef};
 use crate::storage::Store;
+use crate::storage::catalog::TrackRow;
 
 /// How many of an artist's top tracks an artist context plays.
 const ARTIST_CONTEXT_TRACKS: u32 = 10;
@@ -43,18 +44,10 @@ impl Resolver {
 
     /// One track the user may play.
     pub async fn playable(&self, reference: &str, country: &str) -> AppResult<TrackRef> {
-        let id = parse_track_ref(reference)?;
-        let found = self.store.playable_tracks(&[id]).await?;
-        let track = found
-            .get(&id)
-            .ok_or_else(|| AppError::not_found(format!("no track {id}")))?;
-        if !track.is_playable_in(country) {
-            return Err(unavailable());
-        }
-        Ok(TrackRef {
-            id,
-            duration_ms: track.duration_ms,
-        })
+        let mut tracks = self
+            .uris(std::slice::from_ref(&reference.to_string()), country)
+            .await?;
+        tracks.pop().ok_or_else(AppError::internal)
     }
 
     /// What a `play` starts: `None` when it names neither uris nor a context (resume).
@@ -89,7 +82,13 @@ impl Resolver {
             .iter()
             .map(|uri| parse_track_ref(uri))
             .collect::<AppResult<Vec<_>>>()?;
-        let found = self.store.playable_tracks(&dedup(&ids)).await?;
+        let found: HashMap<Id, TrackRow> = self
+            .store
+            .tracks(&dedup(&ids))
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
         ids.iter()
             .map(|id| {
                 let track = found

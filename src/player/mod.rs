@@ -44,21 +44,6 @@ pub const PROGRESS_TOLERANCE_MS: u64 = 1_000;
 /// At most this many ids are shown in each list of the queue view.
 pub const QUEUE_VIEW_LEN: usize = 50;
 
-/// A device as the session knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Device {
-    pub id: String,
-    pub name: String,
-    pub device_type: DeviceType,
-    pub can_play: bool,
-    pub supports_volume: bool,
-    pub volume_percent: Option<u8>,
-    pub online: bool,
-    /// The connection that made it online; a `Detach` from an older connection is ignored.
-    pub connection: u64,
-    pub last_seen_ms: u64,
-}
-
 /// What a device says of itself at `hello`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceInfo {
@@ -68,6 +53,16 @@ pub struct DeviceInfo {
     pub can_play: bool,
     pub supports_volume: bool,
     pub volume_percent: Option<u8>,
+}
+
+/// A device as the session knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub info: DeviceInfo,
+    pub online: bool,
+    /// The connection that made it online; a `Detach` from an older connection is ignored.
+    pub connection: u64,
+    pub last_seen_ms: u64,
 }
 
 /// The track being played, and where.
@@ -302,7 +297,9 @@ impl Session {
     }
 
     pub fn device(&self, device_id: &str) -> Option<&Device> {
-        self.devices.iter().find(|device| device.id == device_id)
+        self.devices
+            .iter()
+            .find(|device| device.info.id == device_id)
     }
 
     pub fn active_device_id(&self) -> Option<&str> {
@@ -409,7 +406,7 @@ impl Session {
         let online_others = self
             .devices
             .iter()
-            .filter(|d| d.online && d.id != info.id)
+            .filter(|d| d.online && d.info.id != info.id)
             .count();
         if online_others >= MAX_ONLINE_DEVICES {
             return Err(CommandError::new(
@@ -417,20 +414,16 @@ impl Session {
                 "this user already has the maximum of 10 connected devices",
             ));
         }
-        let changed = match self.devices.iter_mut().find(|d| d.id == info.id) {
+        let changed = match self.devices.iter_mut().find(|d| d.info.id == info.id) {
             Some(device) => {
-                let volume = info.volume_percent.or(device.volume_percent);
-                let changed = !device.online
-                    || device.name != info.name
-                    || device.device_type != info.device_type
-                    || device.can_play != info.can_play
-                    || device.supports_volume != info.supports_volume
-                    || device.volume_percent != volume;
-                device.name = info.name;
-                device.device_type = info.device_type;
-                device.can_play = info.can_play;
-                device.supports_volume = info.supports_volume;
-                device.volume_percent = volume;
+                // A hello without a volume keeps the one the device had.
+                let volume_percent = info.volume_percent.or(device.info.volume_percent);
+                let info = DeviceInfo {
+                    volume_percent,
+                    ..info
+                };
+                let changed = !device.online || device.info != info;
+                device.info = info;
                 device.online = true;
                 device.connection = connection;
                 device.last_seen_ms = now;
@@ -439,12 +432,7 @@ impl Session {
             None => {
                 self.forget_oldest_offline_device();
                 self.devices.push(Device {
-                    id: info.id,
-                    name: info.name,
-                    device_type: info.device_type,
-                    can_play: info.can_play,
-                    supports_volume: info.supports_volume,
-                    volume_percent: info.volume_percent,
+                    info,
                     online: true,
                     connection,
                     last_seen_ms: now,
@@ -454,7 +442,7 @@ impl Session {
         };
         // A device that reconnects as a remote control only can no longer be the active one.
         if let Some(active) = &self.active_device
-            && !self.device(active).is_some_and(|d| d.can_play)
+            && !self.device(active).is_some_and(|d| d.info.can_play)
         {
             self.deactivate(now);
         }
@@ -478,7 +466,7 @@ impl Session {
     }
 
     fn detach(&mut self, device_id: &str, connection: u64, now: u64) -> bool {
-        let Some(device) = self.devices.iter_mut().find(|d| d.id == device_id) else {
+        let Some(device) = self.devices.iter_mut().find(|d| d.info.id == device_id) else {
             return false;
         };
         if !device.online || device.connection != connection {
@@ -506,7 +494,7 @@ impl Session {
     /// A device that can be made to play: known, online, able to play.
     fn controllable(&self, device_id: &str) -> Result<(), CommandError> {
         let device = self.device(device_id).ok_or(DEVICE_NOT_FOUND)?;
-        if device.online && device.can_play {
+        if device.online && device.info.can_play {
             Ok(())
         } else {
             Err(DEVICE_NOT_CONTROLLABLE)
@@ -538,7 +526,7 @@ impl Session {
             return Ok(active.clone());
         }
         match sender.and_then(|id| self.device(id)) {
-            Some(device) if device.online && device.can_play => Ok(device.id.clone()),
+            Some(device) if device.online && device.info.can_play => Ok(device.info.id.clone()),
             _ => Err(NO_ACTIVE_DEVICE),
         }
     }
@@ -774,9 +762,9 @@ impl Session {
         let device = self
             .devices
             .iter_mut()
-            .find(|d| d.id == target)
+            .find(|d| d.info.id == target)
             .ok_or(DEVICE_NOT_FOUND)?;
-        if !device.supports_volume {
+        if !device.info.supports_volume {
             return Err(CommandError::new(
                 ErrorCode::VolumeControlDisallow,
                 "that device does not support volume control",
@@ -785,8 +773,8 @@ impl Session {
         if !device.online {
             return Err(DEVICE_NOT_CONTROLLABLE);
         }
-        let changed = device.volume_percent != Some(percent);
-        device.volume_percent = Some(percent);
+        let changed = device.info.volume_percent != Some(percent);
+        device.info.volume_percent = Some(percent);
         Ok(changed)
     }
 

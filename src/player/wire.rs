@@ -12,14 +12,14 @@ impl Session {
             .devices()
             .iter()
             .map(|device| DeviceState {
-                device_id: device.id.clone(),
-                name: device.name.clone(),
-                device_type: device.device_type,
-                is_active: active == Some(device.id.as_str()),
+                device_id: device.info.id.clone(),
+                name: device.info.name.clone(),
+                device_type: device.info.device_type,
+                is_active: active == Some(device.info.id.as_str()),
                 online: device.online,
-                can_play: device.can_play,
-                supports_volume: device.supports_volume,
-                volume_percent: device.volume_percent,
+                can_play: device.info.can_play,
+                supports_volume: device.info.supports_volume,
+                volume_percent: device.info.volume_percent,
             })
             .collect();
         let playback = self.current().map(|current| Playback {

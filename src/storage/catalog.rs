@@ -1,7 +1,5 @@
 //! The catalog in the store: importing artists, albums and tracks, and reading them back.
 
-use std::collections::HashMap;
-
 use sqlx::{QueryBuilder, Row};
 
 use super::{Store, StoreError, StoreResult, on_pool, placeholders};
@@ -70,20 +68,6 @@ pub struct ArtistRow {
     pub followers: u32,
 }
 
-/// What playback needs of a track: its length and where it may play.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlayableTrack {
-    pub id: Id,
-    pub duration_ms: u32,
-    pub markets: Option<Vec<String>>,
-}
-
-impl PlayableTrack {
-    pub fn is_playable_in(&self, country: &str) -> bool {
-        playable_in(self.markets.as_deref(), country)
-    }
-}
-
 fn playable_in(markets: Option<&[String]>, country: &str) -> bool {
     markets.is_none_or(|markets| markets.iter().any(|m| m.eq_ignore_ascii_case(country)))
 }
@@ -138,14 +122,6 @@ macro_rules! read_row {
             album_type: row.try_get("album_type")?,
             release_date: row.try_get("release_date")?,
             total_tracks: clamp_u32(row.try_get("total_tracks")?),
-        }
-    }};
-    (playable, $row:expr) => {{
-        let row = $row;
-        PlayableTrack {
-            id: parse_id(row.try_get::<&str, _>("id")?)?,
-            duration_ms: clamp_u32(row.try_get("duration_ms")?),
-            markets: parse_markets(row.try_get("markets")?),
         }
     }};
 }
@@ -310,30 +286,6 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
             rows.iter().map(|row| Ok(read_row!(track, row))).collect()
-        })
-    }
-
-    /// Length and markets of these tracks, by id; absent ids are missing from the map.
-    pub async fn playable_tracks(&self, ids: &[Id]) -> StoreResult<HashMap<Id, PlayableTrack>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let sql = format!(
-            "SELECT id, duration_ms, markets FROM tracks WHERE id IN ({})",
-            placeholders(1, ids.len())
-        );
-        on_pool!(self, |pool| {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in ids {
-                query = query.bind(id.as_str());
-            }
-            let rows = query.fetch_all(pool).await?;
-            rows.iter()
-                .map(|row| {
-                    let track = read_row!(playable, row);
-                    Ok((track.id, track))
-                })
-                .collect()
         })
     }
 

@@ -437,25 +437,17 @@ impl Device {
 
 /// Reads a socket until the server's close frame; returns its code and reason.
 pub async fn expect_close(socket: &mut Socket) -> (u16, String) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let next = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .expect("the server closes in time");
-        match next {
-            Some(Ok(Message::Close(Some(CloseFrame { code, reason })))) => {
-                return (u16::from(code), reason.to_string());
-            }
-            Some(Ok(Message::Close(None))) => panic!("closed without a close code"),
-            Some(Ok(_)) => continue,
-            Some(Err(error)) => panic!("socket error before the close frame: {error}"),
-            None => panic!("the socket ended without a close frame"),
-        }
-    }
+    let (_frames, code, reason) = read_until_close(socket).await;
+    (code, reason)
 }
 
 /// Reads frames until the close, returning the frames before it and the close code.
 pub async fn frames_until_close(socket: &mut Socket) -> (Vec<ServerFrame>, u16) {
+    let (frames, code, _reason) = read_until_close(socket).await;
+    (frames, code)
+}
+
+async fn read_until_close(socket: &mut Socket) -> (Vec<ServerFrame>, u16, String) {
     let mut frames = Vec::new();
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
@@ -463,8 +455,12 @@ pub async fn frames_until_close(socket: &mut Socket) -> (Vec<ServerFrame>, u16) 
             .await
             .expect("the server closes in time");
         match next {
-            Some(Ok(Message::Binary(bytes))) => frames.push(ServerFrame::decode(&bytes).unwrap()),
-            Some(Ok(Message::Close(Some(frame)))) => return (frames, u16::from(frame.code)),
+            Some(Ok(Message::Binary(bytes))) => {
+                frames.push(ServerFrame::decode(&bytes).expect("a server frame decodes"))
+            }
+            Some(Ok(Message::Close(Some(CloseFrame { code, reason })))) => {
+                return (frames, u16::from(code), reason.to_string());
+            }
             Some(Ok(Message::Close(None))) => panic!("closed without a close code"),
             Some(Ok(_)) => continue,
             Some(Err(error)) => panic!("socket error before the close frame: {error}"),

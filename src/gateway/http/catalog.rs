@@ -47,6 +47,11 @@ impl PageQuery {
     }
 }
 
+/// The object, or `NOT_FOUND` naming what was missing.
+fn found<T>(object: Option<T>, kind: &str, id: Id) -> Result<T, AppError> {
+    object.ok_or_else(|| AppError::not_found(format!("no {kind} {id}")))
+}
+
 /// An id from a path: a bare id or a URI of either scheme.
 fn path_id(text: &str) -> Result<Id, AppError> {
     Id::parse(text)
@@ -70,7 +75,7 @@ async fn one_track(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&id)?;
-    let rows = services.store.tracks(&[id]).await.map_err(AppError::from)?;
+    let rows = services.store.tracks(&[id]).await?;
     let row = rows
         .first()
         .ok_or_else(|| AppError::not_found(format!("no track {id}")))?;
@@ -98,7 +103,7 @@ async fn several_tracks(
     if ids.is_empty() || ids.len() > MAX_IDS {
         return Err(AppError::bad_request(format!("ids must name 1..{MAX_IDS} tracks")).into());
     }
-    let rows = services.store.tracks(&ids).await.map_err(AppError::from)?;
+    let rows = services.store.tracks(&ids).await?;
     let links = Links::new(base_url(&request, &services));
     // In the order asked, with null for an unknown id, as the Web API answers.
     let tracks: Vec<Option<objects::Track>> = ids
@@ -143,12 +148,7 @@ async fn album(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&id)?;
-    let row = services
-        .store
-        .album(id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| AppError::not_found(format!("no album {id}")))?;
+    let row = found(services.store.album(id).await?, "album", id)?;
     let links = Links::new(base_url(&request, &services));
     let first_page = PageQuery {
         limit: Some(50),
@@ -166,15 +166,7 @@ async fn album_tracks(
     page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&id)?;
-    if services
-        .store
-        .album(id)
-        .await
-        .map_err(AppError::from)?
-        .is_none()
-    {
-        return Err(AppError::not_found(format!("no album {id}")).into());
-    }
+    found(services.store.album(id).await?, "album", id)?;
     let links = Links::new(base_url(&request, &services));
     Ok(json(
         &album_track_page(&services, &links, id, &page, &auth.user.country).await?,
@@ -188,12 +180,7 @@ async fn artist(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&id)?;
-    let row = services
-        .store
-        .artist(id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| AppError::not_found(format!("no artist {id}")))?;
+    let row = found(services.store.artist(id).await?, "artist", id)?;
     let links = Links::new(base_url(&request, &services));
     Ok(json(&objects::artist(&links, &row)))
 }
@@ -205,20 +192,8 @@ async fn artist_top_tracks(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&id)?;
-    if services
-        .store
-        .artist(id)
-        .await
-        .map_err(AppError::from)?
-        .is_none()
-    {
-        return Err(AppError::not_found(format!("no artist {id}")).into());
-    }
-    let rows = services
-        .store
-        .artist_top_tracks(id, 10)
-        .await
-        .map_err(AppError::from)?;
+    found(services.store.artist(id).await?, "artist", id)?;
+    let rows = services.store.artist_top_tracks(id, 10).await?;
     let links = Links::new(base_url(&request, &services));
     #[derive(Serialize)]
     struct TopTracks {
@@ -276,8 +251,7 @@ async fn search(
     let (rows, total) = services
         .store
         .search_tracks_simple(text, limit, offset)
-        .await
-        .map_err(AppError::from)?;
+        .await?;
     let links = Links::new(base_url(&request, &services));
     let items = rows
         .iter()

@@ -87,6 +87,12 @@ impl From<AppError> for ApiError {
     }
 }
 
+impl From<crate::storage::StoreError> for ApiError {
+    fn from(error: crate::storage::StoreError) -> ApiError {
+        ApiError(error.into())
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)

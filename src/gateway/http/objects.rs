@@ -114,53 +114,7 @@ pub fn simplified_album(links: &Links, album: &AlbumRef, artist: &ArtistRef) -> 
     }
 }
 
-/// A full track object.
-#[derive(Debug, Serialize)]
-pub struct Track {
-    pub album: SimplifiedAlbum,
-    pub artists: Vec<SimplifiedArtist>,
-    pub disc_number: u32,
-    pub duration_ms: u32,
-    pub explicit: bool,
-    pub external_ids: BTreeMap<&'static str, String>,
-    pub external_urls: BTreeMap<&'static str, String>,
-    pub href: String,
-    pub id: String,
-    pub is_local: bool,
-    pub is_playable: bool,
-    pub name: String,
-    pub popularity: u8,
-    pub preview_url: Option<String>,
-    pub track_number: u32,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub uri: String,
-}
-
-/// The track object for a user in `country` (`is_playable` depends on it).
-pub fn track(links: &Links, row: &TrackRow, country: &str) -> Track {
-    Track {
-        album: simplified_album(links, &row.album, &row.artist),
-        artists: vec![simplified_artist(links, &row.artist)],
-        disc_number: row.disc_number,
-        duration_ms: row.duration_ms,
-        explicit: row.explicit,
-        external_ids: row.isrc.iter().map(|isrc| ("isrc", isrc.clone())).collect(),
-        external_urls: links.external_urls(UriKind::Track, row.id),
-        href: links.href(UriKind::Track, row.id),
-        id: row.id.to_string(),
-        is_local: false,
-        is_playable: row.is_playable_in(country),
-        name: row.name.clone(),
-        popularity: row.popularity,
-        preview_url: None,
-        track_number: row.track_number,
-        kind: "track",
-        uri: uri(UriKind::Track, row.id),
-    }
-}
-
-/// A simplified track object (inside an album).
+/// A simplified track object (inside an album), and the core of the full one.
 #[derive(Debug, Serialize)]
 pub struct SimplifiedTrack {
     pub artists: Vec<SimplifiedArtist>,
@@ -196,6 +150,26 @@ pub fn simplified_track(links: &Links, row: &TrackRow, country: &str) -> Simplif
         track_number: row.track_number,
         kind: "track",
         uri: uri(UriKind::Track, row.id),
+    }
+}
+
+/// A full track object: the simplified one with its album, ISRC and popularity.
+#[derive(Debug, Serialize)]
+pub struct Track {
+    #[serde(flatten)]
+    pub simplified: SimplifiedTrack,
+    pub album: SimplifiedAlbum,
+    pub external_ids: BTreeMap<&'static str, String>,
+    pub popularity: u8,
+}
+
+/// The track object for a user in `country` (`is_playable` depends on it).
+pub fn track(links: &Links, row: &TrackRow, country: &str) -> Track {
+    Track {
+        simplified: simplified_track(links, row, country),
+        album: simplified_album(links, &row.album, &row.artist),
+        external_ids: row.isrc.iter().map(|isrc| ("isrc", isrc.clone())).collect(),
+        popularity: row.popularity,
     }
 }
 

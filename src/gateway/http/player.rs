@@ -18,30 +18,6 @@ use crate::gateway::Services;
 use crate::gateway::requests::command_for;
 use crate::ids::{Id, Uri};
 
-pub fn routes(app: &mut web::ServiceConfig) {
-    app.route("/v1/me/player", web::get().to(playback_state))
-        .route("/v1/me/player", web::put().to(transfer))
-        .route(
-            "/v1/me/player/currently-playing",
-            web::get().to(currently_playing),
-        )
-        .route("/v1/me/player/devices", web::get().to(devices))
-        .route("/v1/me/player/play", web::put().to(play))
-        .route("/v1/me/player/pause", web::put().to(pause))
-        .route("/v1/me/player/next", web::post().to(next))
-        .route("/v1/me/player/previous", web::post().to(previous))
-        .route("/v1/me/player/seek", web::put().to(seek))
-        .route("/v1/me/player/repeat", web::put().to(repeat))
-        .route("/v1/me/player/shuffle", web::put().to(shuffle))
-        .route("/v1/me/player/volume", web::put().to(volume))
-        .route("/v1/me/player/queue", web::post().to(queue_add))
-        .route("/v1/me/player/queue", web::get().to(queue))
-        .route(
-            "/v1/me/player/recently-played",
-            web::get().to(recently_played),
-        );
-}
-
 /// Runs a request through the user's session; `204` with the new seq in `Segue-Seq`.
 async fn command(
     services: &Services,
@@ -105,31 +81,51 @@ async fn play(
     command(&services, &auth.user, Request::Play(play)).await
 }
 
-async fn pause(
+/// A command that takes nothing but the optional `device_id`.
+async fn bare(
     services: web::Data<Services>,
     AuthUser(auth): AuthUser,
     query: web::Query<DeviceQuery>,
+    request: Request,
 ) -> ApiResult<HttpResponse> {
     check_device_id(&query.device_id)?;
-    command(&services, &auth.user, Request::Pause).await
+    command(&services, &auth.user, request).await
 }
 
-async fn next(
-    services: web::Data<Services>,
-    AuthUser(auth): AuthUser,
-    query: web::Query<DeviceQuery>,
-) -> ApiResult<HttpResponse> {
-    check_device_id(&query.device_id)?;
-    command(&services, &auth.user, Request::Next).await
+/// The handler of a [`bare`] command.
+macro_rules! bare {
+    ($request:expr) => {
+        |services: web::Data<Services>, auth: AuthUser, query: web::Query<DeviceQuery>| {
+            bare(services, auth, query, $request)
+        }
+    };
 }
 
-async fn previous(
-    services: web::Data<Services>,
-    AuthUser(auth): AuthUser,
-    query: web::Query<DeviceQuery>,
-) -> ApiResult<HttpResponse> {
-    check_device_id(&query.device_id)?;
-    command(&services, &auth.user, Request::Previous).await
+pub fn routes(app: &mut web::ServiceConfig) {
+    app.route("/v1/me/player", web::get().to(playback_state))
+        .route("/v1/me/player", web::put().to(transfer))
+        .route(
+            "/v1/me/player/currently-playing",
+            web::get().to(currently_playing),
+        )
+        .route("/v1/me/player/devices", web::get().to(devices))
+        .route("/v1/me/player/play", web::put().to(play))
+        .route("/v1/me/player/pause", web::put().to(bare!(Request::Pause)))
+        .route("/v1/me/player/next", web::post().to(bare!(Request::Next)))
+        .route(
+            "/v1/me/player/previous",
+            web::post().to(bare!(Request::Previous)),
+        )
+        .route("/v1/me/player/seek", web::put().to(seek))
+        .route("/v1/me/player/repeat", web::put().to(repeat))
+        .route("/v1/me/player/shuffle", web::put().to(shuffle))
+        .route("/v1/me/player/volume", web::put().to(volume))
+        .route("/v1/me/player/queue", web::post().to(queue_add))
+        .route("/v1/me/player/queue", web::get().to(queue))
+        .route(
+            "/v1/me/player/recently-played",
+            web::get().to(recently_played),
+        );
 }
 
 #[derive(Deserialize)]
@@ -404,7 +400,7 @@ async fn queue(
         .collect();
     let current = state.playback.as_ref().and_then(|p| Id::parse(&p.track_id));
     ids.extend(current);
-    let rows = services.store.tracks(&ids).await.map_err(AppError::from)?;
+    let rows = services.store.tracks(&ids).await?;
     let object = |id: &Id| {
         rows.iter()
             .find(|row| row.id == *id)
@@ -452,10 +448,9 @@ async fn recently_played(
     let plays = services
         .store
         .recently_played(auth.user.id, before, limit)
-        .await
-        .map_err(AppError::from)?;
+        .await?;
     let ids: Vec<Id> = plays.iter().map(|p| p.track).collect();
-    let rows = services.store.tracks(&ids).await.map_err(AppError::from)?;
+    let rows = services.store.tracks(&ids).await?;
     let links = Links::new(base_url(&request, &services));
     #[derive(Serialize)]
     struct Played {
