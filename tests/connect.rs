@@ -655,7 +655,11 @@ async fn a_retired_session_comes_back_from_its_snapshot() {
     let (_, token) = server.register("sleeper");
     let tracks = server.track_ids(&token, 2);
     let (mut phone, _) = Device::connect(&server, &token, "phone", true).await;
-    let played = reply_seq(&phone.request("play", json!({"uris": tracks, "position_ms": 5_000})).await);
+    let played = reply_seq(
+        &phone
+            .request("play", json!({"uris": tracks, "position_ms": 5_000}))
+            .await,
+    );
     reply_seq(&phone.request("repeat", json!({"state": "track"})).await);
     phone.socket.close(None).await.unwrap();
     drop(phone);
@@ -663,18 +667,28 @@ async fn a_retired_session_comes_back_from_its_snapshot() {
     let live = |server: &TestServer| {
         let metrics = server.request("GET", "/metrics", None, None);
         let text = metrics.body.as_str().unwrap().to_string();
-        let line = text.lines().find(|l| l.starts_with("segue_sessions_active ")).unwrap().to_string();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("segue_sessions_active "))
+            .unwrap()
+            .to_string();
         line.rsplit(' ').next().unwrap().parse::<i64>().unwrap()
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while live(&server) > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the idle session never retired");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the idle session never retired"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (_, welcome) = Device::connect(&server, &token, "laptop", true).await;
     assert!(welcome.seq > played + 1, "seq goes on after the retirement");
     let playback = welcome.state.playback.unwrap();
-    assert_eq!((playback.track_id.as_str(), playback.repeat), (tracks[0].as_str(), segue_protocol::RepeatMode::Track));
+    assert_eq!(
+        (playback.track_id.as_str(), playback.repeat),
+        (tracks[0].as_str(), segue_protocol::RepeatMode::Track)
+    );
     assert!(playback.position_ms >= 5_000);
     assert_eq!(live(&server), 1);
 }

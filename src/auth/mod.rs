@@ -83,6 +83,11 @@ pub fn is_valid_country(code: &str) -> bool {
     code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
+/// Threads that hash passwords: one, so a flood of sign-ins takes one core at most.
+const HASHING_THREADS: usize = 1;
+/// Sign-ins that may wait for the hashing thread before the next is refused.
+const HASHING_QUEUE: usize = 256;
+
 /// The shortest password accepted at registration.
 pub const MIN_PASSWORD_CHARS: usize = 6;
 const MAX_PASSWORD_CHARS: usize = 1024;
@@ -94,16 +99,11 @@ pub struct Accounts {
     access_ttl_s: u64,
     refresh_ttl_s: u64,
     cache: DashMap<Id, (Arc<UserProfile>, Instant)>,
+    hashing: password::HashingPool,
 }
 
 fn now_s() -> u64 {
     crate::clock::now_ms() / 1000
-}
-
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|_| AppError::internal())
 }
 
 impl Accounts {
@@ -120,6 +120,7 @@ impl Accounts {
             access_ttl_s,
             refresh_ttl_s,
             cache: DashMap::new(),
+            hashing: password::HashingPool::start(HASHING_THREADS, HASHING_QUEUE),
         })
     }
 
@@ -155,8 +156,7 @@ impl Accounts {
                 "country must be an ISO 3166-1 alpha-2 code such as \"SE\"",
             ));
         }
-        let password = registration.password;
-        let password_hash = blocking(move || password::hash(&password)).await?;
+        let password_hash = self.hashing.hash(registration.password).await?;
         let upsert = UserUpsert {
             username: &registration.username,
             password_hash: &password_hash,
@@ -188,17 +188,8 @@ impl Accounts {
     /// Checks a username and password and issues tokens.
     pub async fn login(&self, username: &str, password: &str) -> AppResult<TokenPair> {
         let record = self.store.user_by_username(username).await?;
-        let password = password.to_string();
         let stored = record.as_ref().map(|r| r.password_hash.clone());
-        // Without such a user, hash anyway, so the answer takes as long either way.
-        let matches = blocking(move || match stored {
-            Some(stored) => password::verify(&password, &stored),
-            None => {
-                password::hash(&password);
-                false
-            }
-        })
-        .await?;
+        let matches = self.hashing.verify(password.to_string(), stored).await?;
         match record {
             Some(record) if matches => Ok(self.issue_pair(&UserProfile::from(&record))),
             _ => Err(AppError::unauthorized("wrong username or password")),
