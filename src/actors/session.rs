@@ -127,16 +127,14 @@ impl UserSession {
 
     /// Publishes the new state to every connection of the user and stages its snapshot.
     fn publish_and_stage(&self, session: &Session) {
-        let state = session.to_wire();
-        let frame = Bytes::from(encode_event("state", Some(state.seq), &state));
+        // Encoded once, from the borrowed view (no copy of the state), for every device.
+        let seq = session.seq();
+        let frame = Bytes::from(encode_event("state", Some(seq), &session.wire_view()));
         self.deps.metrics.states_published.inc();
         self.deps.bus.publish(
             self.user,
             Audience::User,
-            Arc::new(OutFrame::State {
-                seq: state.seq,
-                frame,
-            }),
+            Arc::new(OutFrame::State { seq, frame }),
         );
         self.stage(session);
     }

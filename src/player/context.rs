@@ -155,7 +155,7 @@ impl PlayContext {
     }
 
     /// The tracks after the cursor in play order, wrapping around when `wrap`, at most `limit`.
-    pub fn upcoming(&self, wrap: bool, limit: usize) -> impl Iterator<Item = &TrackRef> {
+    pub fn upcoming(&self, wrap: bool, limit: usize) -> impl Iterator<Item = &TrackRef> + Clone {
         let len = self.tracks.len();
         let after = len.saturating_sub(self.cursor + 1);
         let count = if wrap { len.saturating_sub(1) } else { after };
@@ -165,7 +165,7 @@ impl PlayContext {
 
     /// The tracks before the cursor in play order (with the cursor's own when `including`),
     /// the last `limit` of them, oldest first.
-    pub fn played(&self, including: bool, limit: usize) -> impl Iterator<Item = &TrackRef> {
+    pub fn played(&self, including: bool, limit: usize) -> impl Iterator<Item = &TrackRef> + Clone {
         let end = if self.tracks.is_empty() {
             0
         } else {

@@ -314,7 +314,7 @@ impl Session {
         &self.context
     }
 
-    pub fn user_queue(&self) -> impl ExactSizeIterator<Item = &TrackRef> {
+    pub fn user_queue(&self) -> impl ExactSizeIterator<Item = &TrackRef> + Clone {
         self.user_queue.iter()
     }
 

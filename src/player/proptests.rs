@@ -175,6 +175,10 @@ proptest! {
                 }
             }
         }
+        // The borrowed view that is encoded for every `state` event is the owned state, byte
+        // for byte.
+        let view = rmp_serde::to_vec_named(&session.wire_view()).unwrap();
+        prop_assert_eq!(view, rmp_serde::to_vec_named(&session.to_wire()).unwrap());
         let encoded = rmp_serde::to_vec_named(&session).unwrap();
         let decoded: Session = rmp_serde::from_slice(&encoded).unwrap();
         prop_assert_eq!(decoded, session);

@@ -12,11 +12,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 use tokio::sync::{Notify, watch};
 
 use super::{Store, StoreError, StoreResult, on_pool};
 use crate::ids::Id;
+
+/// Rows per multi-row statement: well under both databases' parameter limits (5 per row).
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// A session's state as stored: opaque bytes, with the `seq` and the fencing epoch of the
 /// writer beside them.
@@ -57,8 +60,9 @@ impl Store {
         })
     }
 
-    /// Writes snapshots and plays in one transaction. A snapshot from an older epoch than the
-    /// stored one is refused (left out), so a deposed owner never overwrites its successor.
+    /// Writes snapshots and plays in one transaction, many rows per statement. A snapshot from
+    /// an older epoch than the stored one is refused (left out), so a deposed owner never
+    /// overwrites its successor.
     pub async fn write_batch(
         &self,
         snapshots: &[(Id, SnapshotRecord)],
@@ -67,33 +71,36 @@ impl Store {
     ) -> StoreResult<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            for (user, snapshot) in snapshots {
-                sqlx::query(
-                    "INSERT INTO session_snapshots (user_id, epoch, seq, state, updated_at_ms)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (user_id) DO UPDATE
+            for chunk in snapshots.chunks(ROWS_PER_STATEMENT) {
+                let mut upsert = QueryBuilder::new(
+                    "INSERT INTO session_snapshots (user_id, epoch, seq, state, updated_at_ms) ",
+                );
+                upsert.push_values(chunk, |mut row, (user, snapshot)| {
+                    row.push_bind(user.as_str())
+                        .push_bind(snapshot.epoch)
+                        .push_bind(i64::try_from(snapshot.seq).unwrap_or(i64::MAX))
+                        .push_bind(snapshot.state.as_slice())
+                        .push_bind(now_ms);
+                });
+                upsert.push(
+                    " ON CONFLICT (user_id) DO UPDATE
                      SET epoch = excluded.epoch, seq = excluded.seq, state = excluded.state,
                          updated_at_ms = excluded.updated_at_ms
                      WHERE session_snapshots.epoch <= excluded.epoch",
-                )
-                .bind(user.as_str())
-                .bind(snapshot.epoch)
-                .bind(i64::try_from(snapshot.seq).unwrap_or(i64::MAX))
-                .bind(&snapshot.state)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
+                );
+                upsert.build().execute(&mut *tx).await?;
             }
-            for play in plays {
-                sqlx::query(
-                    "INSERT INTO listening_history (user_id, track_id, context_uri, played_at_ms) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(play.user.as_str())
-                .bind(play.track.as_str())
-                .bind(play.context_uri.as_deref())
-                .bind(play.played_at_ms)
-                .execute(&mut *tx)
-                .await?;
+            for chunk in plays.chunks(ROWS_PER_STATEMENT) {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO listening_history (user_id, track_id, context_uri, played_at_ms) ",
+                );
+                insert.push_values(chunk, |mut row, play| {
+                    row.push_bind(play.user.as_str())
+                        .push_bind(play.track.as_str())
+                        .push_bind(play.context_uri.as_deref())
+                        .push_bind(play.played_at_ms);
+                });
+                insert.build().execute(&mut *tx).await?;
             }
             tx.commit().await
         })?;
