@@ -15,9 +15,11 @@ use dashmap::DashMap;
 use segue_protocol::{ErrorCode, SessionState};
 
 use super::session::{Execute, Executed, ReadState, SessionDeps, SessionError, UserSession};
+use super::shards::Shards;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
 use crate::player::Command;
+use actix_rt::ArbiterHandle;
 
 /// How long a caller waits for a session before answering `UNAVAILABLE`.
 pub const SESSION_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,6 +29,7 @@ const ATTEMPTS: usize = 3;
 struct Directory {
     live: DashMap<Id, Addr<UserSession>>,
     deps: Arc<SessionDeps>,
+    shards: Shards,
 }
 
 /// The handle to every session. Cheap to clone.
@@ -36,13 +39,24 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    pub fn new(deps: Arc<SessionDeps>) -> Sessions {
+    pub fn new(deps: Arc<SessionDeps>, shards: Shards) -> Sessions {
         Sessions {
             directory: Arc::new(Directory {
                 live: DashMap::new(),
                 deps,
+                shards,
             }),
         }
+    }
+
+    /// The shard `user`'s session and device connections live on.
+    pub fn home(&self, user: Id) -> ArbiterHandle {
+        self.directory.shards.home(user)
+    }
+
+    /// Stops the shard threads (at the end of a drain).
+    pub fn stop_shards(&self) {
+        self.directory.shards.stop();
     }
 
     pub fn deps(&self) -> &Arc<SessionDeps> {
@@ -54,7 +68,7 @@ impl Sessions {
         self.directory.live.len()
     }
 
-    /// The live actor of `user`, activated if there is none. Must run on an actix arbiter.
+    /// The live actor of `user`, activated (on its home shard) if there is none.
     fn activation(&self, user: Id) -> Addr<UserSession> {
         if let Some(addr) = self.directory.live.get(&user)
             && addr.connected()
@@ -72,14 +86,18 @@ impl Sessions {
         entry.clone()
     }
 
+    /// Starts the session actor of `user` on its home shard.
     fn start(&self, user: Id) -> Addr<UserSession> {
         let directory: Weak<Directory> = Arc::downgrade(&self.directory);
-        let on_retire = Box::new(move |user: Id, addr: &Addr<UserSession>| {
-            if let Some(directory) = directory.upgrade() {
-                directory.live.remove_if(&user, |_, live| live == addr);
-            }
-        });
-        UserSession::new(user, self.directory.deps.clone(), on_retire).start()
+        let deps = self.directory.deps.clone();
+        UserSession::start_in_arbiter(&self.home(user), move |_| {
+            let on_retire = Box::new(move |user: Id, addr: &Addr<UserSession>| {
+                if let Some(directory) = directory.upgrade() {
+                    directory.live.remove_if(&user, |_, live| live == addr);
+                }
+            });
+            UserSession::new(user, deps, on_retire)
+        })
     }
 
     async fn call<M, R>(&self, user: Id, message: M) -> AppResult<R>

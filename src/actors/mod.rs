@@ -1,6 +1,6 @@
 //! The actors and what connects them: the user session actor (the one owner of a user's
 //! playback state), the directory that finds or activates it, the bus that carries its events,
-//! and the hub of this node's device connections.
+//! the hub of this node's device connections, and the shards (threads) each user is pinned to.
 //!
 //! **Architecture invariant:** actors never hold a socket. A device connection (in `gateway`)
 //! talks to its session through [`directory::Sessions`] and receives events through its
@@ -10,3 +10,4 @@ pub mod bus;
 pub mod directory;
 pub mod hub;
 pub mod session;
+pub mod shards;

@@ -66,16 +66,28 @@ async fn upgrade_inner(
         }
     };
     framed.send(Message::Item((accept, BodySize::None))).await?;
+    // The socket moves to the user's home shard, where the user's session and other devices
+    // are: from here on, nothing of the HTTP connection stays, and no command of this device
+    // ever crosses a thread.
     let parts = framed.into_parts();
-    let ws = WebSocketStream::from_partially_read(
-        parts.io,
-        parts.read_buf.to_vec(),
-        Role::Server,
-        Some(websocket_config()),
-    )
-    .await;
-    // The device connection gets a task of its own, so nothing of the HTTP connection stays.
-    actix_rt::spawn(connection::serve(ws, services, auth));
+    let socket = parts.io.into_std()?;
+    let early_bytes = parts.read_buf.to_vec();
+    let home = services.sessions.home(auth.user.id);
+    home.spawn_fn(move || {
+        actix_rt::spawn(async move {
+            let Ok(io) = TcpStream::from_std(socket) else {
+                return;
+            };
+            let ws = WebSocketStream::from_partially_read(
+                io,
+                early_bytes,
+                Role::Server,
+                Some(websocket_config()),
+            )
+            .await;
+            connection::serve(ws, services, auth).await;
+        });
+    });
     Ok(())
 }
 

@@ -23,6 +23,7 @@ use crate::actors::bus::InProcessBus;
 use crate::actors::directory::Sessions;
 use crate::actors::hub::LocalHub;
 use crate::actors::session::SessionDeps;
+use crate::actors::shards::Shards;
 use crate::auth::Accounts;
 use crate::catalog::resolve::Resolver;
 use crate::config::ServerConfig;
@@ -100,7 +101,7 @@ impl Node {
         };
         let services = Arc::new(Services {
             resolver: Resolver::new(store.clone()),
-            sessions: Sessions::new(Arc::new(deps)),
+            sessions: Sessions::new(Arc::new(deps), Shards::start(config.workers)),
             config,
             store,
             accounts,
@@ -166,6 +167,7 @@ impl Node {
             tracing::warn!("grace period over before every snapshot was written");
         }
         services.store.close().await;
+        services.sessions.stop_shards();
         Ok(())
     }
 }
