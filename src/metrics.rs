@@ -36,6 +36,62 @@ impl Gauge {
     }
 }
 
+/// A latency histogram with fixed buckets (Prometheus `histogram`), in microseconds.
+#[derive(Debug)]
+pub struct Histogram {
+    /// Upper bounds of the buckets, in microseconds, ascending; the last bucket is +Inf.
+    bounds: &'static [u64],
+    counts: Vec<AtomicU64>,
+    sum_micros: AtomicU64,
+}
+
+/// Bucket bounds for command latencies: 25 µs to 100 ms.
+const LATENCY_BOUNDS_MICROS: &[u64] = &[
+    25, 50, 100, 200, 300, 500, 750, 1_000, 2_000, 5_000, 10_000, 25_000, 100_000,
+];
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram {
+            bounds: LATENCY_BOUNDS_MICROS,
+            counts: (0..=LATENCY_BOUNDS_MICROS.len())
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Histogram {
+    pub fn observe(&self, elapsed: std::time::Duration) {
+        let micros = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
+        let bucket = self
+            .bounds
+            .iter()
+            .position(|&bound| micros <= bound)
+            .unwrap_or(self.bounds.len());
+        self.counts[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, count) in self.bounds.iter().zip(&self.counts) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{}\"}} {cumulative}",
+                *bound as f64 / 1e6
+            );
+        }
+        cumulative += self.counts[self.bounds.len()].load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
+    }
+}
+
 macro_rules! metrics {
     ($( $field:ident : $kind:ident = $help:literal, )*) => {
         /// Every metric of the process.
@@ -48,15 +104,42 @@ macro_rules! metrics {
             /// The Prometheus text exposition of every metric.
             pub fn render(&self) -> String {
                 let mut out = String::with_capacity(2048);
-                $(
-                    let kind = if stringify!($kind) == "Counter" { "counter" } else { "gauge" };
-                    let name = concat!("segue_", stringify!($field));
-                    let _ = writeln!(out, "# HELP {name} {}\n# TYPE {name} {kind}\n{name} {}", $help, self.$field.get());
-                )*
+                $( self.$field.render_into(&mut out, concat!("segue_", stringify!($field)), $help); )*
                 out
             }
         }
     };
+}
+
+/// How a metric writes itself in the text format.
+trait Render {
+    fn render_into(&self, out: &mut String, name: &str, help: &str);
+}
+
+impl Render for Counter {
+    fn render_into(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            self.get()
+        );
+    }
+}
+
+impl Render for Gauge {
+    fn render_into(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
+            self.get()
+        );
+    }
+}
+
+impl Render for Histogram {
+    fn render_into(&self, out: &mut String, name: &str, help: &str) {
+        self.render(out, name, help);
+    }
 }
 
 metrics! {
@@ -72,6 +155,7 @@ metrics! {
     protocol_violations: Counter = "Connections closed for a frame that was not an envelope.",
     slow_consumers: Counter = "Connections closed because they could not keep up.",
     http_requests: Counter = "REST requests served.",
+    command_seconds: Histogram = "Socket requests from frame received to reply written, in seconds.",
 }
 
 #[cfg(test)]

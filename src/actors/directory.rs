@@ -14,7 +14,7 @@ use actix::prelude::*;
 use dashmap::DashMap;
 use segue_protocol::{ErrorCode, SessionState};
 
-use super::session::{Execute, Executed, ReadState, SessionDeps, SessionError, UserSession};
+use super::session::{self, Execute, Executed, ReadState, SessionDeps, SessionError, UserSession};
 use super::shards::Shards;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
@@ -135,6 +135,22 @@ impl Sessions {
         ))
     }
 
+    /// Applies a command: directly when the session's core is on this thread (a device
+    /// connection on its user's shard), else through the actor's mailbox.
+    async fn execute_message(&self, user: Id, message: Execute) -> AppResult<Executed> {
+        if let Some(core) = session::local_core(user) {
+            return match core.borrow_mut().execute(message) {
+                Ok(executed) => Ok(executed),
+                Err(SessionError::App(error)) => Err(error),
+                Err(SessionError::Retired) => Err(AppError::new(
+                    ErrorCode::Unavailable,
+                    "the session is retiring; retry",
+                )),
+            };
+        }
+        self.call(user, message).await
+    }
+
     /// Applies a command to the user's session.
     pub async fn execute(
         &self,
@@ -142,15 +158,12 @@ impl Sessions {
         sender: Option<&str>,
         command: Command,
     ) -> AppResult<Executed> {
-        self.call(
-            user,
-            Execute {
-                sender: sender.map(str::to_string),
-                command,
-                want_state: false,
-            },
-        )
-        .await
+        let message = Execute {
+            sender: sender.map(str::to_string),
+            command,
+            want_state: false,
+        };
+        self.execute_message(user, message).await
     }
 
     /// Applies a command and returns the whole state after it (for `hello`).
@@ -160,15 +173,12 @@ impl Sessions {
         sender: Option<&str>,
         command: Command,
     ) -> AppResult<Executed> {
-        self.call(
-            user,
-            Execute {
-                sender: sender.map(str::to_string),
-                command,
-                want_state: true,
-            },
-        )
-        .await
+        let message = Execute {
+            sender: sender.map(str::to_string),
+            command,
+            want_state: true,
+        };
+        self.execute_message(user, message).await
     }
 
     /// The user's whole session state.

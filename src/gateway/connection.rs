@@ -25,7 +25,7 @@ use segue_protocol::request::{PingReply, SeqReply};
 use segue_protocol::state::Welcome;
 use segue_protocol::{ClientFrame, ErrorBody, ErrorCode, MAX_FRAME_BYTES, Request, close_code};
 use tokio::io::AsyncReadExt;
-use tokio::time::{Instant, MissedTickBehavior, sleep, sleep_until};
+use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -69,9 +69,8 @@ enum Ending {
 enum Wake {
     Incoming(Option<Result<Message, WsError>>),
     Outgoing(Option<Arc<OutFrame>>),
-    HelloDeadline,
-    Heartbeat,
-    TokenExpired,
+    /// The one timer: the next ping, the hello deadline or the token's expiry.
+    Timer,
 }
 
 /// The device once it said `hello`.
@@ -85,13 +84,14 @@ struct DeviceConnection {
     ws: WebSocketStream<TcpStream>,
     services: Arc<Services>,
     user: Arc<UserProfile>,
-    token_expires_at_s: u64,
     limiter: DefaultDirectRateLimiter,
     attached: Option<Attached>,
     /// The newest seq this device has been sent; older `state` events are skipped.
     last_seq: u64,
     /// When the device last sent anything (a frame, a pong).
     last_heard: Instant,
+    /// When the token expires (`auth` moves it).
+    token_deadline: Instant,
 }
 
 /// Serves one upgraded socket until it closes.
@@ -106,11 +106,11 @@ pub async fn serve(ws: WebSocketStream<TcpStream>, services: Arc<Services>, auth
         ws,
         services,
         user: auth.user,
-        token_expires_at_s: auth.expires_at_s,
         limiter,
         attached: None,
         last_seq: 0,
         last_heard: Instant::now(),
+        token_deadline: token_deadline(auth.expires_at_s),
     };
     let ending = connection.run().await;
     Box::pin(connection.finish(ending)).await;
@@ -130,21 +130,19 @@ fn token_deadline(expires_at_s: u64) -> Instant {
 
 impl DeviceConnection {
     async fn run(&mut self) -> Ending {
-        let heartbeat_every = self.services.config.heartbeat;
-        let hello_deadline = sleep(self.services.config.hello_timeout);
-        tokio::pin!(hello_deadline);
-        let token_expiry = sleep_until(token_deadline(self.token_expires_at_s));
-        tokio::pin!(token_expiry);
-        let mut heartbeat =
-            tokio::time::interval_at(Instant::now() + heartbeat_every, heartbeat_every);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // One timer per connection, set to the earliest of its deadlines: fewer timers to keep
+        // (memory) and to poll on every wake (CPU) than one per deadline.
+        let every = self.services.config.heartbeat;
+        let hello_deadline = Instant::now() + self.services.config.hello_timeout;
+        let mut next_ping = Instant::now() + every;
+        let mut deadline = self.next_deadline(hello_deadline, next_ping);
+        let timer = sleep_until(deadline);
+        tokio::pin!(timer);
         loop {
             let wake = tokio::select! {
                 incoming = self.ws.next() => Wake::Incoming(incoming),
                 outgoing = next_outgoing(&mut self.attached) => Wake::Outgoing(outgoing),
-                _ = &mut hello_deadline, if self.attached.is_none() => Wake::HelloDeadline,
-                _ = heartbeat.tick() => Wake::Heartbeat,
-                _ = &mut token_expiry => Wake::TokenExpired,
+                _ = &mut timer => Wake::Timer,
             };
             // The handlers are boxed: their futures (a session call, a catalog query) are large
             // and short-lived, and the loop's own future stays small for the whole life of an
@@ -152,33 +150,54 @@ impl DeviceConnection {
             let result = match wake {
                 Wake::Incoming(incoming) => Box::pin(self.on_incoming(incoming)).await,
                 Wake::Outgoing(outgoing) => Box::pin(self.on_outgoing(outgoing)).await,
-                Wake::HelloDeadline => {
-                    let seconds = self.services.config.hello_timeout.as_secs_f32();
-                    Err(Ending::Close(
-                        close_code::POLICY,
-                        format!("no hello within {seconds} s").into(),
-                    ))
-                }
-                Wake::Heartbeat => Box::pin(self.on_heartbeat(heartbeat_every)).await,
-                Wake::TokenExpired => {
-                    if self.token_expires_at_s * 1000 > now_ms() {
-                        // Renewed by an `auth` request since the deadline was set.
-                        token_expiry
-                            .as_mut()
-                            .reset(token_deadline(self.token_expires_at_s));
-                        Ok(())
-                    } else {
-                        Err(Ending::Close(
-                            close_code::TOKEN_EXPIRED,
-                            "token expired".into(),
-                        ))
-                    }
-                }
+                Wake::Timer => Box::pin(self.on_timer(hello_deadline, &mut next_ping)).await,
             };
             if let Err(ending) = result {
                 return ending;
             }
+            let next = self.next_deadline(hello_deadline, next_ping);
+            if next != deadline {
+                deadline = next;
+                timer.as_mut().reset(deadline);
+            }
         }
+    }
+
+    fn next_deadline(&self, hello_deadline: Instant, next_ping: Instant) -> Instant {
+        let deadline = next_ping.min(self.token_deadline);
+        if self.attached.is_none() {
+            deadline.min(hello_deadline)
+        } else {
+            deadline
+        }
+    }
+
+    /// A deadline passed: no hello in time, the token expired, or it is time to ping.
+    async fn on_timer(
+        &mut self,
+        hello_deadline: Instant,
+        next_ping: &mut Instant,
+    ) -> Result<(), Ending> {
+        let now = Instant::now();
+        if self.attached.is_none() && now >= hello_deadline {
+            let seconds = self.services.config.hello_timeout.as_secs_f32();
+            return Err(Ending::Close(
+                close_code::POLICY,
+                format!("no hello within {seconds} s").into(),
+            ));
+        }
+        if now >= self.token_deadline {
+            return Err(Ending::Close(
+                close_code::TOKEN_EXPIRED,
+                "token expired".into(),
+            ));
+        }
+        if now >= *next_ping {
+            let every = self.services.config.heartbeat;
+            *next_ping = now + every;
+            return self.on_heartbeat(every).await;
+        }
+        Ok(())
     }
 
     async fn on_heartbeat(&mut self, every: Duration) -> Result<(), Ending> {
@@ -216,7 +235,13 @@ impl DeviceConnection {
         match message {
             Message::Binary(bytes) => {
                 self.services.metrics.frames_received.inc();
-                self.on_frame(&bytes).await
+                let started = Instant::now();
+                let result = self.on_frame(&bytes).await;
+                self.services
+                    .metrics
+                    .command_seconds
+                    .observe(started.elapsed());
+                result
             }
             Message::Text(_) => {
                 self.violation(
@@ -386,7 +411,7 @@ impl DeviceConnection {
     async fn on_auth(&mut self, id: u32, token: &str) -> Result<(), Ending> {
         match self.services.accounts.authenticate(token).await {
             Ok(auth) if auth.user.id == self.user.id => {
-                self.token_expires_at_s = auth.expires_at_s;
+                self.token_deadline = token_deadline(auth.expires_at_s);
                 self.user = auth.user;
                 #[derive(serde::Serialize)]
                 struct Renewed {
@@ -395,7 +420,7 @@ impl DeviceConnection {
                 self.reply_ok(
                     id,
                     &Renewed {
-                        expires_at_ms: self.token_expires_at_s * 1000,
+                        expires_at_ms: auth.expires_at_s * 1000,
                     },
                 )
                 .await
@@ -410,44 +435,45 @@ impl DeviceConnection {
     }
 
     async fn on_outgoing(&mut self, outgoing: Option<Arc<OutFrame>>) -> Result<(), Ending> {
-        let Some(mut frame) = outgoing else {
+        let Some(frame) = outgoing else {
             self.services.metrics.slow_consumers.inc();
             return Err(Ending::Close(
                 CLOSE_TOO_SLOW,
                 "too slow to keep up; reconnect".into(),
             ));
         };
-        // Feed everything already queued, then flush once.
-        let mut fed = false;
-        loop {
-            match &*frame {
-                OutFrame::State { seq, frame } if *seq > self.last_seq => {
-                    self.last_seq = *seq;
-                    self.feed(Message::Binary(frame.clone())).await?;
-                    fed = true;
-                }
-                OutFrame::State { .. } => {}
-                OutFrame::Event(bytes) => {
-                    self.feed(Message::Binary(bytes.clone())).await?;
-                    fed = true;
-                }
-                OutFrame::Close { code, reason } => {
-                    if fed {
-                        self.flush().await?;
-                    }
-                    return Err(Ending::Close(*code, Cow::Borrowed(reason)));
-                }
+        self.feed_frame(&frame).await?;
+        self.feed_queued().await?;
+        self.flush().await
+    }
+
+    /// Feeds one queued frame to the socket (not flushed); a `Close` ends the connection.
+    async fn feed_frame(&mut self, frame: &OutFrame) -> Result<(), Ending> {
+        match frame {
+            OutFrame::State { seq, frame } if *seq > self.last_seq => {
+                self.last_seq = *seq;
+                self.feed(Message::Binary(frame.clone())).await
             }
-            match self
-                .attached
-                .as_mut()
-                .and_then(|a| a.outbound.try_recv().ok())
-            {
-                Some(next) => frame = next,
-                None => break,
+            OutFrame::State { .. } => Ok(()),
+            OutFrame::Event(bytes) => self.feed(Message::Binary(bytes.clone())).await,
+            OutFrame::Close { code, reason } => {
+                // What was fed before the close still goes out first.
+                self.flush().await?;
+                Err(Ending::Close(*code, Cow::Borrowed(reason)))
             }
         }
-        if fed { self.flush().await } else { Ok(()) }
+    }
+
+    /// Feeds every frame already waiting in the queue, without waiting for more.
+    async fn feed_queued(&mut self) -> Result<(), Ending> {
+        while let Some(frame) = self
+            .attached
+            .as_mut()
+            .and_then(|a| a.outbound.try_recv().ok())
+        {
+            self.feed_frame(&frame).await?;
+        }
+        Ok(())
     }
 
     async fn reply_ok<B: serde::Serialize>(&mut self, id: u32, body: &B) -> Result<(), Ending> {
@@ -476,8 +502,11 @@ impl DeviceConnection {
         }
     }
 
+    /// Writes a reply, and with it whatever events are already queued: the `state` a command
+    /// caused is in the queue before its reply is written, so both leave in one write.
     async fn write(&mut self, message: Message) -> Result<(), Ending> {
         self.feed(message).await?;
+        self.feed_queued().await?;
         self.flush().await
     }
 

@@ -3,7 +3,7 @@
 //! A session actor must never wait on the database on its hot path, so it *stages* each new
 //! snapshot with [`WriteBehind`] and goes on. One background task writes whatever is staged in a
 //! single transaction, then whatever was staged meanwhile, and so on: under load the batches
-//! grow, at rest each change is written at once. Only the newest snapshot of a user is kept, so
+//! grow, at rest each change is written within [`WRITE_INTERVAL`]. Only the newest snapshot of a user is kept, so
 //! what is staged is bounded by the number of users, never by the command rate. Reads of a
 //! snapshot look at the staged and in-flight ones first, so a session activated again always
 //! starts from the newest state, written or not.
@@ -17,6 +17,10 @@ use tokio::sync::{Notify, watch};
 
 use super::{Store, StoreError, StoreResult, on_pool};
 use crate::ids::Id;
+
+/// The shortest time between two batches. A process crash loses at most the changes of this
+/// interval and of the batch being written; a clean stop loses nothing.
+pub const WRITE_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Rows per multi-row statement: well under both databases' parameter limits (5 per row).
 const ROWS_PER_STATEMENT: usize = 500;
@@ -231,6 +235,10 @@ async fn write_loop(shared: Arc<Shared>) {
     loop {
         shared.wake.notified().await;
         loop {
+            // Let a batch gather: a session that changes several times meanwhile is written
+            // once, and the writer wakes (and switches threads with the database) at most once
+            // an interval instead of once a change.
+            tokio::time::sleep(WRITE_INTERVAL).await;
             let (snapshots, plays, generation) = {
                 let mut pending = shared.pending.lock().unwrap_or_else(|p| p.into_inner());
                 if pending.staged.is_empty() && pending.plays.is_empty() {
