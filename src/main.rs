@@ -14,6 +14,11 @@ use segue::player::SkipPolicy;
 use segue::storage::users::{Product, UserUpsert};
 use segue::storage::{Store, StoreLocation};
 
+/// mimalloc instead of glibc's allocator: the socket path allocates small, short-lived buffers
+/// on every frame, and glibc's malloc was a tenth of the server's CPU at 10,000 commands/s.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit status for bad flags or an unusable configuration (`EX_USAGE`).
 const EXIT_USAGE: u8 = 64;
 
