@@ -59,10 +59,6 @@ impl Sessions {
         self.directory.shards.stop();
     }
 
-    pub fn deps(&self) -> &Arc<SessionDeps> {
-        &self.directory.deps
-    }
-
     /// Live session actors on this node.
     pub fn live_count(&self) -> usize {
         self.directory.live.len()
@@ -137,7 +133,7 @@ impl Sessions {
 
     /// Applies a command: directly when the session's core is on this thread (a device
     /// connection on its user's shard), else through the actor's mailbox.
-    async fn execute_message(&self, user: Id, message: Execute) -> AppResult<Executed> {
+    pub async fn execute_message(&self, user: Id, message: Execute) -> AppResult<Executed> {
         if let Some(core) = session::local_core(user) {
             return match core.borrow_mut().execute(message) {
                 Ok(executed) => Ok(executed),
@@ -158,27 +154,15 @@ impl Sessions {
         sender: Option<&str>,
         command: Command,
     ) -> AppResult<Executed> {
-        let message = Execute {
-            sender: sender.map(str::to_string),
-            command,
-            want_state: false,
-        };
-        self.execute_message(user, message).await
-    }
-
-    /// Applies a command and returns the whole state after it (for `hello`).
-    pub async fn execute_with_state(
-        &self,
-        user: Id,
-        sender: Option<&str>,
-        command: Command,
-    ) -> AppResult<Executed> {
-        let message = Execute {
-            sender: sender.map(str::to_string),
-            command,
-            want_state: true,
-        };
-        self.execute_message(user, message).await
+        self.execute_message(
+            user,
+            Execute {
+                sender: sender.map(str::to_string),
+                command,
+                want_state: false,
+            },
+        )
+        .await
     }
 
     /// The user's whole session state.

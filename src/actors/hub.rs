@@ -98,11 +98,6 @@ impl LocalHub {
         }
     }
 
-    /// Users with at least one connection here.
-    pub fn has_user(&self, user: Id) -> bool {
-        self.users.contains_key(&user)
-    }
-
     /// Connections registered here.
     pub fn connection_count(&self) -> usize {
         self.users.iter().map(|links| links.len()).sum()

@@ -30,10 +30,6 @@ impl Shards {
         self.arbiters[shard_index(user, self.arbiters.len())].handle()
     }
 
-    pub fn count(&self) -> usize {
-        self.arbiters.len()
-    }
-
     /// Stops every shard thread once its current work is done.
     pub fn stop(&self) {
         for arbiter in &self.arbiters {

@@ -124,10 +124,6 @@ impl Accounts {
         })
     }
 
-    pub fn access_ttl_s(&self) -> u64 {
-        self.access_ttl_s
-    }
-
     /// Creates a free user.
     pub async fn register(&self, registration: Registration) -> AppResult<UserProfile> {
         if !is_valid_username(&registration.username) {

@@ -34,6 +34,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::Services;
 use super::requests::{command_for, device_info};
 use crate::actors::hub::{OutFrame, Outbound};
+use crate::actors::session::Execute;
 use crate::auth::{Authenticated, UserProfile};
 use crate::clock::now_ms;
 use crate::error::AppError;
@@ -369,14 +370,17 @@ impl DeviceConnection {
                 "server going away".into(),
             ));
         };
-        let info = device_info(&hello);
-        let attach = Command::Attach {
-            device: info,
-            connection,
+        let attach = Execute {
+            sender: Some(hello.device_id.clone()),
+            command: Command::Attach {
+                device: device_info(&hello),
+                connection,
+            },
+            want_state: true,
         };
         match services
             .sessions
-            .execute_with_state(self.user.id, Some(&hello.device_id), attach)
+            .execute_message(self.user.id, attach)
             .await
         {
             Ok(executed) => {

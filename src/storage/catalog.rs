@@ -144,20 +144,6 @@ impl Store {
         Ok(count == 0)
     }
 
-    /// Counts of `(artists, albums, tracks)`.
-    pub async fn catalog_counts(&self) -> StoreResult<(u64, u64, u64)> {
-        let mut counts = [0u64; 3];
-        for (slot, table) in counts.iter_mut().zip(["artists", "albums", "tracks"]) {
-            let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}"));
-            let n: i64 = on_pool!(self, |pool| sqlx::query(sql)
-                .fetch_one(pool)
-                .await?
-                .try_get("n"))?;
-            *slot = n.max(0) as u64;
-        }
-        Ok((counts[0], counts[1], counts[2]))
-    }
-
     /// Writes a batch of artists with their albums and tracks in one transaction.
     pub async fn import_bundles(&self, bundles: &[ArtistBundle]) -> StoreResult<()> {
         on_pool!(self, |pool| {
@@ -378,19 +364,6 @@ impl Store {
                 .map(|row| Ok(read_row!(track, row)))
                 .collect::<StoreResult<Vec<_>>>()?;
             Ok((tracks, total.max(0) as u64))
-        })
-    }
-
-    /// Some track ids, most popular first (for demos and the load generator).
-    pub async fn popular_track_ids(&self, limit: u32) -> StoreResult<Vec<Id>> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query("SELECT id FROM tracks ORDER BY popularity DESC, id LIMIT $1")
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|row| parse_id(row.try_get::<&str, _>("id")?))
-                .collect()
         })
     }
 }
