@@ -8,6 +8,7 @@
 //! - [`player`]: the pure session state machine, the heart of the server.
 //! - [`catalog`]: the generated catalogs and the resolution of URIs into playable tracks.
 //! - [`auth`]: accounts, password hashing, signed tokens.
+//! - [`streaming`]: signed streaming URLs and the audio origin they point at.
 //! - [`storage`]: the store (sqlx over SQLite or PostgreSQL) and the write-behind writer; the
 //!   only module that imports sqlx.
 //! - [`ids`], [`error`], [`config`], [`metrics`], [`clock`]: the small shared pieces.
@@ -25,3 +26,4 @@ pub mod ids;
 pub mod metrics;
 pub mod player;
 pub mod storage;
+pub mod streaming;

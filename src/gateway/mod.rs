@@ -41,6 +41,8 @@ pub struct Services {
     pub resolver: Resolver,
     pub writer: WriteBehind,
     pub metrics: Arc<Metrics>,
+    /// Signed streaming URLs.
+    pub streaming: Arc<crate::streaming::Streaming>,
     /// The clock of every rate limiter.
     pub clock: DefaultClock,
 }
@@ -88,6 +90,7 @@ impl Node {
             .await?,
         );
         let metrics = Arc::new(Metrics::default());
+        let streaming = Arc::new(crate::streaming::Streaming::new(&store).await?);
         let hub = Arc::new(LocalHub::new(1));
         let writer = WriteBehind::start(store.clone());
         let deps = SessionDeps {
@@ -108,6 +111,7 @@ impl Node {
             hub,
             writer,
             metrics,
+            streaming,
             clock: DefaultClock::default(),
         });
         let listener = std::net::TcpListener::bind(&services.config.listen).map_err(|error| {

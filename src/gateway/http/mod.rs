@@ -6,6 +6,7 @@ mod catalog;
 pub mod objects;
 mod ops;
 mod player;
+mod streaming;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,6 +46,7 @@ pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
         .configure(auth::routes)
         .configure(catalog::routes)
         .configure(player::routes)
+        .configure(streaming::routes)
         .default_service(web::to(|request: HttpRequest| async move {
             let error = AppError::not_found(format!(
                 "no route for {} {}",
