@@ -7,6 +7,7 @@
 //!   events out, and the hub of this node's connections.
 //! - [`player`]: the pure session state machine, the heart of the server.
 //! - [`catalog`]: the generated catalogs and the resolution of URIs into playable tracks.
+//! - [`search`]: the full-text index of the catalog (tantivy), typo-tolerant and prefix-matching.
 //! - [`auth`]: accounts, password hashing, signed tokens.
 //! - [`streaming`]: signed streaming URLs and the audio origin they point at.
 //! - [`storage`]: the store (sqlx over SQLite or PostgreSQL) and the write-behind writer; the
@@ -25,5 +26,6 @@ pub mod gateway;
 pub mod ids;
 pub mod metrics;
 pub mod player;
+pub mod search;
 pub mod storage;
 pub mod streaming;
