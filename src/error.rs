@@ -21,11 +21,7 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> AppError {
-        AppError {
-            code,
-            message: message.into(),
-            retry_after_ms: None,
-        }
+        AppError { code, message: message.into(), retry_after_ms: None }
     }
 
     pub fn bad_request(message: impl Into<Cow<'static, str>>) -> AppError {
@@ -50,31 +46,19 @@ impl AppError {
     }
 
     pub fn to_body(&self) -> ErrorBody {
-        ErrorBody {
-            code: self.code,
-            message: self.message.to_string(),
-            retry_after_ms: self.retry_after_ms,
-        }
+        ErrorBody { code: self.code, message: self.message.to_string(), retry_after_ms: self.retry_after_ms }
     }
 }
 
 impl From<ErrorBody> for AppError {
     fn from(body: ErrorBody) -> AppError {
-        AppError {
-            code: body.code,
-            message: body.message.into(),
-            retry_after_ms: body.retry_after_ms,
-        }
+        AppError { code: body.code, message: body.message.into(), retry_after_ms: body.retry_after_ms }
     }
 }
 
 impl From<crate::player::CommandError> for AppError {
     fn from(error: crate::player::CommandError) -> AppError {
-        AppError {
-            code: error.code,
-            message: error.message.into(),
-            retry_after_ms: error.retry_after_ms,
-        }
+        AppError { code: error.code, message: error.message.into(), retry_after_ms: error.retry_after_ms }
     }
 }
 
@@ -82,10 +66,9 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> AppError {
         tracing::error!(%error, "store failure");
         match error {
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => AppError::new(
-                ErrorCode::Unavailable,
-                "the database is unavailable; retry soon",
-            ),
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+                AppError::new(ErrorCode::Unavailable, "the database is unavailable; retry soon")
+            }
             _ => AppError::internal(),
         }
     }

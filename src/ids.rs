@@ -19,10 +19,7 @@ impl Id {
     /// Parses an id; `None` unless it is exactly 22 characters of `[0-9A-Za-z]`.
     pub fn parse(text: &str) -> Option<Id> {
         let bytes: [u8; ID_LEN] = text.as_bytes().try_into().ok()?;
-        bytes
-            .iter()
-            .all(u8::is_ascii_alphanumeric)
-            .then_some(Id(bytes))
+        bytes.iter().all(u8::is_ascii_alphanumeric).then_some(Id(bytes))
     }
 
     /// The id whose base62 digits spell `value` (left-padded with zeros).
@@ -70,8 +67,7 @@ impl Serialize for Id {
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Id::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom("expected a 22-character base62 id"))
+        Id::parse(&text).ok_or_else(|| serde::de::Error::custom("expected a 22-character base62 id"))
     }
 }
 
@@ -137,9 +133,7 @@ impl Uri {
         if let Some(id) = Id::parse(text) {
             return Some(id);
         }
-        Uri::parse(text)
-            .filter(|uri| uri.kind == UriKind::Track)
-            .map(|uri| uri.id)
+        Uri::parse(text).filter(|uri| uri.kind == UriKind::Track).map(|uri| uri.id)
     }
 }
 
@@ -156,14 +150,8 @@ mod tests {
     #[test]
     fn ids_are_22_base62_characters() {
         assert!(Id::parse("4iV5W9uYEdYUVa79Axb7Rh").is_some());
-        assert!(
-            Id::parse("4iV5W9uYEdYUVa79Axb7R").is_none(),
-            "21 characters"
-        );
-        assert!(
-            Id::parse("4iV5W9uYEdYUVa79Axb7Rh1").is_none(),
-            "23 characters"
-        );
+        assert!(Id::parse("4iV5W9uYEdYUVa79Axb7R").is_none(), "21 characters");
+        assert!(Id::parse("4iV5W9uYEdYUVa79Axb7Rh1").is_none(), "23 characters");
         assert!(Id::parse("4iV5W9uYEdYUVa79Axb7R-").is_none());
         assert!(Id::parse("4iV5W9uYEdYUVa79Axb7Ré").is_none());
         assert_eq!(Id::from_u128(0).as_str(), "0000000000000000000000");
@@ -175,37 +163,22 @@ mod tests {
     #[test]
     fn both_uri_schemes_are_accepted() {
         let id = Id::parse("4iV5W9uYEdYUVa79Axb7Rh").unwrap();
-        assert_eq!(
-            Uri::parse("segue:track:4iV5W9uYEdYUVa79Axb7Rh"),
-            Some(Uri::new(UriKind::Track, id))
-        );
-        assert_eq!(
-            Uri::parse("spotify:album:4iV5W9uYEdYUVa79Axb7Rh"),
-            Some(Uri::new(UriKind::Album, id))
-        );
+        assert_eq!(Uri::parse("segue:track:4iV5W9uYEdYUVa79Axb7Rh"), Some(Uri::new(UriKind::Track, id)));
+        assert_eq!(Uri::parse("spotify:album:4iV5W9uYEdYUVa79Axb7Rh"), Some(Uri::new(UriKind::Album, id)));
         assert_eq!(Uri::parse("spotify:album:4iV5W9uYEdYUVa79Axb7Rh:x"), None);
         assert_eq!(Uri::parse("apple:track:4iV5W9uYEdYUVa79Axb7Rh"), None);
         assert_eq!(Uri::parse("segue:song:4iV5W9uYEdYUVa79Axb7Rh"), None);
         assert_eq!(Uri::parse_track("4iV5W9uYEdYUVa79Axb7Rh"), Some(id));
-        assert_eq!(
-            Uri::parse_track("spotify:track:4iV5W9uYEdYUVa79Axb7Rh"),
-            Some(id)
-        );
+        assert_eq!(Uri::parse_track("spotify:track:4iV5W9uYEdYUVa79Axb7Rh"), Some(id));
         assert_eq!(Uri::parse_track("segue:album:4iV5W9uYEdYUVa79Axb7Rh"), None);
-        assert_eq!(
-            Uri::new(UriKind::Playlist, id).to_string(),
-            "segue:playlist:4iV5W9uYEdYUVa79Axb7Rh"
-        );
+        assert_eq!(Uri::new(UriKind::Playlist, id).to_string(), "segue:playlist:4iV5W9uYEdYUVa79Axb7Rh");
     }
 
     #[test]
     fn ids_serialize_as_strings() {
         let id = Id::parse("4iV5W9uYEdYUVa79Axb7Rh").unwrap();
         let bytes = rmp_serde::to_vec_named(&id).unwrap();
-        assert_eq!(
-            rmp_serde::from_slice::<String>(&bytes).unwrap(),
-            id.as_str()
-        );
+        assert_eq!(rmp_serde::from_slice::<String>(&bytes).unwrap(), id.as_str());
         assert_eq!(rmp_serde::from_slice::<Id>(&bytes).unwrap(), id);
         let bad = rmp_serde::to_vec_named("nope").unwrap();
         assert!(rmp_serde::from_slice::<Id>(&bad).is_err());

@@ -168,6 +168,14 @@ enum ImportSource {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// The Spotify Songs dataset (`spotify_songs.csv`, TidyTuesday 2020-01-21): tracks,
+    /// albums, artists, and its playlists as public playlists.
+    SpotifySongs {
+        /// Path of `spotify_songs.csv`.
+        path: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// A generated catalog of a given size, for benchmarks.
     Synthetic {
         /// How many tracks.
@@ -210,10 +218,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let text = error.to_string();
-            let line = text
-                .lines()
-                .find(|line| !line.trim().is_empty())
-                .unwrap_or("invalid arguments");
+            let line = text.lines().find(|line| !line.trim().is_empty()).unwrap_or("invalid arguments");
             eprintln!("{line}");
             return ExitCode::from(EXIT_USAGE);
         }
@@ -236,16 +241,11 @@ fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SEGUE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
 async fn open_store(args: &StoreArgs) -> Result<Store, Failure> {
-    Store::open(&args.location())
-        .await
-        .map_err(|error| usage(format!("cannot open the store: {error}")))
+    Store::open(&args.location()).await.map_err(|error| usage(format!("cannot open the store: {error}")))
 }
 
 async fn run(command: Command) -> Result<(), Failure> {
@@ -256,9 +256,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Users {
-            command: UsersCommand::Add(args),
-        } => add_user(args).await,
+        Command::Users { command: UsersCommand::Add(args) } => add_user(args).await,
         Command::Token(args) => token(args).await,
         Command::Import { source } => import(source).await,
     }
@@ -277,10 +275,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.heartbeat = Duration::from_millis(args.heartbeat_ms);
     config.hello_timeout = Duration::from_millis(args.hello_timeout_ms);
     config.rate_limit_per_second = args.rate_limit;
-    config.skip_policy = SkipPolicy {
-        limit: args.skip_limit,
-        window_ms: args.skip_window_ms,
-    };
+    config.skip_policy = SkipPolicy { limit: args.skip_limit, window_ms: args.skip_window_ms };
     config.access_token_ttl_s = args.token_ttl;
     if let Some(workers) = args.workers {
         if workers == 0 {
@@ -301,8 +296,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
 
 /// Resolves on SIGTERM or Ctrl-C.
 async fn shutdown_signal() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = async { match &mut terminate { Some(signal) => { signal.recv().await; } None => std::future::pending().await } } => {}
@@ -316,18 +310,14 @@ async fn add_user(args: UserAddArgs) -> Result<(), Failure> {
     if let Some(country) = &args.country
         && !segue::auth::is_valid_country(country)
     {
-        return Err(usage(
-            "--country must be an ISO 3166-1 alpha-2 code such as SE",
-        ));
+        return Err(usage("--country must be an ISO 3166-1 alpha-2 code such as SE"));
     }
     if args.password.is_empty() {
         return Err(usage("--password must not be empty"));
     }
     let store = open_store(&args.store).await?;
     let password = args.password.clone();
-    let hash = tokio::task::spawn_blocking(move || segue::auth::password::hash(&password))
-        .await
-        .map_err(runtime)?;
+    let hash = tokio::task::spawn_blocking(move || segue::auth::password::hash(&password)).await.map_err(runtime)?;
     let product = args.product.map(|p| match p {
         ProductArg::Free => Product::Free,
         ProductArg::Premium => Product::Premium,
@@ -339,10 +329,7 @@ async fn add_user(args: UserAddArgs) -> Result<(), Failure> {
         product,
         country: args.country.as_deref(),
     };
-    let (id, _created) = store
-        .upsert_user(&upsert, segue::clock::now_ms() as i64)
-        .await
-        .map_err(runtime)?;
+    let (id, _created) = store.upsert_user(&upsert, segue::clock::now_ms() as i64).await.map_err(runtime)?;
     println!("{id}");
     Ok(())
 }
@@ -354,13 +341,8 @@ async fn token(args: TokenArgs) -> Result<(), Failure> {
         .await
         .map_err(runtime)?
         .ok_or_else(|| usage(format!("no user named {:?}", args.name)))?;
-    let accounts = segue::auth::Accounts::new(store, args.ttl, args.ttl)
-        .await
-        .map_err(runtime)?;
-    println!(
-        "{}",
-        accounts.issue_access(&segue::auth::UserProfile::from(&record), args.ttl)
-    );
+    let accounts = segue::auth::Accounts::new(store, args.ttl, args.ttl).await.map_err(runtime)?;
+    println!("{}", accounts.issue_access(&segue::auth::UserProfile::from(&record), args.ttl));
     Ok(())
 }
 
@@ -368,20 +350,30 @@ async fn import(source: ImportSource) -> Result<(), Failure> {
     match source {
         ImportSource::Demo { store } => {
             let store = open_store(&store).await?;
-            if segue::catalog::import_demo_if_empty(&store)
-                .await
-                .map_err(runtime)?
-            {
+            if segue::catalog::import_demo_if_empty(&store).await.map_err(runtime)? {
                 println!("imported the demo catalog");
             } else {
                 println!("the catalog is not empty; nothing imported");
             }
         }
-        ImportSource::Synthetic {
-            tracks,
-            seed,
-            store,
-        } => {
+        ImportSource::SpotifySongs { path, store } => {
+            if !path.is_file() {
+                return Err(usage(format!("no file at {}", path.display())));
+            }
+            let store = open_store(&store).await?;
+            let started = std::time::Instant::now();
+            let done = segue::catalog::import_songs_csv(&store, &path).await.map_err(runtime)?;
+            println!(
+                "imported {} tracks, {} artists, {} albums and {} playlists in {:.1} s ({} rows skipped)",
+                done.tracks,
+                done.artists,
+                done.albums,
+                done.playlists_created,
+                started.elapsed().as_secs_f64(),
+                done.rows_skipped
+            );
+        }
+        ImportSource::Synthetic { tracks, seed, store } => {
             let store = open_store(&store).await?;
             let started = std::time::Instant::now();
             let written = segue::catalog::import_synthetic(&store, seed, tracks as usize, |done| {
@@ -391,10 +383,7 @@ async fn import(source: ImportSource) -> Result<(), Failure> {
             })
             .await
             .map_err(runtime)?;
-            println!(
-                "imported {written} tracks in {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
+            println!("imported {written} tracks in {:.1} s", started.elapsed().as_secs_f64());
         }
     }
     Ok(())

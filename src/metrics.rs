@@ -46,17 +46,13 @@ pub struct Histogram {
 }
 
 /// Bucket bounds for command latencies: 25 µs to 100 ms.
-const LATENCY_BOUNDS_MICROS: &[u64] = &[
-    25, 50, 100, 200, 300, 500, 750, 1_000, 2_000, 5_000, 10_000, 25_000, 100_000,
-];
+const LATENCY_BOUNDS_MICROS: &[u64] = &[25, 50, 100, 200, 300, 500, 750, 1_000, 2_000, 5_000, 10_000, 25_000, 100_000];
 
 impl Default for Histogram {
     fn default() -> Histogram {
         Histogram {
             bounds: LATENCY_BOUNDS_MICROS,
-            counts: (0..=LATENCY_BOUNDS_MICROS.len())
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            counts: (0..=LATENCY_BOUNDS_MICROS.len()).map(|_| AtomicU64::new(0)).collect(),
             sum_micros: AtomicU64::new(0),
         }
     }
@@ -65,11 +61,7 @@ impl Default for Histogram {
 impl Histogram {
     pub fn observe(&self, elapsed: std::time::Duration) {
         let micros = elapsed.as_micros().min(u128::from(u64::MAX)) as u64;
-        let bucket = self
-            .bounds
-            .iter()
-            .position(|&bound| micros <= bound)
-            .unwrap_or(self.bounds.len());
+        let bucket = self.bounds.iter().position(|&bound| micros <= bound).unwrap_or(self.bounds.len());
         self.counts[bucket].fetch_add(1, Ordering::Relaxed);
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
@@ -79,11 +71,7 @@ impl Histogram {
         let mut cumulative = 0;
         for (bound, count) in self.bounds.iter().zip(&self.counts) {
             cumulative += count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{}\"}} {cumulative}",
-                *bound as f64 / 1e6
-            );
+            let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {cumulative}", *bound as f64 / 1e6);
         }
         cumulative += self.counts[self.bounds.len()].load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
@@ -118,21 +106,13 @@ trait Render {
 
 impl Render for Counter {
     fn render_into(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-            self.get()
-        );
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", self.get());
     }
 }
 
 impl Render for Gauge {
     fn render_into(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}",
-            self.get()
-        );
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}", self.get());
     }
 }
 
@@ -168,13 +148,7 @@ mod tests {
         metrics.connections_open.inc();
         metrics.connections_open.dec();
         let text = metrics.render();
-        assert!(
-            text.contains("# TYPE segue_commands counter\nsegue_commands 1\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("# TYPE segue_connections_open gauge\nsegue_connections_open 1\n"),
-            "{text}"
-        );
+        assert!(text.contains("# TYPE segue_commands counter\nsegue_commands 1\n"), "{text}");
+        assert!(text.contains("# TYPE segue_connections_open gauge\nsegue_connections_open 1\n"), "{text}");
     }
 }

@@ -14,39 +14,21 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 fn active(state: &SessionState) -> Vec<&str> {
-    state
-        .devices
-        .iter()
-        .filter(|d| d.is_active)
-        .map(|d| d.device_id.as_str())
-        .collect()
+    state.devices.iter().filter(|d| d.is_active).map(|d| d.device_id.as_str()).collect()
 }
 
 fn error_code(frame: &segue_protocol::ServerFrame) -> ErrorCode {
-    assert_eq!(
-        frame.ok,
-        Some(false),
-        "expected an error reply, got {frame:?}"
-    );
+    assert_eq!(frame.ok, Some(false), "expected an error reply, got {frame:?}");
     frame.error.as_ref().expect("an error body").code
 }
 
 fn reply_seq(frame: &segue_protocol::ServerFrame) -> u64 {
-    assert_eq!(
-        frame.ok,
-        Some(true),
-        "expected success, got {:?}",
-        frame.error
-    );
+    assert_eq!(frame.ok, Some(true), "expected success, got {:?}", frame.error);
     frame
         .body
         .as_ref()
         .and_then(|b| b.as_map())
-        .and_then(|m| {
-            m.iter()
-                .find(|(k, _)| k.as_str() == Some("seq"))
-                .and_then(|(_, v)| v.as_u64())
-        })
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("seq")).and_then(|(_, v)| v.as_u64()))
         .expect("a seq in the reply")
 }
 
@@ -59,26 +41,18 @@ async fn a_transfer_hands_playback_over_at_the_same_position() {
     assert_eq!(welcome.state.devices.len(), 1);
     let (mut laptop, _) = Device::connect(&server, &token, "laptop", true).await;
 
-    let play = phone
-        .request("play", json!({"uris": tracks, "position_ms": 30_000}))
-        .await;
+    let play = phone.request("play", json!({"uris": tracks, "position_ms": 30_000})).await;
     let seq = reply_seq(&play);
     let playing = laptop.state_at(seq).await;
     assert_eq!(active(&playing), ["phone"]);
     let playback = playing.playback.clone().unwrap();
     assert_eq!(
-        (
-            playback.track_id.as_str(),
-            playback.is_playing,
-            playback.position_ms
-        ),
+        (playback.track_id.as_str(), playback.is_playing, playback.position_ms),
         (tracks[0].as_str(), true, 30_000)
     );
 
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let transfer = phone
-        .request("transfer", json!({"device_id": "laptop"}))
-        .await;
+    let transfer = phone.request("transfer", json!({"device_id": "laptop"})).await;
     let seq = reply_seq(&transfer);
     // The very state that makes the laptop active shows the phone inactive.
     let handed = laptop.state_at(seq).await;
@@ -88,16 +62,10 @@ async fn a_transfer_hands_playback_over_at_the_same_position() {
     assert!(after.is_playing, "a transfer without `play` keeps playing");
     let carried = u64::from(after.position_ms) - 30_000;
     let elapsed = after.timestamp_ms - playback.timestamp_ms;
-    assert!(
-        carried.abs_diff(elapsed) <= 5,
-        "position carried over: {carried} ms moved in {elapsed} ms"
-    );
+    assert!(carried.abs_diff(elapsed) <= 5, "position carried over: {carried} ms moved in {elapsed} ms");
     // Every state the phone saw along the way had at most one active device.
     let phone_view = phone.state_at(seq).await;
-    assert_eq!(
-        phone_view, handed,
-        "every device gets the same state for a seq"
-    );
+    assert_eq!(phone_view, handed, "every device gets the same state for a seq");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,14 +79,10 @@ async fn a_remote_control_drives_the_playing_device() {
     // A remote control cannot be the target when nothing plays.
     let refused = remote.request("play", json!({"uris": tracks})).await;
     assert_eq!(error_code(&refused), ErrorCode::NoActiveDevice);
-    let refused = remote
-        .request("play", json!({"uris": tracks, "device_id": "remote"}))
-        .await;
+    let refused = remote.request("play", json!({"uris": tracks, "device_id": "remote"})).await;
     assert_eq!(error_code(&refused), ErrorCode::DeviceNotControllable);
 
-    let play = remote
-        .request("play", json!({"uris": tracks, "device_id": "speaker"}))
-        .await;
+    let play = remote.request("play", json!({"uris": tracks, "device_id": "speaker"})).await;
     let state = speaker.state_at(reply_seq(&play)).await;
     assert_eq!(active(&state), ["speaker"]);
 
@@ -130,22 +94,10 @@ async fn a_remote_control_drives_the_playing_device() {
 
     let volume = remote.request("volume", json!({"percent": 80})).await;
     let state = speaker.state_at(reply_seq(&volume)).await;
-    assert_eq!(
-        state
-            .devices
-            .iter()
-            .find(|d| d.device_id == "speaker")
-            .unwrap()
-            .volume_percent,
-        Some(80)
-    );
-    let unknown = remote
-        .request("transfer", json!({"device_id": "nowhere"}))
-        .await;
+    assert_eq!(state.devices.iter().find(|d| d.device_id == "speaker").unwrap().volume_percent, Some(80));
+    let unknown = remote.request("transfer", json!({"device_id": "nowhere"})).await;
     assert_eq!(error_code(&unknown), ErrorCode::DeviceNotFound);
-    let not_active = remote
-        .request("track_ended", json!({"track_id": tracks[0]}))
-        .await;
+    let not_active = remote.request("track_ended", json!({"track_id": tracks[0]})).await;
     assert_eq!(error_code(&not_active), ErrorCode::NotActiveDevice);
 }
 
@@ -156,10 +108,7 @@ async fn two_devices_of_a_free_user_skipping_at_once_never_pass_the_limit() {
     let tracks = server.track_ids(&token, 30);
     let (mut phone, welcome) = Device::connect(&server, &token, "phone", true).await;
     let skips = welcome.state.skips.expect("a free user has a skip budget");
-    assert_eq!(
-        (skips.limit, skips.used, skips.window_ms),
-        (5, 0, 3_600_000)
-    );
+    assert_eq!((skips.limit, skips.used, skips.window_ms), (5, 0, 3_600_000));
     let (mut laptop, _) = Device::connect(&server, &token, "laptop", true).await;
     reply_seq(&phone.request("play", json!({"uris": tracks})).await);
 
@@ -181,10 +130,7 @@ async fn two_devices_of_a_free_user_skipping_at_once_never_pass_the_limit() {
                 let error = reply.error.unwrap();
                 assert_eq!(error.code, ErrorCode::SkipLimit);
                 let retry = error.retry_after_ms.expect("SKIP_LIMIT says when to retry");
-                assert!(
-                    retry > 3_500_000 && retry <= 3_600_000,
-                    "retry_after_ms {retry}"
-                );
+                assert!(retry > 3_500_000 && retry <= 3_600_000, "retry_after_ms {retry}");
                 refused += 1;
             }
         }
@@ -192,14 +138,8 @@ async fn two_devices_of_a_free_user_skipping_at_once_never_pass_the_limit() {
     assert_eq!((granted, refused), (5, 11));
     let state = phone.request("ping", json!({})).await;
     assert_eq!(state.ok, Some(true));
-    let latest = laptop
-        .state_where(|s| s.skips.as_ref().is_some_and(|k| k.used == 5))
-        .await;
-    assert_eq!(
-        latest.queue.previous.len(),
-        5,
-        "five skips moved five tracks on"
-    );
+    let latest = laptop.state_where(|s| s.skips.as_ref().is_some_and(|k| k.used == 5)).await;
+    assert_eq!(latest.queue.previous.len(), 5, "five skips moved five tracks on");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -213,44 +153,23 @@ async fn a_reconnecting_device_gets_the_whole_state_in_its_welcome() {
     reply_seq(&phone.request("shuffle", json!({"state": true})).await);
     reply_seq(&phone.request("repeat", json!({"state": "context"})).await);
     let seen = laptop
-        .state_where(|s| {
-            s.playback
-                .as_ref()
-                .is_some_and(|p| p.repeat == segue_protocol::RepeatMode::Context)
-        })
+        .state_where(|s| s.playback.as_ref().is_some_and(|p| p.repeat == segue_protocol::RepeatMode::Context))
         .await;
 
     laptop.socket.close(None).await.unwrap();
-    let offline = phone
-        .state_where(|s| {
-            s.devices
-                .iter()
-                .any(|d| d.device_id == "laptop" && !d.online)
-        })
-        .await;
+    let offline = phone.state_where(|s| s.devices.iter().any(|d| d.device_id == "laptop" && !d.online)).await;
     assert!(offline.seq > seen.seq);
     reply_seq(&phone.request("pause", json!({})).await);
-    let latest = phone
-        .state_where(|s| s.playback.as_ref().is_some_and(|p| !p.is_playing))
-        .await;
+    let latest = phone.state_where(|s| s.playback.as_ref().is_some_and(|p| !p.is_playing)).await;
 
     let socket = open_socket(&server, &token).await.unwrap();
-    let mut laptop = Device {
-        socket,
-        device_id: "laptop".into(),
-        next_id: 1,
-        events: Default::default(),
-    };
+    let mut laptop = Device { socket, device_id: "laptop".into(), next_id: 1, events: Default::default() };
     let mut hello = hello_body("laptop", true);
     hello["last_seq"] = json!(seen.seq);
     let reply = laptop.request("hello", hello).await;
     let welcome: segue_protocol::state::Welcome = reply.body_as().unwrap();
     assert_eq!(welcome.user_id, user_id);
-    assert_eq!(
-        welcome.seq,
-        latest.seq + 1,
-        "coming back online is a change of its own"
-    );
+    assert_eq!(welcome.seq, latest.seq + 1, "coming back online is a change of its own");
     assert_eq!(welcome.state.seq, welcome.seq);
     let playback = welcome.state.playback.unwrap();
     assert!(!playback.is_playing && playback.shuffle);
@@ -272,9 +191,7 @@ async fn a_second_connection_of_a_device_replaces_the_first_with_4001() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let ping = second.request("ping", json!({})).await;
     assert_eq!(ping.ok, Some(true));
-    let state = second
-        .request("volume", json!({"percent": 10, "device_id": "phone"}))
-        .await;
+    let state = second.request("volume", json!({"percent": 10, "device_id": "phone"})).await;
     let state = watcher.state_at(reply_seq(&state)).await;
     assert!(state.devices.iter().all(|d| d.online), "{state:?}");
 }
@@ -287,40 +204,24 @@ async fn a_silent_device_is_closed_and_shown_offline() {
     assert_eq!(welcome.heartbeat_ms, 200);
     // This device says hello and then never reads again, so it answers no ping.
     let (mut silent, _) = Device::connect(&server, &token, "phone", true).await;
-    let online = watcher
-        .state_where(|s| s.devices.iter().any(|d| d.device_id == "phone" && d.online))
-        .await;
+    let online = watcher.state_where(|s| s.devices.iter().any(|d| d.device_id == "phone" && d.online)).await;
     let started = tokio::time::Instant::now();
-    let offline = watcher
-        .state_where(|s| {
-            s.devices
-                .iter()
-                .any(|d| d.device_id == "phone" && !d.online)
-        })
-        .await;
+    let offline = watcher.state_where(|s| s.devices.iter().any(|d| d.device_id == "phone" && !d.online)).await;
     assert!(offline.seq > online.seq);
     let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(400) && waited < Duration::from_secs(3),
-        "offline after {waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(400) && waited < Duration::from_secs(3), "offline after {waited:?}");
     // The watcher, which reads its socket (and so answers pings), stays connected.
     for _ in 0..8 {
         assert_eq!(watcher.request("ping", json!({})).await.ok, Some(true));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (code, reason) = silent.expect_close().await;
-    assert_eq!(
-        (code, reason.as_str()),
-        (close_code::NORMAL, "heartbeat timeout")
-    );
+    assert_eq!((code, reason.as_str()), (close_code::NORMAL, "heartbeat timeout"));
 }
 
 /// A map whose body nests 60,000 arrays deep: small, and a stack-overflow attempt.
 fn deeply_nested() -> Vec<u8> {
-    let mut bytes = vec![
-        0x83, 0xa4, b't', b'y', b'p', b'e', 0xa4, b'p', b'l', b'a', b'y', 0xa2, b'i', b'd', 0x07,
-    ];
+    let mut bytes = vec![0x83, 0xa4, b't', b'y', b'p', b'e', 0xa4, b'p', b'l', b'a', b'y', 0xa2, b'i', b'd', 0x07];
     bytes.extend([0xa4, b'b', b'o', b'd', b'y']);
     bytes.extend(std::iter::repeat_n(0x91, 60_000));
     bytes.push(0xc0);
@@ -357,10 +258,7 @@ async fn every_bad_frame_gets_its_answer_and_touches_no_one_else() {
         ("repeat", json!({"state": "always"})),
         ("play", json!({"uris": []})),
         ("play", json!({"uris": ["not-a-uri"]})),
-        (
-            "play",
-            json!({"context_uri": "segue:track:0000000000000000000000"}),
-        ),
+        ("play", json!({"context_uri": "segue:track:0000000000000000000000"})),
         ("queue_add", json!({"uri": "spotify:track:!!"})),
         ("transfer", json!({"device_id": 7})),
         ("hello", hello_body("phone", true)),
@@ -371,50 +269,26 @@ async fn every_bad_frame_gets_its_answer_and_touches_no_one_else() {
     let unknown = device.request("moonwalk", json!({})).await;
     assert_eq!(error_code(&unknown), ErrorCode::UnknownType);
     assert!(unknown.error.unwrap().message.contains("moonwalk"));
-    let missing = device
-        .request(
-            "play",
-            json!({"uris": ["segue:track:0000000000000000000000"]}),
-        )
-        .await;
+    let missing = device.request("play", json!({"uris": ["segue:track:0000000000000000000000"]})).await;
     assert_eq!(error_code(&missing), ErrorCode::NotFound);
 
     // Frames that are not envelopes close the connection, after one error reply with id 0.
     let too_big = Message::Binary(vec![0x80; segue_protocol::MAX_FRAME_BYTES + 1].into());
     for (message, expected) in [
-        (
-            Message::Text("{\"type\":\"hello\"}".into()),
-            close_code::POLICY,
-        ),
-        (
-            Message::Binary(vec![0xc1, 0x00].into()),
-            close_code::INVALID_PAYLOAD,
-        ),
-        (
-            Message::Binary(rmp_serde::to_vec(&[1, 2, 3]).unwrap().into()),
-            close_code::INVALID_PAYLOAD,
-        ),
-        (
-            Message::Binary(rmp_serde::to_vec("hello").unwrap().into()),
-            close_code::INVALID_PAYLOAD,
-        ),
+        (Message::Text("{\"type\":\"hello\"}".into()), close_code::POLICY),
+        (Message::Binary(vec![0xc1, 0x00].into()), close_code::INVALID_PAYLOAD),
+        (Message::Binary(rmp_serde::to_vec(&[1, 2, 3]).unwrap().into()), close_code::INVALID_PAYLOAD),
+        (Message::Binary(rmp_serde::to_vec("hello").unwrap().into()), close_code::INVALID_PAYLOAD),
         (too_big, close_code::TOO_BIG),
-        (
-            Message::Binary(deeply_nested().into()),
-            close_code::INVALID_PAYLOAD,
-        ),
+        (Message::Binary(deeply_nested().into()), close_code::INVALID_PAYLOAD),
     ] {
         let mut socket = open_socket(&server, &token).await.unwrap();
-        let hello =
-            segue_protocol::envelope::encode_request("hello", 1, &hello_body("probe", true));
+        let hello = segue_protocol::envelope::encode_request("hello", 1, &hello_body("probe", true));
         socket.send(Message::Binary(hello.into())).await.unwrap();
         socket.send(message.clone()).await.unwrap();
         let (frames, code) = frames_until_close(&mut socket).await;
         assert_eq!(code, expected, "{message:?}");
-        let error = frames
-            .iter()
-            .find(|f| f.id == Some(0))
-            .expect("an error reply with id 0");
+        let error = frames.iter().find(|f| f.id == Some(0)).expect("an error reply with id 0");
         assert_eq!(error_code(error), ErrorCode::BadRequest);
     }
     // Anything but hello first is a violation.
@@ -436,32 +310,19 @@ async fn no_hello_in_time_closes_with_1008_and_a_bad_token_is_401() {
     let (code, reason) = expect_close(&mut socket).await;
     assert_eq!(code, close_code::POLICY, "{reason}");
 
-    let error = open_socket(&server, "not-a-token")
-        .await
-        .expect_err("refused before the upgrade");
+    let error = open_socket(&server, "not-a-token").await.expect_err("refused before the upgrade");
     match error {
         tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 401),
         other => panic!("expected a 401, got {other}"),
     }
     // Browsers put the token in the query string.
     let url = format!("{}?access_token={token}", server.ws_url());
-    let (socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("the query token works");
-    let mut browser = Device {
-        socket,
-        device_id: "browser".into(),
-        next_id: 1,
-        events: Default::default(),
-    };
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("the query token works");
+    let mut browser = Device { socket, device_id: "browser".into(), next_id: 1, events: Default::default() };
     let welcome = browser.request("hello", hello_body("browser", true)).await;
     assert_eq!(welcome.ok, Some(true));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        browser.request("ping", json!({})).await.ok,
-        Some(true),
-        "past the hello timeout, still open"
-    );
+    assert_eq!(browser.request("ping", json!({})).await.ok, Some(true), "past the hello timeout, still open");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -483,16 +344,9 @@ async fn the_rate_limit_refuses_with_a_retry_and_keeps_the_connection() {
             limited += 1;
         }
     }
-    assert!(
-        (15..=20).contains(&limited),
-        "{limited} of 30 limited at 10/s"
-    );
+    assert!((15..=20).contains(&limited), "{limited} of 30 limited at 10/s");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    assert_eq!(
-        device.request("ping", json!({})).await.ok,
-        Some(true),
-        "the connection stays open"
-    );
+    assert_eq!(device.request("ping", json!({})).await.ok, Some(true), "the connection stays open");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -501,15 +355,10 @@ async fn the_eleventh_device_is_refused_and_closed() {
     let (_, token) = server.register("gadgets");
     let mut devices = Vec::new();
     for n in 0..10 {
-        devices.push(
-            Device::connect(&server, &token, &format!("device-{n}"), true)
-                .await
-                .0,
-        );
+        devices.push(Device::connect(&server, &token, &format!("device-{n}"), true).await.0);
     }
     let mut socket = open_socket(&server, &token).await.unwrap();
-    let hello =
-        segue_protocol::envelope::encode_request("hello", 1, &hello_body("device-10", true));
+    let hello = segue_protocol::envelope::encode_request("hello", 1, &hello_body("device-10", true));
     socket.send(Message::Binary(hello.into())).await.unwrap();
     let (frames, code) = frames_until_close(&mut socket).await;
     assert_eq!(error_code(&frames[0]), ErrorCode::TooManyDevices);
@@ -524,21 +373,13 @@ async fn rest_and_socket_change_the_same_session() {
     let tracks = server.track_ids(&token, 2);
     let (mut speaker, _) = Device::connect(&server, &token, "speaker", true).await;
 
-    assert_eq!(
-        server.get("/v1/me/player", &token).status,
-        204,
-        "nothing plays yet"
-    );
+    assert_eq!(server.get("/v1/me/player", &token).status, 204, "nothing plays yet");
     let devices = server.get("/v1/me/player/devices", &token);
     assert_eq!(devices.body["devices"][0]["id"], "speaker");
     assert_eq!(devices.body["devices"][0]["type"], "Computer");
 
-    let play = server.request(
-        "PUT",
-        "/v1/me/player/play?device_id=speaker",
-        Some(&token),
-        Some(json!({"uris": tracks})),
-    );
+    let play =
+        server.request("PUT", "/v1/me/player/play?device_id=speaker", Some(&token), Some(json!({"uris": tracks})));
     assert_eq!(play.status, 204, "{:?}", play.body);
     let seq: u64 = play.header("Segue-Seq").unwrap().parse().unwrap();
     let state = speaker.state_at(seq).await;
@@ -558,59 +399,27 @@ async fn rest_and_socket_change_the_same_session() {
     assert_eq!(player.body["item"]["id"], tracks[0].as_str());
     assert_eq!(player.body["repeat_state"], "off");
 
-    let seek = server.request(
-        "PUT",
-        "/v1/me/player/seek?position_ms=abc",
-        Some(&token),
-        None,
-    );
+    let seek = server.request("PUT", "/v1/me/player/seek?position_ms=abc", Some(&token), None);
     assert_eq!((seek.status, seek.reason()), (400, "BAD_REQUEST"));
-    let volume = server.request(
-        "PUT",
-        "/v1/me/player/volume?volume_percent=101",
-        Some(&token),
-        None,
-    );
+    let volume = server.request("PUT", "/v1/me/player/volume?volume_percent=101", Some(&token), None);
     assert_eq!(volume.status, 400);
-    let transfer = server.request(
-        "PUT",
-        "/v1/me/player",
-        Some(&token),
-        Some(json!({"device_ids": ["ghost"]})),
-    );
-    assert_eq!(
-        (transfer.status, transfer.reason()),
-        (404, "DEVICE_NOT_FOUND")
-    );
+    let transfer = server.request("PUT", "/v1/me/player", Some(&token), Some(json!({"device_ids": ["ghost"]})));
+    assert_eq!((transfer.status, transfer.reason()), (404, "DEVICE_NOT_FOUND"));
 
-    let queue = server.request(
-        "POST",
-        &format!("/v1/me/player/queue?uri=segue:track:{}", tracks[1]),
-        Some(&token),
-        None,
-    );
+    let queue =
+        server.request("POST", &format!("/v1/me/player/queue?uri=segue:track:{}", tracks[1]), Some(&token), None);
     assert_eq!(queue.status, 204);
     let queued = server.get("/v1/me/player/queue", &token);
     assert_eq!(queued.body["queue"][0]["id"], tracks[1].as_str());
     let next = server.request("POST", "/v1/me/player/next", Some(&token), None);
     assert_eq!(next.status, 204);
-    let state = speaker
-        .state_where(|s| s.playback.as_ref().is_some_and(|p| p.track_id == tracks[1]))
-        .await;
+    let state = speaker.state_where(|s| s.playback.as_ref().is_some_and(|p| p.track_id == tracks[1])).await;
     assert_eq!(state.skips.unwrap().used, 1);
     let recent = server.get("/v1/me/player/recently-played?limit=5", &token);
     assert_eq!(recent.status, 200);
-    let played: Vec<&str> = recent.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["track"]["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        played.first().copied(),
-        Some(tracks[1].as_str()),
-        "{played:?}"
-    );
+    let played: Vec<&str> =
+        recent.body["items"].as_array().unwrap().iter().map(|i| i["track"]["id"].as_str().unwrap()).collect();
+    assert_eq!(played.first().copied(), Some(tracks[1].as_str()), "{played:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -620,10 +429,7 @@ async fn sigterm_closes_every_socket_with_1001_and_exits_cleanly() {
     let (mut device, _) = Device::connect(&server, &token, "phone", true).await;
     let pid = server.pid();
     let closing = tokio::spawn(async move { device.expect_close().await });
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
+    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     let (code, _) = closing.await.unwrap();
     assert_eq!(code, close_code::GOING_AWAY);
     let status = server.wait_exit(Duration::from_secs(20)).expect("exits");
@@ -641,9 +447,7 @@ async fn an_expired_token_closes_the_socket_with_4003_unless_renewed() {
     };
     let (mut renewed, _) = Device::connect(&server, &token("3"), "phone", true).await;
     let (mut expiring, _) = Device::connect(&server, &token("3"), "laptop", true).await;
-    let reply = renewed
-        .request("auth", json!({"access_token": token("60")}))
-        .await;
+    let reply = renewed.request("auth", json!({"access_token": token("60")})).await;
     assert_eq!(reply.ok, Some(true));
     assert_eq!(expiring.expect_close().await.0, close_code::TOKEN_EXPIRED);
     assert_eq!(renewed.request("ping", json!({})).await.ok, Some(true));
@@ -655,11 +459,7 @@ async fn a_retired_session_comes_back_from_its_snapshot() {
     let (_, token) = server.register("sleeper");
     let tracks = server.track_ids(&token, 2);
     let (mut phone, _) = Device::connect(&server, &token, "phone", true).await;
-    let played = reply_seq(
-        &phone
-            .request("play", json!({"uris": tracks, "position_ms": 5_000}))
-            .await,
-    );
+    let played = reply_seq(&phone.request("play", json!({"uris": tracks, "position_ms": 5_000})).await);
     reply_seq(&phone.request("repeat", json!({"state": "track"})).await);
     phone.socket.close(None).await.unwrap();
     drop(phone);
@@ -667,28 +467,18 @@ async fn a_retired_session_comes_back_from_its_snapshot() {
     let live = |server: &TestServer| {
         let metrics = server.request("GET", "/metrics", None, None);
         let text = metrics.body.as_str().unwrap().to_string();
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("segue_sessions_active "))
-            .unwrap()
-            .to_string();
+        let line = text.lines().find(|l| l.starts_with("segue_sessions_active ")).unwrap().to_string();
         line.rsplit(' ').next().unwrap().parse::<i64>().unwrap()
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while live(&server) > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the idle session never retired"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "the idle session never retired");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (_, welcome) = Device::connect(&server, &token, "laptop", true).await;
     assert!(welcome.seq > played + 1, "seq goes on after the retirement");
     let playback = welcome.state.playback.unwrap();
-    assert_eq!(
-        (playback.track_id.as_str(), playback.repeat),
-        (tracks[0].as_str(), segue_protocol::RepeatMode::Track)
-    );
+    assert_eq!((playback.track_id.as_str(), playback.repeat), (tracks[0].as_str(), segue_protocol::RepeatMode::Track));
     assert!(playback.position_ms >= 5_000);
     assert_eq!(live(&server), 1);
 }

@@ -10,11 +10,7 @@ fn assert_error_shape(reply: &Reply, status: u16, reason: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.body["error"]["status"], status, "{:?}", reply.body);
     assert_eq!(reply.reason(), reason, "{:?}", reply.body);
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
+    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     assert_eq!(reply.header("content-type"), Some("application/json"));
 }
 
@@ -23,59 +19,32 @@ fn accounts_register_log_in_refresh_and_read_me() {
     let server = TestServer::start(&[]);
     let register = |body: Value| server.request("POST", "/v1/auth/register", None, Some(body));
 
-    let created = register(
-        json!({"username": "ada", "password": "analytical", "display_name": "Ada L.", "country": "GB"}),
-    );
+    let created =
+        register(json!({"username": "ada", "password": "analytical", "display_name": "Ada L.", "country": "GB"}));
     assert_eq!(created.status, 201);
     let id = created.body["id"].as_str().unwrap();
     assert_eq!(id.len(), 22);
     assert_eq!(created.body["product"], "free");
     assert_eq!(created.body["uri"], format!("segue:user:{id}"));
 
-    assert_error_shape(
-        &register(json!({"username": "ada", "password": "another-one"})),
-        409,
-        "CONFLICT",
-    );
-    assert_error_shape(
-        &register(json!({"username": "no spaces", "password": "analytical"})),
-        400,
-        "BAD_REQUEST",
-    );
-    assert_error_shape(
-        &register(json!({"username": "bob", "password": "short"})),
-        400,
-        "BAD_REQUEST",
-    );
+    assert_error_shape(&register(json!({"username": "ada", "password": "another-one"})), 409, "CONFLICT");
+    assert_error_shape(&register(json!({"username": "no spaces", "password": "analytical"})), 400, "BAD_REQUEST");
+    assert_error_shape(&register(json!({"username": "bob", "password": "short"})), 400, "BAD_REQUEST");
     assert_error_shape(
         &register(json!({"username": "bob", "password": "analytical", "country": "Sweden"})),
         400,
         "BAD_REQUEST",
     );
     assert_error_shape(&register(json!({"username": "bob"})), 400, "BAD_REQUEST");
-    let raw = server.request(
-        "POST",
-        "/v1/auth/register",
-        None,
-        Some(Value::String("{not json".into())),
-    );
+    let raw = server.request("POST", "/v1/auth/register", None, Some(Value::String("{not json".into())));
     assert_error_shape(&raw, 400, "BAD_REQUEST");
 
     let login = |password: &str| {
-        server.request(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(json!({"username": "ada", "password": password})),
-        )
+        server.request("POST", "/v1/auth/login", None, Some(json!({"username": "ada", "password": password})))
     };
     assert_error_shape(&login("wrong-password"), 401, "UNAUTHORIZED");
-    let unknown = server.request(
-        "POST",
-        "/v1/auth/login",
-        None,
-        Some(json!({"username": "nobody", "password": "whatever"})),
-    );
+    let unknown =
+        server.request("POST", "/v1/auth/login", None, Some(json!({"username": "nobody", "password": "whatever"})));
     assert_error_shape(&unknown, 401, "UNAUTHORIZED");
     let tokens = login("analytical");
     assert_eq!(tokens.status, 200);
@@ -87,40 +56,22 @@ fn accounts_register_log_in_refresh_and_read_me() {
     let me = server.get("/v1/me", &access);
     assert_eq!(me.status, 200);
     assert_eq!(
-        (
-            me.body["id"].as_str(),
-            me.body["product"].as_str(),
-            me.body["country"].as_str()
-        ),
+        (me.body["id"].as_str(), me.body["product"].as_str(), me.body["country"].as_str()),
         (Some(id), Some("free"), Some("GB"))
     );
     assert_eq!(me.body["display_name"], "Ada L.");
     assert_eq!(me.body["type"], "user");
 
-    let refreshed = server.request(
-        "POST",
-        "/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": refresh})),
-    );
+    let refreshed = server.request("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": refresh})));
     assert_eq!(refreshed.status, 200);
     let new_access = refreshed.body["access_token"].as_str().unwrap();
     assert_eq!(server.get("/v1/me", new_access).status, 200);
     // An access token is no refresh token, and the other way round.
-    let wrong_kind = server.request(
-        "POST",
-        "/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": access})),
-    );
+    let wrong_kind = server.request("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": access})));
     assert_error_shape(&wrong_kind, 401, "UNAUTHORIZED");
     assert_error_shape(&server.get("/v1/me", &refresh), 401, "UNAUTHORIZED");
 
-    assert_error_shape(
-        &server.request("GET", "/v1/me", None, None),
-        401,
-        "UNAUTHORIZED",
-    );
+    assert_error_shape(&server.request("GET", "/v1/me", None, None), 401, "UNAUTHORIZED");
     assert_error_shape(&server.get("/v1/me", "garbage"), 401, "UNAUTHORIZED");
     let tampered = format!("{}x", &access[..access.len() - 1]);
     assert_error_shape(&server.get("/v1/me", &tampered), 401, "UNAUTHORIZED");
@@ -155,58 +106,28 @@ fn catalog_objects_have_the_web_api_shapes() {
         "type",
         "uri",
     ] {
-        assert!(
-            body.get(field).is_some(),
-            "track object lacks {field}: {body}"
-        );
+        assert!(body.get(field).is_some(), "track object lacks {field}: {body}");
     }
     assert_eq!(body["type"], "track");
     assert_eq!(body["uri"], format!("segue:track:{track_id}"));
     assert_eq!(body["duration_ms"], duration);
     assert_eq!(body["album"]["id"], album_id.as_str());
     assert_eq!(body["artists"][0]["type"], "artist");
-    assert!(
-        body["external_ids"]["isrc"]
-            .as_str()
-            .is_some_and(|isrc| isrc.len() == 12)
-    );
-    assert!(
-        body["href"].as_str().unwrap().starts_with(&server.base),
-        "hrefs are absolute"
-    );
+    assert!(body["external_ids"]["isrc"].as_str().is_some_and(|isrc| isrc.len() == 12));
+    assert!(body["href"].as_str().unwrap().starts_with(&server.base), "hrefs are absolute");
     // The same track by URI, in either scheme.
-    for uri in [
-        format!("spotify:track:{track_id}"),
-        format!("segue:track:{track_id}"),
-    ] {
-        assert_eq!(
-            server.get(&format!("/v1/tracks/{uri}"), &token).body["id"],
-            track_id.as_str()
-        );
+    for uri in [format!("spotify:track:{track_id}"), format!("segue:track:{track_id}")] {
+        assert_eq!(server.get(&format!("/v1/tracks/{uri}"), &token).body["id"], track_id.as_str());
     }
-    assert_error_shape(
-        &server.get("/v1/tracks/0000000000000000000000", &token),
-        404,
-        "NOT_FOUND",
-    );
+    assert_error_shape(&server.get("/v1/tracks/0000000000000000000000", &token), 404, "NOT_FOUND");
     assert_error_shape(&server.get("/v1/tracks/short", &token), 400, "BAD_REQUEST");
 
-    let several = server.get(
-        &format!("/v1/tracks?ids={track_id},0000000000000000000000"),
-        &token,
-    );
+    let several = server.get(&format!("/v1/tracks?ids={track_id},0000000000000000000000"), &token);
     assert_eq!(several.status, 200);
     assert_eq!(several.body["tracks"][0]["id"], track_id.as_str());
-    assert!(
-        several.body["tracks"][1].is_null(),
-        "an unknown id is null in its place"
-    );
+    assert!(several.body["tracks"][1].is_null(), "an unknown id is null in its place");
     let fifty_one = vec![track_id.as_str(); 51].join(",");
-    assert_error_shape(
-        &server.get(&format!("/v1/tracks?ids={fifty_one}"), &token),
-        400,
-        "BAD_REQUEST",
-    );
+    assert_error_shape(&server.get(&format!("/v1/tracks?ids={fifty_one}"), &token), 400, "BAD_REQUEST");
 
     let album = server.get(&format!("/v1/albums/{album_id}"), &token);
     assert_eq!(album.status, 200);
@@ -220,21 +141,10 @@ fn catalog_objects_have_the_web_api_shapes() {
     assert_eq!(artist.body["type"], "artist");
     assert!(artist.body["followers"]["total"].is_u64());
     let top = server.get(&format!("/v1/artists/{artist_id}/top-tracks"), &token);
-    let popularity: Vec<u64> = top.body["tracks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["popularity"].as_u64().unwrap())
-        .collect();
-    assert!(
-        !popularity.is_empty() && popularity.windows(2).all(|w| w[0] >= w[1]),
-        "{popularity:?}"
-    );
-    assert_error_shape(
-        &server.get("/v1/artists/0000000000000000000000", &token),
-        404,
-        "NOT_FOUND",
-    );
+    let popularity: Vec<u64> =
+        top.body["tracks"].as_array().unwrap().iter().map(|t| t["popularity"].as_u64().unwrap()).collect();
+    assert!(!popularity.is_empty() && popularity.windows(2).all(|w| w[0] >= w[1]), "{popularity:?}");
+    assert_error_shape(&server.get("/v1/artists/0000000000000000000000", &token), 404, "NOT_FOUND");
 }
 
 #[test]
@@ -245,20 +155,12 @@ fn paging_links_are_absolute_and_lead_through_every_page() {
     let mut seen = Vec::new();
     let mut url = format!("{}/v1/albums/{album_id}/tracks?limit=3", server.base);
     loop {
-        let path = url
-            .strip_prefix(&server.base)
-            .expect("next links point at this server");
+        let path = url.strip_prefix(&server.base).expect("next links point at this server");
         let page = server.get(path, &token);
         assert_eq!(page.status, 200);
         assert_eq!(page.body["limit"], 3);
         assert_eq!(page.body["total"], album_tracks.len());
-        seen.extend(
-            page.body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["id"].as_str().unwrap().to_string()),
-        );
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()));
         match page.body["next"].as_str() {
             Some(next) => url = next.to_string(),
             None => break,
@@ -270,22 +172,12 @@ fn paging_links_are_absolute_and_lead_through_every_page() {
     let search = server.get("/v1/search?q=e&type=track&limit=5&offset=5", &token);
     assert_eq!(search.status, 200);
     let tracks = &search.body["tracks"];
-    assert_eq!(
-        (tracks["offset"].as_u64(), tracks["limit"].as_u64()),
-        (Some(5), Some(5))
-    );
+    assert_eq!((tracks["offset"].as_u64(), tracks["limit"].as_u64()), (Some(5), Some(5)));
     assert!(tracks["previous"].as_str().unwrap().starts_with("http://"));
     assert!(tracks["next"].as_str().unwrap().contains("offset=10"));
-    let popularity: Vec<u64> = tracks["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["popularity"].as_u64().unwrap())
-        .collect();
-    assert!(
-        popularity.windows(2).all(|w| w[0] >= w[1]),
-        "ranked by popularity: {popularity:?}"
-    );
+    let popularity: Vec<u64> =
+        tracks["items"].as_array().unwrap().iter().map(|t| t["popularity"].as_u64().unwrap()).collect();
+    assert!(popularity.windows(2).all(|w| w[0] >= w[1]), "ranked by popularity: {popularity:?}");
 
     for bad in [
         "/v1/search?type=track",
@@ -297,16 +189,8 @@ fn paging_links_are_absolute_and_lead_through_every_page() {
         "/v1/albums/0000000000000000000000/tracks",
     ] {
         let reply = server.get(bad, &token);
-        assert!(
-            reply.status == 400 || reply.status == 404,
-            "{bad}: {}",
-            reply.status
-        );
-        assert!(
-            reply.body["error"]["reason"].is_string(),
-            "{bad}: {:?}",
-            reply.body
-        );
+        assert!(reply.status == 400 || reply.status == 404, "{bad}: {}", reply.status);
+        assert!(reply.body["error"]["reason"].is_string(), "{bad}: {:?}", reply.body);
     }
 }
 
@@ -317,27 +201,14 @@ fn operations_endpoints_and_unknown_routes_answer() {
     assert_eq!(server.request("GET", "/readyz", None, None).status, 200);
     let metrics = server.request("GET", "/metrics", None, None);
     assert_eq!(metrics.status, 200);
-    assert!(
-        metrics
-            .body
-            .as_str()
-            .unwrap()
-            .contains("# TYPE segue_connections_open gauge")
-    );
+    assert!(metrics.body.as_str().unwrap().contains("# TYPE segue_connections_open gauge"));
     let openapi = server.request("GET", "/openapi.json", None, None);
     assert_eq!(openapi.status, 200);
-    assert_eq!(
-        openapi.body["openapi"].as_str().map(|v| &v[..2]),
-        Some("3.")
-    );
+    assert_eq!(openapi.body["openapi"].as_str().map(|v| &v[..2]), Some("3."));
     assert!(openapi.body["paths"]["/v1/me/player"].is_object());
     let missing = server.request("GET", "/v1/nothing-here", None, None);
     assert_error_shape(&missing, 404, "NOT_FOUND");
     // A plain GET of the socket path without an upgrade is no WebSocket.
     let plain = server.request("GET", "/v1/connect", None, None);
-    assert!(
-        plain.status >= 400 && plain.status < 500,
-        "{}",
-        plain.status
-    );
+    assert!(plain.status >= 400 && plain.status < 500, "{}", plain.status);
 }

@@ -109,30 +109,19 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
     let tokens = match &args.tokens {
         Some(path) => read_tokens(path)?,
         None => {
-            let users = args
-                .users
-                .unwrap_or_else(|| connections.div_ceil(MAX_DEVICES_PER_USER));
+            let users = args.users.unwrap_or_else(|| connections.div_ceil(MAX_DEVICES_PER_USER));
             check_capacity(connections, users)?;
             eprintln!("idle: registering or logging in {users} users");
-            rest.accounts(
-                &args.prefix,
-                users as usize,
-                args.register_concurrency as usize,
-            )
-            .await?
-            .into_iter()
-            .map(|account| account.access_token)
-            .collect()
+            rest.accounts(&args.prefix, users as usize, args.register_concurrency as usize)
+                .await?
+                .into_iter()
+                .map(|account| account.access_token)
+                .collect()
         }
     };
     let users = u32::try_from(tokens.len()).map_err(|_| "too many users".to_string())?;
     check_capacity(connections, users)?;
-    let ws_url = format!(
-        "{}/v1/connect",
-        args.url
-            .trim_end_matches('/')
-            .replacen("http://", "ws://", 1)
-    );
+    let ws_url = format!("{}/v1/connect", args.url.trim_end_matches('/').replacen("http://", "ws://", 1));
 
     let server_rss = |what: &str| match args.server_pid {
         Some(pid) => match procfs::rss_bytes(Some(pid)) {
@@ -146,10 +135,7 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
     };
     let server_rss_before = server_rss("before connecting");
 
-    eprintln!(
-        "idle: opening {connections} connections, {} at a time",
-        args.connect_concurrency
-    );
+    eprintln!("idle: opening {connections} connections, {} at a time", args.connect_concurrency);
     let started = Instant::now();
     let open = Arc::new(AtomicUsize::new(0));
     let (stop_tx, stop) = watch::channel(false);
@@ -158,12 +144,7 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
     let mut readers = JoinSet::new();
     for k in 0..connections {
         let (token, url) = (tokens[(k % users) as usize].clone(), ws_url.clone());
-        let (open, stop, failed, permits) = (
-            open.clone(),
-            stop.clone(),
-            failed_tx.clone(),
-            permits.clone(),
-        );
+        let (open, stop, failed, permits) = (open.clone(), stop.clone(), failed_tx.clone(), permits.clone());
         let device = k / users;
         readers.spawn(async move {
             let permit = permits.acquire_owned().await;
@@ -199,16 +180,12 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
     }
     let connect_seconds = started.elapsed().as_secs_f64();
     let connections_open = open.load(Ordering::Relaxed);
-    eprintln!(
-        "  {connections_open} connections open in {connect_seconds:.1} s; settling for {} s",
-        args.settle
-    );
+    eprintln!("  {connections_open} connections open in {connect_seconds:.1} s; settling for {} s", args.settle);
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
 
     let server_rss_after = server_rss("after settling");
     let client_rss = procfs::rss_bytes(None).ok();
-    let per_connection =
-        |bytes: f64| (connections_open > 0).then(|| bytes / connections_open as f64);
+    let per_connection = |bytes: f64| (connections_open > 0).then(|| bytes / connections_open as f64);
     let server_bytes_per_connection = match (server_rss_before, server_rss_after) {
         (Some(before), Some(after)) => per_connection(after as f64 - before as f64),
         _ => None,
@@ -256,14 +233,8 @@ fn check_capacity(connections: u32, users: u32) -> Result<(), String> {
 
 /// The non-empty lines of a token file.
 fn read_tokens(path: &std::path::Path) -> Result<Vec<String>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
-    let tokens: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .map(str::to_string)
-        .collect();
+    let text = std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    let tokens: Vec<String> = text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect();
     if tokens.is_empty() {
         return Err(format!("{} holds no token", path.display()));
     }
@@ -314,10 +285,7 @@ fn group(failures: Vec<String>) -> Vec<(String, usize)> {
 }
 
 fn mib(bytes: Option<u64>) -> String {
-    bytes.map_or_else(
-        || "-".to_string(),
-        |b| format!("{:.1} MiB", b as f64 / 1048576.0),
-    )
+    bytes.map_or_else(|| "-".to_string(), |b| format!("{:.1} MiB", b as f64 / 1048576.0))
 }
 
 impl std::fmt::Display for IdleSummary {
@@ -325,31 +293,17 @@ impl std::fmt::Display for IdleSummary {
         writeln!(
             f,
             "idle at {}: {} of {} connections open ({} users), opened in {:.1} s",
-            self.target,
-            self.connections_open,
-            self.connections_wanted,
-            self.users,
-            self.connect_seconds
+            self.target, self.connections_open, self.connections_wanted, self.users, self.connect_seconds
         )?;
         for (failure, count) in &self.failures {
             writeln!(f, "  failed: {count} x {failure}")?;
         }
-        writeln!(
-            f,
-            "  server VmRSS  before {}, after {}",
-            mib(self.server_rss_before),
-            mib(self.server_rss_after)
-        )?;
+        writeln!(f, "  server VmRSS  before {}, after {}", mib(self.server_rss_before), mib(self.server_rss_after))?;
         match self.server_bytes_per_connection {
-            Some(bytes) => writeln!(
-                f,
-                "  server memory per idle connection: {bytes:.0} bytes ({:.2} KiB)",
-                bytes / 1024.0
-            )?,
-            None => writeln!(
-                f,
-                "  server memory per connection: give --server-pid to measure"
-            )?,
+            Some(bytes) => {
+                writeln!(f, "  server memory per idle connection: {bytes:.0} bytes ({:.2} KiB)", bytes / 1024.0)?
+            }
+            None => writeln!(f, "  server memory per connection: give --server-pid to measure")?,
         }
         write!(
             f,
@@ -358,11 +312,7 @@ impl std::fmt::Display for IdleSummary {
             self.client_bytes_per_connection.unwrap_or(0.0)
         )?;
         if let Some(open) = self.open_after_hold {
-            write!(
-                f,
-                "\n  still open after holding {} s: {open}",
-                self.hold_seconds
-            )?;
+            write!(f, "\n  still open after holding {} s: {open}", self.hold_seconds)?;
         }
         Ok(())
     }

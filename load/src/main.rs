@@ -98,12 +98,8 @@ struct CompareArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Relay(args) => {
-            relay_runtime().and_then(|runtime| runtime.block_on(relay::main(&args)))
-        }
-        Command::Control(args) => {
-            client_runtime().and_then(|runtime| runtime.block_on(control(args)))
-        }
+        Command::Relay(args) => relay_runtime().and_then(|runtime| runtime.block_on(relay::main(&args))),
+        Command::Control(args) => client_runtime().and_then(|runtime| runtime.block_on(control(args))),
         Command::Compare(args) => compare(args),
         Command::Idle(args) => client_runtime().and_then(|runtime| {
             runtime.block_on(async {
@@ -170,10 +166,7 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     };
     let client = client_runtime()?;
     // The relay runs in this process, so the CPU of "this process" covers it; no server PID.
-    let relay_scenario = Scenario {
-        server_pid: None,
-        ..args.scenario.clone()
-    };
+    let relay_scenario = Scenario { server_pid: None, ..args.scenario.clone() };
     let relay = client.block_on(control::run(&Endpoint::Relay(relay_url), &relay_scenario))?;
     let segue = client.block_on(control::run(&Endpoint::Segue(args.url), &args.scenario))?;
     let comparison = Comparison::new(relay, segue);

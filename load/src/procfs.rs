@@ -63,11 +63,7 @@ pub struct CpuClock {
 
 impl CpuClock {
     pub fn start(pid: Option<u32>) -> Option<CpuClock> {
-        Some(CpuClock {
-            pid,
-            cpu: cpu_seconds(pid).ok()?,
-            at: Instant::now(),
-        })
+        Some(CpuClock { pid, cpu: cpu_seconds(pid).ok()?, at: Instant::now() })
     }
 
     /// Percent of one core used since the start (200 is both cores of a 2-core machine).

@@ -44,12 +44,9 @@ pub struct Relay {
 impl Relay {
     /// Binds `listen`; returns the listener and the address it got (port 0 picks one).
     pub async fn bind(listen: &str) -> Result<(TcpListener, std::net::SocketAddr), String> {
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|error| format!("relay: cannot listen on {listen}: {error}"))?;
-        let address = listener
-            .local_addr()
-            .map_err(|error| format!("relay: {error}"))?;
+        let listener =
+            TcpListener::bind(listen).await.map_err(|error| format!("relay: cannot listen on {listen}: {error}"))?;
+        let address = listener.local_addr().map_err(|error| format!("relay: {error}"))?;
         Ok((listener, address))
     }
 
@@ -77,30 +74,20 @@ impl Relay {
     async fn connection(self: Arc<Self>, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
         let mut user = None;
-        #[expect(
-            clippy::result_large_err,
-            reason = "the signature is tungstenite's handshake callback"
-        )]
-        let callback = |request: &Request, response: Response| match user_of(
-            request.uri().query().unwrap_or(""),
-        ) {
+        #[expect(clippy::result_large_err, reason = "the signature is tungstenite's handshake callback")]
+        let callback = |request: &Request, response: Response| match user_of(request.uri().query().unwrap_or("")) {
             Some(name) => {
                 user = Some(name);
                 Ok(response)
             }
             None => {
-                let mut refusal =
-                    ErrorResponse::new(Some("connect to /?user=<u>&device=<d>".to_string()));
+                let mut refusal = ErrorResponse::new(Some("connect to /?user=<u>&device=<d>".to_string()));
                 *refusal.status_mut() = StatusCode::BAD_REQUEST;
                 Err(refusal)
             }
         };
-        let accepted = tokio_tungstenite::accept_hdr_async_with_config(
-            stream,
-            callback,
-            Some(ws::config(READ_BUFFER)),
-        )
-        .await;
+        let accepted =
+            tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws::config(READ_BUFFER))).await;
         let (Ok(mut socket), Some(user)) = (accepted, user) else {
             return;
         };
@@ -136,10 +123,7 @@ impl Relay {
     }
 
     fn join(&self, user: &str, id: u64, sender: mpsc::Sender<Bytes>) -> Arc<Mutex<Room>> {
-        let room = lock(&self.rooms)
-            .entry(user.to_string())
-            .or_default()
-            .clone();
+        let room = lock(&self.rooms).entry(user.to_string()).or_default().clone();
         lock(&room).push((id, sender));
         room
     }
@@ -155,9 +139,7 @@ impl Relay {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The `user` of a `user=<u>&device=<d>` query.
@@ -183,10 +165,7 @@ pub async fn main(args: &RelayArgs) -> Result<(), String> {
         () = relay.clone().serve(listener) => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    println!(
-        "relay stopped; {} frames dropped for peers that did not read",
-        relay.dropped()
-    );
+    println!("relay stopped; {} frames dropped for peers that did not read", relay.dropped());
     Ok(())
 }
 
@@ -211,27 +190,13 @@ mod tests {
         let mut a = connect(&url(1, 0), None, 1024).await.unwrap();
         let mut b = connect(&url(1, 1), None, 1024).await.unwrap();
         let mut other = connect(&url(2, 0), None, 1024).await.unwrap();
-        assert!(
-            connect(&format!("ws://{address}/"), None, 1024)
-                .await
-                .is_err()
-        );
+        assert!(connect(&format!("ws://{address}/"), None, 1024).await.is_err());
 
-        a.send(Message::Binary(Bytes::from_static(b"\x81\xa1a\x01")))
-            .await
-            .unwrap();
+        a.send(Message::Binary(Bytes::from_static(b"\x81\xa1a\x01"))).await.unwrap();
         let received = b.next().await.unwrap().unwrap();
-        assert_eq!(
-            received,
-            Message::Binary(Bytes::from_static(b"\x81\xa1a\x01"))
-        );
-        other
-            .send(Message::Binary(Bytes::from_static(b"\x80")))
-            .await
-            .unwrap();
-        b.send(Message::Binary(Bytes::from_static(b"\x81\xa1b\x02")))
-            .await
-            .unwrap();
+        assert_eq!(received, Message::Binary(Bytes::from_static(b"\x81\xa1a\x01")));
+        other.send(Message::Binary(Bytes::from_static(b"\x80"))).await.unwrap();
+        b.send(Message::Binary(Bytes::from_static(b"\x81\xa1b\x02"))).await.unwrap();
         let received = a.next().await.unwrap().unwrap();
         assert_eq!(
             received,

@@ -121,8 +121,7 @@ impl Summary {
             },
             deliveries: merged.latency_us.len(),
             latency_us: Percentiles::of(&merged.latency_us),
-            reply_latency_us: (!merged.reply_us.is_empty())
-                .then(|| Percentiles::of(&merged.reply_us)),
+            reply_latency_us: (!merged.reply_us.is_empty()).then(|| Percentiles::of(&merged.reply_us)),
             timeouts: totals.timeouts,
             errors: totals.errors.clone(),
             unchanged: totals.unchanged,
@@ -149,11 +148,7 @@ fn errors_line(errors: &BTreeMap<String, u64>) -> String {
     if errors.is_empty() {
         return "none".to_string();
     }
-    errors
-        .iter()
-        .map(|(name, count)| format!("{name} {count}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    errors.iter().map(|(name, count)| format!("{name} {count}")).collect::<Vec<_>>().join(", ")
 }
 
 impl Display for Summary {
@@ -173,21 +168,13 @@ impl Display for Summary {
             self.measured_s,
             setup.warmup_s
         )?;
-        writeln!(
-            f,
-            "  commands        {:>10}  ({:.0}/s)",
-            self.commands, self.commands_per_s
-        )?;
+        writeln!(f, "  commands        {:>10}  ({:.0}/s)", self.commands, self.commands_per_s)?;
         writeln!(
             f,
             "  state events    {:>10}  ({:.0}/s, {:.0} bytes on average)",
             self.state_events, self.state_events_per_s, self.mean_state_frame_bytes
         )?;
-        writeln!(
-            f,
-            "  latency, command written -> state at each other device ({} deliveries), µs:",
-            self.deliveries
-        )?;
+        writeln!(f, "  latency, command written -> state at each other device ({} deliveries), µs:", self.deliveries)?;
         writeln!(f, "    {l}")?;
         if let Some(reply) = &self.reply_latency_us {
             writeln!(f, "  latency, command written -> reply at the sender, µs:")?;
@@ -241,30 +228,15 @@ impl Display for Comparison {
         };
         let ratio = |segue: u64, relay: u64| Some(segue as f64 / relay.max(1) as f64);
         row("", "relay".into(), "segue".into(), None);
-        row(
-            "commands/s",
-            format!("{:.0}", r.commands_per_s),
-            format!("{:.0}", s.commands_per_s),
-            None,
-        );
-        row(
-            "state events/s",
-            format!("{:.0}", r.state_events_per_s),
-            format!("{:.0}", s.state_events_per_s),
-            None,
-        );
+        row("commands/s", format!("{:.0}", r.commands_per_s), format!("{:.0}", s.commands_per_s), None);
+        row("state events/s", format!("{:.0}", r.state_events_per_s), format!("{:.0}", s.state_events_per_s), None);
         row(
             "frame bytes (mean)",
             format!("{:.0}", r.mean_state_frame_bytes),
             format!("{:.0}", s.mean_state_frame_bytes),
             None,
         );
-        row(
-            "deliveries",
-            r.deliveries.to_string(),
-            s.deliveries.to_string(),
-            None,
-        );
+        row("deliveries", r.deliveries.to_string(), s.deliveries.to_string(), None);
         let (rl, sl) = (&r.latency_us, &s.latency_us);
         for (name, relay, segue) in [
             ("p50 µs", rl.p50, sl.p50),
@@ -273,45 +245,16 @@ impl Display for Comparison {
             ("p99.9 µs", rl.p99_9, sl.p99_9),
             ("max µs", rl.max, sl.max),
         ] {
-            row(
-                name,
-                relay.to_string(),
-                segue.to_string(),
-                ratio(segue, relay),
-            );
+            row(name, relay.to_string(), segue.to_string(), ratio(segue, relay));
         }
-        row(
-            "timeouts",
-            r.timeouts.to_string(),
-            s.timeouts.to_string(),
-            None,
-        );
-        row(
-            "errors",
-            r.errors.values().sum::<u64>().to_string(),
-            s.errors.values().sum::<u64>().to_string(),
-            None,
-        );
-        row(
-            "CPU: load process",
-            percent(r.client_cpu_percent),
-            percent(s.client_cpu_percent),
-            None,
-        );
-        row(
-            "CPU: server",
-            percent(r.server_cpu_percent),
-            percent(s.server_cpu_percent),
-            None,
-        );
+        row("timeouts", r.timeouts.to_string(), s.timeouts.to_string(), None);
+        row("errors", r.errors.values().sum::<u64>().to_string(), s.errors.values().sum::<u64>().to_string(), None);
+        row("CPU: load process", percent(r.client_cpu_percent), percent(s.client_cpu_percent), None);
+        row("CPU: server", percent(r.server_cpu_percent), percent(s.server_cpu_percent), None);
         writeln!(f, "{r}\n\n{s}\n")?;
         writeln!(f, "side by side (segue / relay):")?;
         write!(f, "{table}")?;
-        write!(
-            f,
-            "  Segue is {:.2}x the relay at p50 and {:.2}x at p99.",
-            self.ratio_p50, self.ratio_p99
-        )
+        write!(f, "  Segue is {:.2}x the relay at p50 and {:.2}x at p99.", self.ratio_p50, self.ratio_p99)
     }
 }
 
@@ -340,13 +283,7 @@ mod tests {
             target_rate: 10,
             warmup_s: 0,
         };
-        Summary::new(
-            setup,
-            &stats.lock(),
-            Duration::from_secs(10),
-            Some(50.0),
-            None,
-        )
+        Summary::new(setup, &stats.lock(), Duration::from_secs(10), Some(50.0), None)
     }
 
     #[test]
@@ -367,10 +304,7 @@ mod tests {
 
     #[test]
     fn a_comparison_divides_segue_by_the_relay() {
-        let comparison = Comparison::new(
-            summary("relay", &[100, 100, 100]),
-            summary("segue", &[150, 150, 150]),
-        );
+        let comparison = Comparison::new(summary("relay", &[100, 100, 100]), summary("segue", &[150, 150, 150]));
         assert!((comparison.ratio_p50 - 1.5).abs() < 0.01);
         let text = comparison.to_string();
         assert!(text.contains("1.50x"), "{text}");

@@ -43,15 +43,9 @@ struct Tokens {
 impl Rest {
     /// A client of the server at `base` (`http://host:port`, no trailing slash needed).
     pub fn new(base: &str) -> Rest {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(CALL_TIMEOUT))
-            .build()
-            .into();
-        Rest {
-            agent,
-            base: base.trim_end_matches('/').to_string(),
-        }
+        let agent =
+            ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(CALL_TIMEOUT)).build().into();
+        Rest { agent, base: base.trim_end_matches('/').to_string() }
     }
 
     /// Fails with a readable message unless the server answers `GET /healthz`.
@@ -62,21 +56,15 @@ impl Rest {
             .map_err(|error| format!("cannot reach the Segue server at {}: {error}", self.base))?;
         match answer.status {
             200 => Ok(()),
-            status => Err(format!(
-                "the server at {} answered GET /healthz with {status}: is it a Segue server?",
-                self.base
-            )),
+            status => {
+                Err(format!("the server at {} answered GET /healthz with {status}: is it a Segue server?", self.base))
+            }
         }
     }
 
     /// Registers `load-<prefix>-<n>` for every `n` in `0..count`, or logs in those that
     /// exist, with at most `concurrency` calls in flight. Returns the accounts in order of `n`.
-    pub async fn accounts(
-        &self,
-        prefix: &str,
-        count: usize,
-        concurrency: usize,
-    ) -> Result<Vec<Account>, String> {
+    pub async fn accounts(&self, prefix: &str, count: usize, concurrency: usize) -> Result<Vec<Account>, String> {
         let started = Instant::now();
         let mut accounts: Vec<Account> = stream::iter(0..count)
             .map(|n| self.register_or_login(format!("load-{prefix}-{n}")))
@@ -86,25 +74,18 @@ impl Rest {
             .into_iter()
             .collect::<Result<_, _>>()?;
         accounts.shrink_to_fit();
-        eprintln!(
-            "  {count} users ready (registered or logged in) in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
+        eprintln!("  {count} users ready (registered or logged in) in {:.1} s", started.elapsed().as_secs_f64());
         Ok(accounts)
     }
 
     async fn register_or_login(&self, username: String) -> Result<Account, String> {
         let registration = json!({"username": username, "password": PASSWORD, "country": "SE"});
-        let answer = self
-            .call("POST", "/v1/auth/register", None, Some(registration))
-            .await?;
+        let answer = self.call("POST", "/v1/auth/register", None, Some(registration)).await?;
         let answer = match answer.status {
             201 => answer,
             409 => {
                 let login = json!({"username": username, "password": PASSWORD});
-                let answer = self
-                    .call("POST", "/v1/auth/login", None, Some(login))
-                    .await?;
+                let answer = self.call("POST", "/v1/auth/login", None, Some(login)).await?;
                 if answer.status != 200 {
                     return Err(format!(
                         "login of {username}: {} {} (a user of that name with another \
@@ -118,12 +99,9 @@ impl Rest {
                 return Err(format!("register {username}: {status} {}", answer.body));
             }
         };
-        let tokens: Tokens = serde_json::from_value(answer.body)
-            .map_err(|error| format!("the token answer for {username}: {error}"))?;
-        Ok(Account {
-            username,
-            access_token: tokens.access_token,
-        })
+        let tokens: Tokens =
+            serde_json::from_value(answer.body).map_err(|error| format!("the token answer for {username}: {error}"))?;
+        Ok(Account { username, access_token: tokens.access_token })
     }
 
     /// Ids of up to `limit` playable tracks of the catalog (a search for "e").
@@ -172,25 +150,17 @@ impl Rest {
             let response = match body {
                 Some(body) => {
                     let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-                    let request = request
-                        .header("Content-Type", "application/json")
-                        .body(bytes)
-                        .map_err(|e| e.to_string())?;
+                    let request =
+                        request.header("Content-Type", "application/json").body(bytes).map_err(|e| e.to_string())?;
                     agent.run(request)
                 }
                 None => agent.run(request.body(()).map_err(|e| e.to_string())?),
             };
             let mut response = response.map_err(|error| error.to_string())?;
             let status = response.status().as_u16();
-            let text = response
-                .body_mut()
-                .read_to_string()
-                .map_err(|error| error.to_string())?;
-            let body = if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap_or(Value::String(text))
-            };
+            let text = response.body_mut().read_to_string().map_err(|error| error.to_string())?;
+            let body =
+                if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
             Ok(Answer { status, body })
         })
         .await

@@ -108,9 +108,7 @@ pub struct Merged {
 impl Stats {
     pub fn new() -> Stats {
         // 1 µs to 1 min at 3 significant digits: 0.1% resolution at every magnitude.
-        let histogram = || {
-            Histogram::new_with_bounds(1, 60_000_000, 3).expect("the histogram bounds are valid")
-        };
+        let histogram = || Histogram::new_with_bounds(1, 60_000_000, 3).expect("the histogram bounds are valid");
         Stats {
             inner: Mutex::new(Merged {
                 latency_us: histogram(),
@@ -145,9 +143,7 @@ impl Stats {
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Merged> {
         // A panicking user task cannot leave the counts half-merged in a way that matters.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -178,11 +174,7 @@ mod tests {
         assert!(tally.samples.is_empty() && tally.errors.is_empty());
         let merged = stats.lock();
         assert_eq!(merged.latency_us.len(), 2);
-        assert_eq!(
-            merged.latency_us.min(),
-            1,
-            "sub-microsecond samples count as 1 µs"
-        );
+        assert_eq!(merged.latency_us.min(), 1, "sub-microsecond samples count as 1 µs");
         assert_eq!(merged.totals.commands, 2);
         assert_eq!(merged.totals.errors["ALREADY_PAUSED"], 2);
     }

@@ -29,30 +29,23 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Client socket settings: writes go out at once, and reads use a buffer of `read_buffer`
 /// bytes (tungstenite's default, 128 KiB, would cost that much per simulated device).
 pub fn config(read_buffer: usize) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(read_buffer)
-        .write_buffer_size(0)
+    WebSocketConfig::default().read_buffer_size(read_buffer).write_buffer_size(0)
 }
 
 /// Opens a socket to `url`, with `token` as a bearer token when given.
 pub async fn connect(url: &str, token: Option<&str>, read_buffer: usize) -> Result<Socket, String> {
-    let mut request = url
-        .into_client_request()
-        .map_err(|error| format!("{url}: {error}"))?;
+    let mut request = url.into_client_request().map_err(|error| format!("{url}: {error}"))?;
     if let Some(token) = token {
         let value = format!("Bearer {token}")
             .parse()
             .map_err(|_| "the access token is not a valid header value".to_string())?;
         request.headers_mut().insert("Authorization", value);
     }
-    let connecting =
-        tokio_tungstenite::connect_async_with_config(request, Some(config(read_buffer)), true);
+    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config(read_buffer)), true);
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting).await {
         Ok(Ok((socket, _response))) => Ok(socket),
         Ok(Err(error)) => Err(format!("connect {url}: {error}")),
-        Err(_) => Err(format!(
-            "connect {url}: no answer within {HANDSHAKE_TIMEOUT:?}"
-        )),
+        Err(_) => Err(format!("connect {url}: no answer within {HANDSHAKE_TIMEOUT:?}")),
     }
 }
 
@@ -60,24 +53,16 @@ pub async fn connect(url: &str, token: Option<&str>, read_buffer: usize) -> Resu
 pub async fn hello(socket: &mut Socket, hello: Hello) -> Result<Welcome, String> {
     let device = hello.device_id.clone();
     let frame = encode(&segue_protocol::Request::Hello(hello), HELLO_ID);
-    socket
-        .send(Message::Binary(frame.into()))
-        .await
-        .map_err(|error| format!("hello from {device}: {error}"))?;
+    socket.send(Message::Binary(frame.into())).await.map_err(|error| format!("hello from {device}: {error}"))?;
     let reply = tokio::time::timeout(HANDSHAKE_TIMEOUT, reply(socket))
         .await
         .map_err(|_| format!("hello from {device}: no welcome within {HANDSHAKE_TIMEOUT:?}"))??;
     match (reply.ok, &reply.error) {
-        (Some(true), _) => reply.body_as().map_err(|error| {
-            format!("hello from {device}: a welcome that does not decode: {error}")
-        }),
-        (_, Some(error)) => Err(format!(
-            "hello from {device} refused: {} {}",
-            error.code, error.message
-        )),
-        _ => Err(format!(
-            "hello from {device}: a reply that is neither ok nor an error"
-        )),
+        (Some(true), _) => {
+            reply.body_as().map_err(|error| format!("hello from {device}: a welcome that does not decode: {error}"))
+        }
+        (_, Some(error)) => Err(format!("hello from {device} refused: {} {}", error.code, error.message)),
+        _ => Err(format!("hello from {device}: a reply that is neither ok nor an error")),
     }
 }
 
@@ -124,9 +109,7 @@ pub fn decode_state(bytes: &[u8]) -> Option<SessionState> {
     struct StateEvent {
         body: SessionState,
     }
-    rmp_serde::from_slice::<StateEvent>(bytes)
-        .ok()
-        .map(|event| event.body)
+    rmp_serde::from_slice::<StateEvent>(bytes).ok().map(|event| event.body)
 }
 
 #[cfg(test)]

@@ -51,10 +51,7 @@ impl ClientFrame {
         let value = rmpv::decode::read_value_with_max_depth(&mut reader, MAX_NESTING)
             .map_err(|err| FrameViolation::NotMessagePack(err.to_string()))?;
         if !reader.is_empty() {
-            return Err(FrameViolation::NotMessagePack(format!(
-                "{} bytes after the first value",
-                reader.len()
-            )));
+            return Err(FrameViolation::NotMessagePack(format!("{} bytes after the first value", reader.len())));
         }
         let Value::Map(entries) = value else {
             return Err(FrameViolation::NotAMap);
@@ -72,26 +69,17 @@ impl ClientFrame {
             }
         }
 
-        let id = id_value
-            .as_ref()
-            .and_then(Value::as_u64)
-            .and_then(|id| u32::try_from(id).ok());
+        let id = id_value.as_ref().and_then(Value::as_u64).and_then(|id| u32::try_from(id).ok());
         let type_name = match type_value {
             Some(Value::String(text)) => text.into_str(),
             _ => None,
         };
         let request = match (&type_name, id) {
             (None, _) => Err(bad_request("the envelope needs a string `type`")),
-            (Some(_), None) => Err(bad_request(
-                "the envelope needs an `id`: an integer 0..2^32",
-            )),
+            (Some(_), None) => Err(bad_request("the envelope needs an `id`: an integer 0..2^32")),
             (Some(name), Some(_)) => parse_request(name, body),
         };
-        Ok(ClientFrame {
-            id: id.unwrap_or(0),
-            type_name,
-            request,
-        })
+        Ok(ClientFrame { id: id.unwrap_or(0), type_name, request })
     }
 }
 
@@ -111,10 +99,8 @@ fn body<T: DeserializeOwned + Validate>(body: Value) -> Result<T, ErrorBody> {
     // rmpv's own deserializer refuses enum variants written as strings, which is how every
     // MessagePack library writes them; rmp-serde reads them, so the body goes through it.
     let mut bytes = Vec::with_capacity(64);
-    rmpv::encode::write_value(&mut bytes, &body)
-        .map_err(|err| bad_request(format!("body: {err}")))?;
-    let parsed: T =
-        rmp_serde::from_slice(&bytes).map_err(|err| bad_request(format!("body: {err}")))?;
+    rmpv::encode::write_value(&mut bytes, &body).map_err(|err| bad_request(format!("body: {err}")))?;
+    let parsed: T = rmp_serde::from_slice(&bytes).map_err(|err| bad_request(format!("body: {err}")))?;
     parsed.validate().map_err(bad_request)?;
     Ok(parsed)
 }
@@ -147,10 +133,7 @@ fn parse_request(type_name: &str, value: Value) -> Result<Request, ErrorBody> {
         "auth" => Request::Auth(body(value)?),
         other => {
             let shown: String = other.chars().take(64).collect();
-            return Err(ErrorBody::new(
-                ErrorCode::UnknownType,
-                format!("unknown request type `{shown}`"),
-            ));
+            return Err(ErrorBody::new(ErrorCode::UnknownType, format!("unknown request type `{shown}`")));
         }
     })
 }
@@ -190,22 +173,12 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Encodes `{"type": "reply", "id", "ok": true, "body"}`.
 pub fn encode_reply_ok<B: Serialize>(id: u32, body: &B) -> Vec<u8> {
-    encode(&ReplyOk {
-        kind: "reply",
-        id,
-        ok: true,
-        body,
-    })
+    encode(&ReplyOk { kind: "reply", id, ok: true, body })
 }
 
 /// Encodes `{"type": "reply", "id", "ok": false, "error"}`.
 pub fn encode_reply_err(id: u32, error: &ErrorBody) -> Vec<u8> {
-    encode(&ReplyErr {
-        kind: "reply",
-        id,
-        ok: false,
-        error,
-    })
+    encode(&ReplyErr { kind: "reply", id, ok: false, error })
 }
 
 /// Encodes an event: `{"type", "seq"?, "body"}`.
@@ -275,12 +248,7 @@ mod tests {
     }
 
     fn map(entries: Vec<(&str, Value)>) -> Value {
-        Value::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (Value::from(k), v))
-                .collect(),
-        )
+        Value::Map(entries.into_iter().map(|(k, v)| (Value::from(k), v)).collect())
     }
 
     #[test]
@@ -306,83 +274,40 @@ mod tests {
         let decoded = ClientFrame::decode(&bytes).unwrap();
         assert_eq!((decoded.id, decoded.request), (7, Ok(Request::Pause)));
         let bytes = frame(map(vec![("type", "play".into()), ("id", 8.into())]));
-        assert_eq!(
-            ClientFrame::decode(&bytes).unwrap().request,
-            Ok(Request::Play(Play::default()))
-        );
+        assert_eq!(ClientFrame::decode(&bytes).unwrap().request, Ok(Request::Play(Play::default())));
     }
 
     #[test]
     fn what_is_not_a_map_is_a_violation() {
-        assert_eq!(
-            ClientFrame::decode(&frame(Value::from(3))),
-            Err(FrameViolation::NotAMap)
-        );
+        assert_eq!(ClientFrame::decode(&frame(Value::from(3))), Err(FrameViolation::NotAMap));
         let array = frame(Value::Array(vec!["seek".into(), 1.into()]));
         assert_eq!(ClientFrame::decode(&array), Err(FrameViolation::NotAMap));
-        assert!(matches!(
-            ClientFrame::decode(b"{\"type\":1}"),
-            Err(FrameViolation::NotMessagePack(_))
-        ));
-        assert!(matches!(
-            ClientFrame::decode(&[]),
-            Err(FrameViolation::NotMessagePack(_))
-        ));
+        assert!(matches!(ClientFrame::decode(b"{\"type\":1}"), Err(FrameViolation::NotMessagePack(_))));
+        assert!(matches!(ClientFrame::decode(&[]), Err(FrameViolation::NotMessagePack(_))));
         let mut trailing = frame(map(vec![("type", "ping".into()), ("id", 1.into())]));
         trailing.push(0xc0);
-        assert!(matches!(
-            ClientFrame::decode(&trailing),
-            Err(FrameViolation::NotMessagePack(_))
-        ));
+        assert!(matches!(ClientFrame::decode(&trailing), Err(FrameViolation::NotMessagePack(_))));
     }
 
     #[test]
     fn a_wrong_body_is_a_bad_request_with_the_request_id() {
         let cases = [
-            map(vec![
-                ("type", "seek".into()),
-                ("id", 4.into()),
-                ("body", map(vec![])),
-            ]),
-            map(vec![
-                ("type", "seek".into()),
-                ("id", 4.into()),
-                ("body", map(vec![("position_ms", "x".into())])),
-            ]),
-            map(vec![
-                ("type", "seek".into()),
-                ("id", 4.into()),
-                ("body", map(vec![("position_ms", (-1).into())])),
-            ]),
+            map(vec![("type", "seek".into()), ("id", 4.into()), ("body", map(vec![]))]),
+            map(vec![("type", "seek".into()), ("id", 4.into()), ("body", map(vec![("position_ms", "x".into())]))]),
+            map(vec![("type", "seek".into()), ("id", 4.into()), ("body", map(vec![("position_ms", (-1).into())]))]),
             map(vec![
                 ("type", "seek".into()),
                 ("id", 4.into()),
                 ("body", map(vec![("position_ms", (1u64 << 40).into())])),
             ]),
-            map(vec![
-                ("type", "volume".into()),
-                ("id", 4.into()),
-                ("body", map(vec![("percent", 101.into())])),
-            ]),
-            map(vec![
-                ("type", "pause".into()),
-                ("id", 4.into()),
-                ("body", 5.into()),
-            ]),
-            map(vec![
-                ("type", "repeat".into()),
-                ("id", 4.into()),
-                ("body", map(vec![("state", "sometimes".into())])),
-            ]),
+            map(vec![("type", "volume".into()), ("id", 4.into()), ("body", map(vec![("percent", 101.into())]))]),
+            map(vec![("type", "pause".into()), ("id", 4.into()), ("body", 5.into())]),
+            map(vec![("type", "repeat".into()), ("id", 4.into()), ("body", map(vec![("state", "sometimes".into())]))]),
         ];
         for case in cases {
             let decoded = ClientFrame::decode(&frame(case.clone())).unwrap();
             assert_eq!(decoded.id, 4, "{case}");
-            assert_eq!(
-                decoded.request.unwrap_err().code,
-                ErrorCode::BadRequest,
-                "{case}"
-            );
+            assert_eq!(decoded.request.unwrap_err().code, ErrorCode::BadRequest, "{case}");
         }
     }
 
@@ -391,19 +316,12 @@ mod tests {
         let no_type = ClientFrame::decode(&frame(map(vec![("id", 9.into())]))).unwrap();
         assert_eq!(no_type.request.unwrap_err().code, ErrorCode::BadRequest);
         let no_id = ClientFrame::decode(&frame(map(vec![("type", "ping".into())]))).unwrap();
-        assert_eq!(
-            (no_id.id, no_id.request.unwrap_err().code),
-            (0, ErrorCode::BadRequest)
-        );
+        assert_eq!((no_id.id, no_id.request.unwrap_err().code), (0, ErrorCode::BadRequest));
     }
 
     #[test]
     fn an_unknown_type_is_named_in_the_reply() {
-        let decoded = ClientFrame::decode(&frame(map(vec![
-            ("type", "dance".into()),
-            ("id", 2.into()),
-        ])))
-        .unwrap();
+        let decoded = ClientFrame::decode(&frame(map(vec![("type", "dance".into()), ("id", 2.into())]))).unwrap();
         let error = decoded.request.unwrap_err();
         assert_eq!(error.code, ErrorCode::UnknownType);
         assert!(error.message.contains("dance"));
@@ -427,18 +345,8 @@ mod tests {
                 ),
             ])
         };
-        assert!(
-            ClientFrame::decode(&frame(hello("tv-1", "Living room")))
-                .unwrap()
-                .request
-                .is_ok()
-        );
-        for (device_id, name) in [
-            ("", "x"),
-            ("has space", "x"),
-            (&"a".repeat(65), "x"),
-            ("ok", ""),
-        ] {
+        assert!(ClientFrame::decode(&frame(hello("tv-1", "Living room"))).unwrap().request.is_ok());
+        for (device_id, name) in [("", "x"), ("has space", "x"), (&"a".repeat(65), "x"), ("ok", "")] {
             let decoded = ClientFrame::decode(&frame(hello(device_id, name))).unwrap();
             assert_eq!(decoded.request.unwrap_err().code, ErrorCode::BadRequest);
         }
@@ -447,25 +355,13 @@ mod tests {
     #[test]
     fn replies_and_events_are_maps_with_string_keys() {
         let ok = ServerFrame::decode(&encode_reply_ok(3, &Seek { position_ms: 5 })).unwrap();
-        assert_eq!(
-            (ok.kind.as_str(), ok.id, ok.ok),
-            ("reply", Some(3), Some(true))
-        );
+        assert_eq!((ok.kind.as_str(), ok.id, ok.ok), ("reply", Some(3), Some(true)));
         assert_eq!(ok.body_as::<Seek>().unwrap(), Seek { position_ms: 5 });
-        let err = ServerFrame::decode(&encode_reply_err(
-            0,
-            &ErrorBody::new(ErrorCode::Conflict, "no"),
-        ))
-        .unwrap();
+        let err = ServerFrame::decode(&encode_reply_err(0, &ErrorBody::new(ErrorCode::Conflict, "no"))).unwrap();
         assert_eq!(err.error.unwrap().code, ErrorCode::Conflict);
         let event = encode_event("state", Some(9), &Seek { position_ms: 1 });
         let raw = rmpv::decode::read_value(&mut &event[..]).unwrap();
-        let keys: Vec<_> = raw
-            .as_map()
-            .unwrap()
-            .iter()
-            .map(|(k, _)| k.as_str().unwrap())
-            .collect();
+        let keys: Vec<_> = raw.as_map().unwrap().iter().map(|(k, _)| k.as_str().unwrap()).collect();
         assert_eq!(keys, ["type", "seq", "body"]);
     }
 }

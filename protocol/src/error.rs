@@ -95,11 +95,7 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            retry_after_ms: None,
-        }
+        Self { code, message: message.into(), retry_after_ms: None }
     }
 
     pub fn with_retry_after(mut self, retry_after_ms: u64) -> Self {
@@ -118,10 +114,7 @@ mod tests {
             let encoded = rmp_serde::to_vec_named(&code).unwrap();
             let decoded: ErrorCode = rmp_serde::from_slice(&encoded).unwrap();
             assert_eq!(decoded, code);
-            assert_eq!(
-                format!("\"{}\"", code.as_str()),
-                format!("{:?}", code.as_str())
-            );
+            assert_eq!(format!("\"{}\"", code.as_str()), format!("{:?}", code.as_str()));
         }
         assert_eq!(ErrorCode::ALL.len(), 23, "the contract lists 23 codes");
     }

@@ -79,9 +79,7 @@ pub struct Hello {
 /// True for a valid device id: 1..64 chars of `[A-Za-z0-9_.-]`.
 pub fn is_valid_device_id(id: &str) -> bool {
     (1..=MAX_ID_CHARS).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 fn check_percent(field: &str, value: Option<u8>) -> Result<(), String> {
@@ -94,9 +92,7 @@ fn check_percent(field: &str, value: Option<u8>) -> Result<(), String> {
 fn check_text(field: &str, value: &str) -> Result<(), String> {
     let chars = value.chars().count();
     if chars == 0 || chars > MAX_ID_CHARS {
-        return Err(format!(
-            "{field} must be 1..{MAX_ID_CHARS} characters, got {chars}"
-        ));
+        return Err(format!("{field} must be 1..{MAX_ID_CHARS} characters, got {chars}"));
     }
     if value.chars().any(char::is_control) {
         return Err(format!("{field} must not contain control characters"));
@@ -237,9 +233,7 @@ pub struct Auth {
 macro_rules! no_validation {
     ($($ty:ty),*) => { $(impl Validate for $ty { fn validate(&self) -> Result<(), String> { Ok(()) } })* };
 }
-no_validation!(
-    Seek, Shuffle, Repeat, QueueAdd, Transfer, Progress, TrackEnded, Auth
-);
+no_validation!(Seek, Shuffle, Repeat, QueueAdd, Transfer, Progress, TrackEnded, Auth);
 
 /// The reply body of every command that may change the state: the session's `seq` after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

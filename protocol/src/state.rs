@@ -175,11 +175,7 @@ mod tests {
         assert_eq!(playback.position_at(5_000), 1_000);
         assert_eq!(playback.position_at(7_500), 3_500);
         assert_eq!(playback.position_at(99_999), 10_000);
-        assert_eq!(
-            playback.position_at(0),
-            1_000,
-            "a clock behind the timestamp adds nothing"
-        );
+        assert_eq!(playback.position_at(0), 1_000, "a clock behind the timestamp adds nothing");
         playback.is_playing = false;
         assert_eq!(playback.position_at(99_999), 1_000);
     }

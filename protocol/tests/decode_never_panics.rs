@@ -54,8 +54,7 @@ fn arb_value() -> impl Strategy<Value = Value> {
         ".{0,12}".prop_map(Value::from),
         words.prop_map(Value::from),
         prop::collection::vec(any::<u8>(), 0..8).prop_map(Value::from),
-        (any::<i8>(), prop::collection::vec(any::<u8>(), 0..4))
-            .prop_map(|(tag, data)| Value::Ext(tag, data)),
+        (any::<i8>(), prop::collection::vec(any::<u8>(), 0..4)).prop_map(|(tag, data)| Value::Ext(tag, data)),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
@@ -114,15 +113,9 @@ proptest! {
 
 fn serde_json_like_play() -> segue_protocol::request::Play {
     segue_protocol::request::Play {
-        uris: Some(vec![
-            "segue:track:4iV5W9uYEdYUVa79Axb7Rh".into(),
-            "spotify:track:4iV5W9uYEdYUVa79Axb7Rh".into(),
-        ]),
+        uris: Some(vec!["segue:track:4iV5W9uYEdYUVa79Axb7Rh".into(), "spotify:track:4iV5W9uYEdYUVa79Axb7Rh".into()]),
         context_uri: None,
-        offset: Some(segue_protocol::request::Offset {
-            position: Some(1),
-            uri: None,
-        }),
+        offset: Some(segue_protocol::request::Offset { position: Some(1), uri: None }),
         position_ms: Some(1_000),
         device_id: Some("kitchen".into()),
     }
@@ -136,8 +129,6 @@ fn deeply_nested_values_are_refused_without_overflowing_the_stack() {
     bytes.push(0xc0);
     assert!(ClientFrame::decode(&bytes).is_err());
     // A length prefix that promises far more than the frame holds.
-    let lying = [
-        0x81, 0xa4, b'b', b'o', b'd', b'y', 0xdb, 0xff, 0xff, 0xff, 0xff,
-    ];
+    let lying = [0x81, 0xa4, b'b', b'o', b'd', b'y', 0xdb, 0xff, 0xff, 0xff, 0xff];
     assert!(ClientFrame::decode(&lying).is_err());
 }

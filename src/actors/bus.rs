@@ -37,9 +37,7 @@ impl Bus for InProcessBus {
     fn publish(&self, user: Id, audience: Audience, frame: Arc<OutFrame>) {
         match audience {
             Audience::User => self.hub.deliver_to_user(user, frame),
-            Audience::Connection(connection) => {
-                self.hub.deliver_to_connection(user, connection, frame)
-            }
+            Audience::Connection(connection) => self.hub.deliver_to_connection(user, connection, frame),
         }
     }
 }

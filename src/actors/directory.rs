@@ -40,13 +40,7 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(deps: Arc<SessionDeps>, shards: Shards) -> Sessions {
-        Sessions {
-            directory: Arc::new(Directory {
-                live: DashMap::new(),
-                deps,
-                shards,
-            }),
-        }
+        Sessions { directory: Arc::new(Directory { live: DashMap::new(), deps, shards }) }
     }
 
     /// The shard `user`'s session and device connections live on.
@@ -71,11 +65,7 @@ impl Sessions {
         {
             return addr.clone();
         }
-        let mut entry = self
-            .directory
-            .live
-            .entry(user)
-            .or_insert_with(|| self.start(user));
+        let mut entry = self.directory.live.entry(user).or_insert_with(|| self.start(user));
         if !entry.connected() {
             *entry = self.start(user);
         }
@@ -104,31 +94,19 @@ impl Sessions {
     {
         for _ in 0..ATTEMPTS {
             let addr = self.activation(user);
-            match addr
-                .send(message.clone())
-                .timeout(SESSION_CALL_TIMEOUT)
-                .await
-            {
+            match addr.send(message.clone()).timeout(SESSION_CALL_TIMEOUT).await {
                 Ok(Ok(reply)) => return Ok(reply),
                 Ok(Err(SessionError::App(error))) => return Err(error),
                 // Retired or died under us: try a fresh activation.
                 Ok(Err(SessionError::Retired)) | Err(MailboxError::Closed) => {
-                    self.directory
-                        .live
-                        .remove_if(&user, |_, live| *live == addr);
+                    self.directory.live.remove_if(&user, |_, live| *live == addr);
                 }
                 Err(MailboxError::Timeout) => {
-                    return Err(AppError::new(
-                        ErrorCode::Unavailable,
-                        "the session did not answer in time",
-                    ));
+                    return Err(AppError::new(ErrorCode::Unavailable, "the session did not answer in time"));
                 }
             }
         }
-        Err(AppError::new(
-            ErrorCode::Unavailable,
-            "the session is unavailable; retry soon",
-        ))
+        Err(AppError::new(ErrorCode::Unavailable, "the session is unavailable; retry soon"))
     }
 
     /// Applies a command: directly when the session's core is on this thread (a device
@@ -138,31 +116,17 @@ impl Sessions {
             return match core.borrow_mut().execute(message) {
                 Ok(executed) => Ok(executed),
                 Err(SessionError::App(error)) => Err(error),
-                Err(SessionError::Retired) => Err(AppError::new(
-                    ErrorCode::Unavailable,
-                    "the session is retiring; retry",
-                )),
+                Err(SessionError::Retired) => {
+                    Err(AppError::new(ErrorCode::Unavailable, "the session is retiring; retry"))
+                }
             };
         }
         self.call(user, message).await
     }
 
     /// Applies a command to the user's session.
-    pub async fn execute(
-        &self,
-        user: Id,
-        sender: Option<&str>,
-        command: Command,
-    ) -> AppResult<Executed> {
-        self.execute_message(
-            user,
-            Execute {
-                sender: sender.map(str::to_string),
-                command,
-                want_state: false,
-            },
-        )
-        .await
+    pub async fn execute(&self, user: Id, sender: Option<&str>, command: Command) -> AppResult<Executed> {
+        self.execute_message(user, Execute { sender: sender.map(str::to_string), command, want_state: false }).await
     }
 
     /// The user's whole session state.

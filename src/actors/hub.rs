@@ -65,10 +65,7 @@ impl LocalHub {
         }
         let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        self.users
-            .entry(user)
-            .or_default()
-            .push(Link { connection, tx });
+        self.users.entry(user).or_default().push(Link { connection, tx });
         Some((connection, rx))
     }
 
@@ -92,9 +89,7 @@ impl LocalHub {
     /// Sends a frame to one connection of `user`.
     pub fn deliver_to_connection(&self, user: Id, connection: u64, frame: Arc<OutFrame>) {
         if let Some(mut links) = self.users.get_mut(&user) {
-            links.retain(|link| {
-                link.connection != connection || link.tx.try_send(frame.clone()).is_ok()
-            });
+            links.retain(|link| link.connection != connection || link.tx.try_send(frame.clone()).is_ok());
         }
     }
 
@@ -118,10 +113,7 @@ mod tests {
     use super::*;
 
     fn state(seq: u64) -> Arc<OutFrame> {
-        Arc::new(OutFrame::State {
-            seq,
-            frame: Bytes::from_static(b"x"),
-        })
+        Arc::new(OutFrame::State { seq, frame: Bytes::from_static(b"x") })
     }
 
     #[test]
@@ -152,25 +144,12 @@ mod tests {
         let user = Id::from_u128(7);
         let (first, mut first_rx) = hub.connect(user).unwrap();
         let (_second, mut second_rx) = hub.connect(user).unwrap();
-        hub.deliver_to_connection(
-            user,
-            first,
-            Arc::new(OutFrame::Close {
-                code: 4001,
-                reason: "replaced",
-            }),
-        );
-        assert!(matches!(
-            *first_rx.try_recv().unwrap(),
-            OutFrame::Close { code: 4001, .. }
-        ));
+        hub.deliver_to_connection(user, first, Arc::new(OutFrame::Close { code: 4001, reason: "replaced" }));
+        assert!(matches!(*first_rx.try_recv().unwrap(), OutFrame::Close { code: 4001, .. }));
         assert!(second_rx.try_recv().is_err());
         hub.disconnect(user, first);
         hub.drain(1001, "going away");
-        assert!(matches!(
-            *second_rx.try_recv().unwrap(),
-            OutFrame::Close { code: 1001, .. }
-        ));
+        assert!(matches!(*second_rx.try_recv().unwrap(), OutFrame::Close { code: 1001, .. }));
         assert!(hub.connect(user).is_none());
     }
 }

@@ -129,31 +129,20 @@ impl SessionCore {
         self.last_command = Instant::now();
         let session = &mut self.session;
         let replaced = match &message.command {
-            Command::Attach { device, connection } => session
-                .device(&device.id)
-                .filter(|d| d.online && d.connection != *connection)
-                .map(|d| d.connection),
+            Command::Attach { device, connection } => {
+                session.device(&device.id).filter(|d| d.online && d.connection != *connection).map(|d| d.connection)
+            }
             _ => None,
         };
         let track_before = session.current().map(|c| (c.track.id, c.timestamp_ms));
         let applied = session
-            .apply(
-                message.sender.as_deref(),
-                message.command,
-                now_ms(),
-                rand::random(),
-            )
+            .apply(message.sender.as_deref(), message.command, now_ms(), rand::random())
             .map_err(AppError::from)?;
         self.deps.metrics.commands.inc();
         let state = message.want_state.then(|| self.session.to_wire());
         if let Some(connection) = replaced {
-            let close = Arc::new(OutFrame::Close {
-                code: segue_protocol::close_code::REPLACED,
-                reason: "replaced",
-            });
-            self.deps
-                .bus
-                .publish(self.user, Audience::Connection(connection), close);
+            let close = Arc::new(OutFrame::Close { code: segue_protocol::close_code::REPLACED, reason: "replaced" });
+            self.deps.bus.publish(self.user, Audience::Connection(connection), close);
         }
         if applied.changed {
             self.stage_play_if_started(track_before);
@@ -173,11 +162,7 @@ impl SessionCore {
             && current.position_ms == 0
             && Some((current.track.id, current.timestamp_ms)) != track_before
         {
-            let context_uri = if current.from_queue {
-                None
-            } else {
-                session.context().uri().map(str::to_string)
-            };
+            let context_uri = if current.from_queue { None } else { session.context().uri().map(str::to_string) };
             self.deps.writer.stage_play(PlayRecord {
                 user: self.user,
                 track: current.track.id,
@@ -193,20 +178,11 @@ impl SessionCore {
         let seq = self.session.seq();
         let frame = Bytes::from(encode_event("state", Some(seq), &self.session.wire_view()));
         self.deps.metrics.states_published.inc();
-        self.deps.bus.publish(
-            self.user,
-            Audience::User,
-            Arc::new(OutFrame::State { seq, frame }),
-        );
+        self.deps.bus.publish(self.user, Audience::User, Arc::new(OutFrame::State { seq, frame }));
         match rmp_serde::to_vec(&self.session) {
-            Ok(state) => self.deps.writer.stage_snapshot(
-                self.user,
-                SnapshotRecord {
-                    epoch: self.deps.epoch,
-                    seq,
-                    state,
-                },
-            ),
+            Ok(state) => {
+                self.deps.writer.stage_snapshot(self.user, SnapshotRecord { epoch: self.deps.epoch, seq, state })
+            }
             Err(error) => {
                 tracing::error!(user = %self.user, %error, "cannot encode a session snapshot")
             }
@@ -227,13 +203,7 @@ pub struct UserSession {
 
 impl UserSession {
     pub fn new(user: Id, deps: Arc<SessionDeps>, on_retire: OnRetire) -> UserSession {
-        UserSession {
-            user,
-            deps,
-            core: None,
-            retired: false,
-            on_retire,
-        }
+        UserSession { user, deps, core: None, retired: false, on_retire }
     }
 
     fn core(&self) -> Result<&Rc<RefCell<SessionCore>>, SessionError> {
@@ -257,10 +227,7 @@ impl UserSession {
         if let Some(core) = &self.core {
             LOCAL_CORES.with(|cores| {
                 let mut cores = cores.borrow_mut();
-                if cores
-                    .get(&self.user)
-                    .is_some_and(|lent| Rc::ptr_eq(lent, core))
-                {
+                if cores.get(&self.user).is_some_and(|lent| Rc::ptr_eq(lent, core)) {
                     cores.remove(&self.user);
                 }
             });
@@ -301,12 +268,7 @@ async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>), A
     session.set_skip_policy(policy);
     // Devices online in the snapshot belonged to an earlier activation: they are offline until
     // they say hello again. Their connections, if any still live, are told to reconnect.
-    let stale: Vec<u64> = session
-        .devices()
-        .iter()
-        .filter(|d| d.online)
-        .map(|d| d.connection)
-        .collect();
+    let stale: Vec<u64> = session.devices().iter().filter(|d| d.online).map(|d| d.connection).collect();
     session.all_offline(now_ms());
     Ok((session, stale))
 }
@@ -318,43 +280,28 @@ impl Actor for UserSession {
         ctx.set_mailbox_capacity(SESSION_MAILBOX);
         self.deps.metrics.sessions_active.inc();
         let load = load(self.user, self.deps.clone());
-        ctx.wait(
-            load.into_actor(self)
-                .map(|loaded, actor, ctx| match loaded {
-                    Ok((session, stale_connections)) => {
-                        let core = SessionCore {
-                            user: actor.user,
-                            deps: actor.deps.clone(),
-                            session,
-                            last_command: Instant::now(),
-                        };
-                        if !stale_connections.is_empty() {
-                            let close = Arc::new(OutFrame::Close {
-                                code: CLOSE_SESSION_RESTARTED,
-                                reason: "session restarted",
-                            });
-                            for connection in stale_connections {
-                                actor.deps.bus.publish(
-                                    actor.user,
-                                    Audience::Connection(connection),
-                                    close.clone(),
-                                );
-                            }
-                            core.publish_and_stage();
-                        }
-                        let core = Rc::new(RefCell::new(core));
-                        LOCAL_CORES
-                            .with(|cores| cores.borrow_mut().insert(actor.user, core.clone()));
-                        actor.core = Some(core);
+        ctx.wait(load.into_actor(self).map(|loaded, actor, ctx| match loaded {
+            Ok((session, stale_connections)) => {
+                let core =
+                    SessionCore { user: actor.user, deps: actor.deps.clone(), session, last_command: Instant::now() };
+                if !stale_connections.is_empty() {
+                    let close =
+                        Arc::new(OutFrame::Close { code: CLOSE_SESSION_RESTARTED, reason: "session restarted" });
+                    for connection in stale_connections {
+                        actor.deps.bus.publish(actor.user, Audience::Connection(connection), close.clone());
                     }
-                    Err(error) => {
-                        tracing::error!(user = %actor.user, %error, "cannot load the session");
-                        actor.retire(ctx);
-                    }
-                }),
-        );
-        let check_every = (self.deps.idle_retirement / 4)
-            .clamp(Duration::from_millis(100), Duration::from_secs(60));
+                    core.publish_and_stage();
+                }
+                let core = Rc::new(RefCell::new(core));
+                LOCAL_CORES.with(|cores| cores.borrow_mut().insert(actor.user, core.clone()));
+                actor.core = Some(core);
+            }
+            Err(error) => {
+                tracing::error!(user = %actor.user, %error, "cannot load the session");
+                actor.retire(ctx);
+            }
+        }));
+        let check_every = (self.deps.idle_retirement / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
         ctx.run_interval(check_every, |actor, ctx| actor.maybe_retire(ctx));
     }
 

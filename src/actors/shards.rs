@@ -20,9 +20,7 @@ pub struct Shards {
 impl Shards {
     /// Starts `count` shard threads. Must run inside an actix system.
     pub fn start(count: usize) -> Shards {
-        Shards {
-            arbiters: (0..count.max(1)).map(|_| Arbiter::new()).collect(),
-        }
+        Shards { arbiters: (0..count.max(1)).map(|_| Arbiter::new()).collect() }
     }
 
     /// The shard of `user`: the same for every call, spread evenly over the shards.
@@ -43,9 +41,7 @@ fn shard_index(user: Id, count: usize) -> usize {
     let hash = user
         .as_str()
         .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
     (hash % count as u64) as usize
 }
 
@@ -62,9 +58,6 @@ mod tests {
             assert_eq!(shard, shard_index(user, 4));
             counts[shard] += 1;
         }
-        assert!(
-            counts.iter().all(|&c| (9_000..11_000).contains(&c)),
-            "{counts:?}"
-        );
+        assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
     }
 }

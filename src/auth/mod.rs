@@ -127,9 +127,7 @@ impl Accounts {
     /// Creates a free user.
     pub async fn register(&self, registration: Registration) -> AppResult<UserProfile> {
         if !is_valid_username(&registration.username) {
-            return Err(AppError::bad_request(
-                "username must be 1..64 characters of [A-Za-z0-9_.-]",
-            ));
+            return Err(AppError::bad_request("username must be 1..64 characters of [A-Za-z0-9_.-]"));
         }
         let password_chars = registration.password.chars().count();
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&password_chars) {
@@ -137,20 +135,14 @@ impl Accounts {
                 "password must be {MIN_PASSWORD_CHARS}..{MAX_PASSWORD_CHARS} characters"
             )));
         }
-        let display_name = registration
-            .display_name
-            .unwrap_or_else(|| registration.username.clone());
+        let display_name = registration.display_name.unwrap_or_else(|| registration.username.clone());
         let display_chars = display_name.chars().count();
         if display_chars == 0 || display_chars > 64 || display_name.chars().any(char::is_control) {
-            return Err(AppError::bad_request(
-                "display_name must be 1..64 printable characters",
-            ));
+            return Err(AppError::bad_request("display_name must be 1..64 printable characters"));
         }
         let country = registration.country.unwrap_or_else(|| "US".to_string());
         if !is_valid_country(&country) {
-            return Err(AppError::bad_request(
-                "country must be an ISO 3166-1 alpha-2 code such as \"SE\"",
-            ));
+            return Err(AppError::bad_request("country must be an ISO 3166-1 alpha-2 code such as \"SE\""));
         }
         let password_hash = self.hashing.hash(registration.password).await?;
         let upsert = UserUpsert {
@@ -160,11 +152,7 @@ impl Accounts {
             product: Some(Product::Free),
             country: Some(&country),
         };
-        let id = match self
-            .store
-            .insert_user(&upsert, crate::clock::now_ms() as i64)
-            .await
-        {
+        let id = match self.store.insert_user(&upsert, crate::clock::now_ms() as i64).await {
             Ok(id) => id,
             Err(err) if err.is_unique_violation() => {
                 return Err(AppError::new(ErrorCode::Conflict, "that username is taken"));
@@ -209,19 +197,13 @@ impl Accounts {
             .verify(access_token, TokenKind::Access, now_s())
             .map_err(|err| AppError::unauthorized(format!("invalid access token: {err}")))?;
         let user = self.current_user(&claims).await?;
-        Ok(Authenticated {
-            user,
-            expires_at_s: claims.exp,
-        })
+        Ok(Authenticated { user, expires_at_s: claims.exp })
     }
 
     async fn current_user(&self, claims: &Claims) -> AppResult<Arc<UserProfile>> {
-        let id = Id::parse(&claims.sub)
-            .ok_or_else(|| AppError::unauthorized("invalid token subject"))?;
+        let id = Id::parse(&claims.sub).ok_or_else(|| AppError::unauthorized("invalid token subject"))?;
         let user = self.profile(id).await.map_err(|err| match err.code {
-            ErrorCode::NotFound => {
-                AppError::unauthorized("the user of this token no longer exists")
-            }
+            ErrorCode::NotFound => AppError::unauthorized("the user of this token no longer exists"),
             _ => err,
         })?;
         if user.token_version != claims.ver {
@@ -237,11 +219,7 @@ impl Accounts {
         {
             return Ok(entry.0.clone());
         }
-        let record = self
-            .store
-            .user_by_id(id)
-            .await?
-            .ok_or_else(|| AppError::not_found("no such user"))?;
+        let record = self.store.user_by_id(id).await?.ok_or_else(|| AppError::not_found("no such user"))?;
         let profile = Arc::new(UserProfile::from(&record));
         self.cache.insert(id, (profile.clone(), Instant::now()));
         Ok(profile)
@@ -254,13 +232,7 @@ impl Accounts {
 
     fn issue(&self, user: &UserProfile, typ: TokenKind, ttl_s: u64) -> String {
         let iat = now_s();
-        let claims = Claims {
-            sub: user.id.to_string(),
-            iat,
-            exp: iat + ttl_s,
-            typ,
-            ver: user.token_version,
-        };
+        let claims = Claims { sub: user.id.to_string(), iat, exp: iat + ttl_s, typ, ver: user.token_version };
         self.keys.issue(&claims)
     }
 

@@ -28,23 +28,13 @@ pub fn hash(password: &str) -> String {
 
 /// True when `password` matches the PHC string `stored`.
 pub fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(stored)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 enum Job {
-    Hash {
-        password: String,
-        reply: oneshot::Sender<String>,
-    },
-    Verify {
-        password: String,
-        stored: Option<String>,
-        reply: oneshot::Sender<bool>,
-    },
+    Hash { password: String, reply: oneshot::Sender<String> },
+    Verify { password: String, stored: Option<String>, reply: oneshot::Sender<bool> },
 }
 
 /// A fixed set of threads that hash and verify passwords.
@@ -54,10 +44,7 @@ pub struct HashingPool {
 }
 
 fn busy() -> AppError {
-    AppError::new(
-        ErrorCode::Unavailable,
-        "too many sign-ins at once; retry in a moment",
-    )
+    AppError::new(ErrorCode::Unavailable, "too many sign-ins at once; retry in a moment")
 }
 
 impl HashingPool {
@@ -82,11 +69,7 @@ impl HashingPool {
                             }
                             // Without a stored hash, hash anyway, so a login for an unknown
                             // user takes as long as one with a wrong password.
-                            Ok(Job::Verify {
-                                password,
-                                stored,
-                                reply,
-                            }) => {
+                            Ok(Job::Verify { password, stored, reply }) => {
                                 let matches = match stored {
                                     Some(stored) => verify(&password, &stored),
                                     None => {
@@ -122,15 +105,7 @@ impl HashingPool {
     /// Whether `password` matches `stored`; with no stored hash, false after the same work.
     pub async fn verify(&self, password: String, stored: Option<String>) -> AppResult<bool> {
         let (reply, answer) = oneshot::channel();
-        self.run(
-            Job::Verify {
-                password,
-                stored,
-                reply,
-            },
-            answer,
-        )
-        .await
+        self.run(Job::Verify { password, stored, reply }, answer).await
     }
 }
 
@@ -152,20 +127,12 @@ mod tests {
     async fn the_pool_hashes_and_verifies_and_refuses_when_full() {
         let pool = HashingPool::start(1, 1);
         let stored = pool.hash("pw-123456".into()).await.unwrap();
-        assert!(
-            pool.verify("pw-123456".into(), Some(stored.clone()))
-                .await
-                .unwrap()
-        );
+        assert!(pool.verify("pw-123456".into(), Some(stored.clone())).await.unwrap());
         assert!(!pool.verify("pw-123456".into(), None).await.unwrap());
         // One job hashing, one waiting: a third is refused at once.
         let jobs: Vec<_> = (0..3).map(|_| pool.hash("x".repeat(8))).collect();
         let results = futures_util::future::join_all(jobs).await;
-        assert!(
-            results
-                .iter()
-                .any(|r| r.as_ref().is_err_and(|e| e.code == ErrorCode::Unavailable))
-        );
+        assert!(results.iter().any(|r| r.as_ref().is_err_and(|e| e.code == ErrorCode::Unavailable)));
         assert!(results.iter().any(|r| r.is_ok()));
     }
 }

@@ -57,9 +57,7 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn new(secret: &[u8]) -> TokenKeys {
-        TokenKeys {
-            mac: Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length"),
-        }
+        TokenKeys { mac: Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length") }
     }
 
     fn signature(&self, signed_part: &str) -> Hmac<Sha256> {
@@ -82,15 +80,9 @@ impl TokenKeys {
         if header != HEADER {
             return Err(TokenError::Malformed);
         }
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| TokenError::Malformed)?;
-        self.signature(signed_part)
-            .verify_slice(&signature)
-            .map_err(|_| TokenError::BadSignature)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| TokenError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
+        self.signature(signed_part).verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
         let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
         if claims.typ != kind {
             return Err(TokenError::WrongKind);
@@ -107,13 +99,7 @@ mod tests {
     use super::*;
 
     fn claims(exp: u64) -> Claims {
-        Claims {
-            sub: "u1".into(),
-            iat: 100,
-            exp,
-            typ: TokenKind::Access,
-            ver: 0,
-        }
+        Claims { sub: "u1".into(), iat: 100, exp, typ: TokenKind::Access, ver: 0 }
     }
 
     #[test]
@@ -121,41 +107,20 @@ mod tests {
         let keys = TokenKeys::new(b"secret");
         let token = keys.issue(&claims(200));
         assert_eq!(keys.verify(&token, TokenKind::Access, 199), Ok(claims(200)));
-        assert_eq!(
-            keys.verify(&token, TokenKind::Access, 200),
-            Err(TokenError::Expired)
-        );
-        assert_eq!(
-            keys.verify(&token, TokenKind::Refresh, 150),
-            Err(TokenError::WrongKind)
-        );
+        assert_eq!(keys.verify(&token, TokenKind::Access, 200), Err(TokenError::Expired));
+        assert_eq!(keys.verify(&token, TokenKind::Refresh, 150), Err(TokenError::WrongKind));
     }
 
     #[test]
     fn a_forged_or_mangled_token_is_refused() {
         let keys = TokenKeys::new(b"secret");
         let token = keys.issue(&claims(200));
-        assert_eq!(
-            TokenKeys::new(b"other").verify(&token, TokenKind::Access, 150),
-            Err(TokenError::BadSignature)
-        );
+        assert_eq!(TokenKeys::new(b"other").verify(&token, TokenKind::Access, 150), Err(TokenError::BadSignature));
         let (signed, _) = token.rsplit_once('.').unwrap();
         let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(9_999)).unwrap());
-        let forged = format!(
-            "{HEADER}.{forged_payload}.{}",
-            token.rsplit_once('.').unwrap().1
-        );
-        assert_eq!(
-            keys.verify(&forged, TokenKind::Access, 150),
-            Err(TokenError::BadSignature)
-        );
-        for bad in [
-            "",
-            "a.b",
-            "a.b.c",
-            &format!("{signed}.!!"),
-            &token.replacen(HEADER, "eyJhbGciOiJub25lIn0", 1),
-        ] {
+        let forged = format!("{HEADER}.{forged_payload}.{}", token.rsplit_once('.').unwrap().1);
+        assert_eq!(keys.verify(&forged, TokenKind::Access, 150), Err(TokenError::BadSignature));
+        for bad in ["", "a.b", "a.b.c", &format!("{signed}.!!"), &token.replacen(HEADER, "eyJhbGciOiJub25lIn0", 1)] {
             assert!(keys.verify(bad, TokenKind::Access, 150).is_err(), "{bad}");
         }
     }

@@ -23,10 +23,7 @@ pub struct Resolver {
 }
 
 fn unavailable() -> AppError {
-    AppError::new(
-        ErrorCode::TrackUnavailable,
-        "that track is not available in your country",
-    )
+    AppError::new(ErrorCode::TrackUnavailable, "that track is not available in your country")
 }
 
 /// Parses a track reference: a bare id, or a track URI in either scheme.
@@ -44,9 +41,7 @@ impl Resolver {
 
     /// One track the user may play.
     pub async fn playable(&self, reference: &str, country: &str) -> AppResult<TrackRef> {
-        let mut tracks = self
-            .uris(std::slice::from_ref(&reference.to_string()), country)
-            .await?;
+        let mut tracks = self.uris(std::slice::from_ref(&reference.to_string()), country).await?;
         tracks.pop().ok_or_else(AppError::internal)
     }
 
@@ -66,41 +61,22 @@ impl Resolver {
             },
         };
         // The context URI is kept as sent but in Segue's scheme, so every device sees one form.
-        let context_uri = context_uri
-            .and_then(|uri| Uri::parse(&uri))
-            .map(|uri| uri.to_string());
-        Ok(Some(PlaySource {
-            context_uri,
-            tracks,
-            start,
-        }))
+        let context_uri = context_uri.and_then(|uri| Uri::parse(&uri)).map(|uri| uri.to_string());
+        Ok(Some(PlaySource { context_uri, tracks, start }))
     }
 
     /// Plain uris: every one must exist and be playable here.
     async fn uris(&self, uris: &[String], country: &str) -> AppResult<Vec<TrackRef>> {
-        let ids = uris
-            .iter()
-            .map(|uri| parse_track_ref(uri))
-            .collect::<AppResult<Vec<_>>>()?;
-        let found: HashMap<Id, TrackRow> = self
-            .store
-            .tracks(&dedup(&ids))
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect();
+        let ids = uris.iter().map(|uri| parse_track_ref(uri)).collect::<AppResult<Vec<_>>>()?;
+        let found: HashMap<Id, TrackRow> =
+            self.store.tracks(&dedup(&ids)).await?.into_iter().map(|row| (row.id, row)).collect();
         ids.iter()
             .map(|id| {
-                let track = found
-                    .get(id)
-                    .ok_or_else(|| AppError::not_found(format!("no track {id}")))?;
+                let track = found.get(id).ok_or_else(|| AppError::not_found(format!("no track {id}")))?;
                 if !track.is_playable_in(country) {
                     return Err(unavailable());
                 }
-                Ok(TrackRef {
-                    id: *id,
-                    duration_ms: track.duration_ms,
-                })
+                Ok(TrackRef { id: *id, duration_ms: track.duration_ms })
             })
             .collect()
     }
@@ -108,9 +84,7 @@ impl Resolver {
     /// A context's tracks that are playable here, in order.
     async fn context(&self, context_uri: &str, country: &str) -> AppResult<Vec<TrackRef>> {
         let uri = Uri::parse(context_uri).ok_or_else(|| {
-            AppError::bad_request(
-                "context_uri must be segue:<album|artist|playlist>:<id> (or spotify:…)",
-            )
+            AppError::bad_request("context_uri must be segue:<album|artist|playlist>:<id> (or spotify:…)")
         })?;
         let rows = match uri.kind {
             UriKind::Album => {
@@ -123,27 +97,20 @@ impl Resolver {
                 if self.store.artist(uri.id).await?.is_none() {
                     return Err(AppError::not_found(format!("no artist {}", uri.id)));
                 }
-                self.store
-                    .artist_top_tracks(uri.id, ARTIST_CONTEXT_TRACKS)
-                    .await?
+                self.store.artist_top_tracks(uri.id, ARTIST_CONTEXT_TRACKS).await?
             }
             UriKind::Playlist => {
                 return Err(AppError::not_found(format!("no playlist {}", uri.id)));
             }
             UriKind::Track | UriKind::User => {
-                return Err(AppError::bad_request(
-                    "context_uri must name an album, an artist or a playlist",
-                ));
+                return Err(AppError::bad_request("context_uri must name an album, an artist or a playlist"));
             }
         };
         let tracks: Vec<TrackRef> = rows
             .iter()
             .filter(|row| row.is_playable_in(country))
             .take(MAX_CONTEXT_TRACKS)
-            .map(|row| TrackRef {
-                id: row.id,
-                duration_ms: row.duration_ms,
-            })
+            .map(|row| TrackRef { id: row.id, duration_ms: row.duration_ms })
             .collect();
         if tracks.is_empty() {
             return Err(if rows.is_empty() {
@@ -158,8 +125,5 @@ impl Resolver {
 
 fn dedup(ids: &[Id]) -> Vec<Id> {
     let mut seen = HashMap::with_capacity(ids.len());
-    ids.iter()
-        .filter(|id| seen.insert(**id, ()).is_none())
-        .copied()
-        .collect()
+    ids.iter().filter(|id| seen.insert(**id, ()).is_none()).copied().collect()
 }

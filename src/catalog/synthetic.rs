@@ -170,11 +170,7 @@ pub struct ArtistBundle {
 /// 0.75–0.9 s to generate in release mode, single-threaded, on the 2-core
 /// build machine (rustc 1.95).
 pub fn generate(seed: u64, tracks: usize) -> impl Iterator<Item = ArtistBundle> {
-    Catalog {
-        seed,
-        remaining: tracks,
-        next_artist: 0,
-    }
+    Catalog { seed, remaining: tracks, next_artist: 0 }
 }
 
 // ---------------------------------------------------------------------------
@@ -297,9 +293,7 @@ impl Rng {
     }
 
     fn pick(&mut self, list: &[&'static str]) -> &'static str {
-        list.get(self.below(list.len()))
-            .copied()
-            .unwrap_or_default()
+        list.get(self.below(list.len())).copied().unwrap_or_default()
     }
 
     /// Index drawn with the given relative weights.
@@ -384,10 +378,7 @@ fn isrc(seed: u64, country: &str, artist_index: u64, local: usize, year: i64) ->
     }
     let registrant: String = registrant.iter().map(|&b| char::from(b)).collect();
     let designation = (artist_index % 100) * 1_000 + (local % 1_000) as u64;
-    format!(
-        "{country}{registrant}{:02}{designation:05}",
-        year.rem_euclid(100)
-    )
+    format!("{country}{registrant}{:02}{designation:05}", year.rem_euclid(100))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -564,10 +555,7 @@ fn artist_genres(rng: &mut Rng, primary: &'static Genre) -> Vec<&'static Genre> 
     };
     for _ in 0..extra {
         let candidate = if rng.chance(0.85) {
-            let kin: Vec<&'static Genre> = GENRES
-                .iter()
-                .filter(|g| g.family == primary.family)
-                .collect();
+            let kin: Vec<&'static Genre> = GENRES.iter().filter(|g| g.family == primary.family).collect();
             kin.get(rng.below(kin.len())).copied().unwrap_or(primary)
         } else {
             pick_genre(rng)
@@ -627,26 +615,22 @@ const SURNAMES: &[&str] = &[
 
 /// Word-initial onsets for coined names ("" lets a name start with a vowel).
 const ONSETS_INITIAL: &[&str] = &[
-    "", "", "b", "br", "c", "ch", "d", "dr", "f", "fl", "g", "gr", "h", "j", "k", "kr", "l", "m",
-    "n", "p", "pr", "r", "s", "sh", "sk", "st", "t", "th", "tr", "v", "w", "z",
+    "", "", "b", "br", "c", "ch", "d", "dr", "f", "fl", "g", "gr", "h", "j", "k", "kr", "l", "m", "n", "p", "pr", "r",
+    "s", "sh", "sk", "st", "t", "th", "tr", "v", "w", "z",
 ];
 
 const ONSETS_MEDIAL: &[&str] = &[
-    "b", "d", "f", "g", "k", "l", "ll", "m", "n", "nd", "nt", "r", "rr", "s", "ss", "st", "t",
-    "th", "tr", "v", "z", "ren", "lan", "mar", "vel",
+    "b", "d", "f", "g", "k", "l", "ll", "m", "n", "nd", "nt", "r", "rr", "s", "ss", "st", "t", "th", "tr", "v", "z",
+    "ren", "lan", "mar", "vel",
 ];
 
-const VOWELS: &[&str] = &[
-    "a", "a", "e", "e", "i", "o", "o", "u", "ae", "ai", "ea", "io", "ou", "y",
-];
+const VOWELS: &[&str] = &["a", "a", "e", "e", "i", "o", "o", "u", "ae", "ai", "ea", "io", "ou", "y"];
 
-const CODAS: &[&str] = &[
-    "", "", "", "n", "r", "l", "s", "th", "x", "m", "nd", "rk", "ll", "sh", "k",
-];
+const CODAS: &[&str] = &["", "", "", "n", "r", "l", "s", "th", "x", "m", "nd", "rk", "ll", "sh", "k"];
 
 const SURNAME_ENDINGS: &[&str] = &[
-    "son", "berg", "ez", "ini", "ova", "ski", "well", "ton", "ford", "ley", "man", "stad", "ard",
-    "elli", "sen", "ov", "wood",
+    "son", "berg", "ez", "ini", "ova", "ski", "well", "ton", "ford", "ley", "man", "stad", "ard", "elli", "sen", "ov",
+    "wood",
 ];
 
 #[rustfmt::skip]
@@ -813,8 +797,8 @@ const NUMBERS: &[&str] = &[
 ];
 
 const SONG_WORDS: &[&str] = &[
-    "Song", "Blues", "Anthem", "Lullaby", "Serenade", "Ballad", "Waltz", "Shuffle", "Stomp",
-    "Boogie", "Rag", "Hymn", "Lament", "Jam", "Groove", "Theme", "Reprise", "Dub", "Swing",
+    "Song", "Blues", "Anthem", "Lullaby", "Serenade", "Ballad", "Waltz", "Shuffle", "Stomp", "Boogie", "Rag", "Hymn",
+    "Lament", "Jam", "Groove", "Theme", "Reprise", "Dub", "Swing",
 ];
 
 const CLASSICAL_FORMS: &[(&str, &str)] = &[
@@ -856,9 +840,7 @@ const MOVEMENTS: &[&str] = &[
 
 const ROMAN: &[&str] = &["I", "II", "III", "IV", "V", "VI"];
 
-const MARKETS: &[&str] = &[
-    "US", "GB", "DE", "FR", "SE", "JP", "BR", "CA", "AU", "MX", "ES", "IT", "NL",
-];
+const MARKETS: &[&str] = &["US", "GB", "DE", "FR", "SE", "JP", "BR", "CA", "AU", "MX", "ES", "IT", "NL"];
 
 /// Relative frequency of each of [`MARKETS`] as an artist's home country.
 const MARKET_WEIGHTS: &[u32] = &[30, 12, 7, 7, 5, 7, 7, 5, 5, 4, 4, 4, 3];
@@ -895,11 +877,7 @@ fn coined(rng: &mut Rng, syllables: usize) -> String {
     for _ in 0..8 {
         let mut word = String::new();
         for i in 0..syllables.max(1) {
-            word.push_str(if i == 0 {
-                rng.pick(ONSETS_INITIAL)
-            } else {
-                rng.pick(ONSETS_MEDIAL)
-            });
+            word.push_str(if i == 0 { rng.pick(ONSETS_INITIAL) } else { rng.pick(ONSETS_MEDIAL) });
             word.push_str(rng.pick(VOWELS));
         }
         word.push_str(rng.pick(CODAS));
@@ -914,11 +892,7 @@ fn surname(rng: &mut Rng) -> String {
     if rng.chance(0.6) {
         rng.pick(SURNAMES).to_string()
     } else {
-        if rng.chance(0.5) {
-            coined(rng, 1) + rng.pick(SURNAME_ENDINGS)
-        } else {
-            coined(rng, 2)
-        }
+        if rng.chance(0.5) { coined(rng, 1) + rng.pick(SURNAME_ENDINGS) } else { coined(rng, 2) }
     }
 }
 
@@ -1042,12 +1016,7 @@ fn song_title(rng: &mut Rng, family: Family) -> String {
     match rng.below(100) {
         0..=14 => format!("{} {}", rng.pick(ADJECTIVES), rng.pick(NOUNS)),
         15..=23 => format!("{} {}", rng.pick(NOUNS), rng.pick(NOUNS)),
-        24..=26 => format!(
-            "{} {} {}",
-            rng.pick(NOUNS),
-            rng.pick(NOUNS),
-            rng.pick(NOUNS)
-        ),
+        24..=26 => format!("{} {} {}", rng.pick(NOUNS), rng.pick(NOUNS), rng.pick(NOUNS)),
         27..=34 => {
             let prep = rng.pick(&["in the", "with the", "Through the", "Under the", "for the"]);
             format!("{} {prep} {}", rng.pick(GERUNDS), rng.pick(NOUNS))
@@ -1080,14 +1049,7 @@ fn song_title(rng: &mut Rng, family: Family) -> String {
             _ => format!("{} Miles from {}", rng.pick(NUMBERS), rng.pick(PLACES)),
         },
         69..=74 => {
-            let prep = rng.pick(&[
-                "Under the",
-                "Beyond the",
-                "Into the",
-                "Across the",
-                "After the",
-                "Before the",
-            ]);
+            let prep = rng.pick(&["Under the", "Beyond the", "Into the", "Across the", "After the", "Before the"]);
             format!("{prep} {} {}", rng.pick(ADJECTIVES), rng.pick(NOUNS))
         }
         75..=80 => {
@@ -1137,10 +1099,7 @@ fn verb_phrase(rng: &mut Rng) -> String {
 
 /// "Nocturne No. 4 in F-Sharp Minor, Op. 27: II. Adagio" and friends.
 fn classical_title(rng: &mut Rng) -> String {
-    let (form, _) = CLASSICAL_FORMS
-        .get(rng.below(CLASSICAL_FORMS.len()))
-        .copied()
-        .unwrap_or(("Sonata", "Sonatas"));
+    let (form, _) = CLASSICAL_FORMS.get(rng.below(CLASSICAL_FORMS.len())).copied().unwrap_or(("Sonata", "Sonatas"));
     let number = rng.between(1, 24);
     let key = rng.pick(KEYS);
     match rng.below(4) {
@@ -1151,21 +1110,15 @@ fn classical_title(rng: &mut Rng) -> String {
             rng.pick(ROMAN),
             rng.pick(MOVEMENTS)
         ),
-        2 => format!(
-            "{form} in {key}: {}. {}",
-            rng.pick(ROMAN),
-            rng.pick(MOVEMENTS)
-        ),
+        2 => format!("{form} in {key}: {}. {}", rng.pick(ROMAN), rng.pick(MOVEMENTS)),
         _ => format!("{form} for {} {}", rng.pick(ADJECTIVES), rng.pick(PLURALS)),
     }
 }
 
 fn album_title(rng: &mut Rng, family: Family) -> String {
     if family == Family::Classical && rng.chance(0.6) {
-        let (_, forms) = CLASSICAL_FORMS
-            .get(rng.below(CLASSICAL_FORMS.len()))
-            .copied()
-            .unwrap_or(("Sonata", "Sonatas"));
+        let (_, forms) =
+            CLASSICAL_FORMS.get(rng.below(CLASSICAL_FORMS.len())).copied().unwrap_or(("Sonata", "Sonatas"));
         return match rng.below(4) {
             0 => format!("{}: {forms}", surname(rng)),
             1 => format!("{}: Complete {forms}", surname(rng)),
@@ -1176,12 +1129,7 @@ fn album_title(rng: &mut Rng, family: Family) -> String {
     match rng.below(100) {
         0..=15 => format!("{} {}", rng.pick(ADJECTIVES), rng.pick(NOUNS)),
         16..=22 => format!("{} & {}", rng.pick(NOUNS), rng.pick(NOUNS)),
-        23..=32 => format!(
-            "{} {} {}",
-            rng.pick(ADJECTIVES),
-            rng.pick(PLURALS),
-            rng.pick(GERUNDS)
-        ),
+        23..=32 => format!("{} {} {}", rng.pick(ADJECTIVES), rng.pick(PLURALS), rng.pick(GERUNDS)),
         33..=41 => match rng.below(3) {
             0 => format!("{} of the {}", rng.pick(PLURALS), rng.pick(NOUNS)),
             1 => format!("Songs from the {}", rng.pick(NOUNS)),
@@ -1211,12 +1159,7 @@ fn album_title(rng: &mut Rng, family: Family) -> String {
             1 => format!("Where the {} Are", rng.pick(PLURALS)),
             _ => format!("A {} Called {}", rng.pick(NOUNS), rng.pick(NOUNS)),
         },
-        _ => format!(
-            "{} {} {}",
-            rng.pick(NOUNS),
-            rng.pick(NOUNS),
-            rng.pick(NOUNS)
-        ),
+        _ => format!("{} {} {}", rng.pick(NOUNS), rng.pick(NOUNS), rng.pick(NOUNS)),
     }
 }
 
@@ -1298,10 +1241,7 @@ impl Release {
     /// Number of tracks on disc 1 and disc 2.
     fn disc_sizes(self, rng: &mut Rng) -> (usize, usize) {
         match self {
-            Release::Single => (
-                1 + usize::from(rng.chance(0.35)) + usize::from(rng.chance(0.13)),
-                0,
-            ),
+            Release::Single => (1 + usize::from(rng.chance(0.35)) + usize::from(rng.chance(0.13)), 0),
             Release::Ep => (4 + rng.below(3), 0),
             Release::Album => (8 + rng.below(5) + rng.below(5), 0),
             Release::DoubleAlbum => (7 + rng.below(3), 7 + rng.below(3)),
@@ -1336,24 +1276,12 @@ impl Release {
 /// The artist's discography plan, oldest first. Never empty; at most ~35 releases.
 fn plan_releases(rng: &mut Rng, popularity: u8) -> Vec<Release> {
     let boost = u32::from(popularity / 30);
-    let albums = if rng.chance(0.35) {
-        boost
-    } else {
-        1 + rng.geometric(0.47, 12) + boost
-    };
+    let albums = if rng.chance(0.35) { boost } else { 1 + rng.geometric(0.47, 12) + boost };
     let singles = rng.geometric(0.45, 10) + u32::from(albums == 0);
-    let eps = if rng.chance(0.3) {
-        1 + rng.geometric(0.6, 3)
-    } else {
-        0
-    };
+    let eps = if rng.chance(0.3) { 1 + rng.geometric(0.6, 3) } else { 0 };
     let mut plan = Vec::new();
     for _ in 0..albums {
-        plan.push(if rng.chance(0.03) {
-            Release::DoubleAlbum
-        } else {
-            Release::Album
-        });
+        plan.push(if rng.chance(0.03) { Release::DoubleAlbum } else { Release::Album });
     }
     plan.extend((0..singles).map(|_| Release::Single));
     plan.extend((0..eps).map(|_| Release::Ep));
@@ -1378,11 +1306,8 @@ fn plan_releases(rng: &mut Rng, popularity: u8) -> Vec<Release> {
 
 /// Release days (days since 1970-01-01) for the plan, careers skewed towards the present.
 fn schedule(rng: &mut Rng, plan: &[Release]) -> Vec<i64> {
-    let gaps: Vec<i64> = plan
-        .iter()
-        .enumerate()
-        .map(|(i, release)| if i == 0 { 0 } else { release.gap_days(rng) })
-        .collect();
+    let gaps: Vec<i64> =
+        plan.iter().enumerate().map(|(i, release)| if i == 0 { 0 } else { release.gap_days(rng) }).collect();
     let span: i64 = gaps.iter().sum();
     let u = rng.unit();
     let back = (u * u * u * u * 66.0 * 365.25) as i64;
@@ -1496,18 +1421,11 @@ impl ArtistBuilder {
         let name = artist_name(&mut rng, primary.family);
         let popularity = artist_popularity(&mut rng);
         let followers = followers(&mut rng, popularity);
-        let country = MARKETS
-            .get(rng.weighted(MARKET_WEIGHTS))
-            .copied()
-            .unwrap_or("US");
+        let country = MARKETS.get(rng.weighted(MARKET_WEIGHTS)).copied().unwrap_or("US");
         let sound = Sound::new(&mut rng);
         let explicit_rate = (primary.explicit * rng.uniform(0.3, 2.1)).min(0.95);
         let home_label = if rng.chance(0.1) {
-            if rng.chance(0.5) {
-                name.clone()
-            } else {
-                format!("{name} Music")
-            }
+            if rng.chance(0.5) { name.clone() } else { format!("{name} Music") }
         } else {
             pool_label(&mut rng, seed)
         };
@@ -1542,11 +1460,7 @@ impl ArtistBuilder {
         for (&release, &day) in plan.iter().zip(&days) {
             self.add_release(release, day);
         }
-        ArtistBundle {
-            artist: self.artist,
-            albums: self.albums,
-            tracks: self.tracks,
-        }
+        ArtistBundle { artist: self.artist, albums: self.albums, tracks: self.tracks }
     }
 
     fn add_release(&mut self, release: Release, day: i64) {
@@ -1557,32 +1471,18 @@ impl ArtistBuilder {
         let (disc1, disc2) = release.disc_sizes(&mut self.rng);
         let titles = self.track_titles(release, disc1 + disc2, year);
         let name = self.album_name(release, &titles, first_year, year);
-        let label = if self.rng.chance(0.8) {
-            self.home_label.clone()
-        } else {
-            pool_label(&mut self.rng, self.seed)
-        };
-        let markets = if self.rng.chance(RESTRICTED_ALBUM_SHARE) {
-            Some(self.restricted_markets())
-        } else {
-            None
-        };
-        let base_popularity = f64::from(self.artist.popularity)
-            * release.popularity_factor()
-            * self.rng.uniform(0.7, 1.1);
+        let label = if self.rng.chance(0.8) { self.home_label.clone() } else { pool_label(&mut self.rng, self.seed) };
+        let markets = if self.rng.chance(RESTRICTED_ALBUM_SHARE) { Some(self.restricted_markets()) } else { None };
+        let base_popularity =
+            f64::from(self.artist.popularity) * release.popularity_factor() * self.rng.uniform(0.7, 1.1);
         let lead = self.rng.below(titles.len());
 
         let mut popularity_sum = 0.0;
         let mut popularity_max = 0.0f64;
         for (i, (title, kind)) in titles.iter().enumerate() {
-            let (disc_number, track_number) = if i < disc1 {
-                (1, i + 1)
-            } else {
-                (2, i - disc1 + 1)
-            };
+            let (disc_number, track_number) = if i < disc1 { (1, i + 1) } else { (2, i - disc1 + 1) };
             let local = self.tracks.len();
-            let mut popularity =
-                base_popularity * self.rng.uniform(0.75, 1.05) + self.rng.normal() * 2.0;
+            let mut popularity = base_popularity * self.rng.uniform(0.75, 1.05) + self.rng.normal() * 2.0;
             if i == lead {
                 popularity += self.rng.uniform(2.0, 10.0);
             }
@@ -1613,9 +1513,7 @@ impl ArtistBuilder {
             });
         }
         let mean = popularity_sum / titles.len().max(1) as f64;
-        let album_popularity = (popularity_max * 0.7 + mean * 0.3)
-            .round()
-            .clamp(0.0, 100.0);
+        let album_popularity = (popularity_max * 0.7 + mean * 0.3).round().clamp(0.0, 100.0);
 
         self.albums.push(SyntheticAlbum {
             id: album_id,
@@ -1652,21 +1550,13 @@ impl ArtistBuilder {
         }
     }
 
-    fn track_titles(
-        &mut self,
-        release: Release,
-        count: usize,
-        year: i64,
-    ) -> Vec<(String, TrackKind)> {
+    fn track_titles(&mut self, release: Release, count: usize, year: i64) -> Vec<(String, TrackKind)> {
         let mut titles = Vec::with_capacity(count);
         match release {
             Release::Single => {
                 let lead = self.new_song();
                 titles.push((lead.clone(), TrackKind::Song));
-                let versions = matches!(
-                    self.family,
-                    Family::Electronic | Family::Pop | Family::HipHop | Family::World
-                );
+                let versions = matches!(self.family, Family::Electronic | Family::Pop | Family::HipHop | Family::World);
                 for _ in 1..count {
                     if versions && self.rng.chance(0.6) {
                         titles.push(self.version_of(&lead));
@@ -1678,10 +1568,7 @@ impl ArtistBuilder {
             Release::Ep => {
                 for i in 0..count {
                     if i + 1 == count && self.family == Family::Electronic && self.rng.chance(0.4) {
-                        let first = titles
-                            .first()
-                            .map(|(t, _): &(String, TrackKind)| t.clone())
-                            .unwrap_or_default();
+                        let first = titles.first().map(|(t, _): &(String, TrackKind)| t.clone()).unwrap_or_default();
                         titles.push(self.version_of(&first));
                     } else {
                         titles.push((self.new_song(), TrackKind::Song));
@@ -1727,11 +1614,8 @@ impl ArtistBuilder {
                         titles.push((self.new_song(), TrackKind::Song));
                     } else {
                         let song = self.old_song();
-                        let title = if remaster && self.rng.chance(0.5) {
-                            format!("{song} - Remastered {year}")
-                        } else {
-                            song
-                        };
+                        let title =
+                            if remaster && self.rng.chance(0.5) { format!("{song} - Remastered {year}") } else { song };
                         titles.push((title, TrackKind::Song));
                     }
                 }
@@ -1745,36 +1629,22 @@ impl ArtistBuilder {
         match self.rng.below(6) {
             0 => (format!("{title} - Radio Edit"), TrackKind::RadioEdit),
             1 => (format!("{title} (Extended Mix)"), TrackKind::Remix),
-            2 => (
-                format!("{title} - {} Remix", surname(&mut self.rng)),
-                TrackKind::Remix,
-            ),
+            2 => (format!("{title} - {} Remix", surname(&mut self.rng)), TrackKind::Remix),
             3 => (format!("{title} (Acoustic)"), TrackKind::Acoustic),
             4 => (format!("{title} - Instrumental"), TrackKind::Instrumental),
             _ => (format!("{title} - Sped Up"), TrackKind::Remix),
         }
     }
 
-    fn album_name(
-        &mut self,
-        release: Release,
-        titles: &[(String, TrackKind)],
-        first_year: i64,
-        year: i64,
-    ) -> String {
+    fn album_name(&mut self, release: Release, titles: &[(String, TrackKind)], first_year: i64, year: i64) -> String {
         let rng = &mut self.rng;
         match release {
-            Release::Single => titles
-                .first()
-                .map(|(title, _)| title.clone())
-                .unwrap_or_else(|| album_title(rng, self.family)),
+            Release::Single => {
+                titles.first().map(|(title, _)| title.clone()).unwrap_or_else(|| album_title(rng, self.family))
+            }
             Release::Ep => {
                 let title = album_title(rng, self.family);
-                if rng.chance(0.4) {
-                    format!("{title} EP")
-                } else {
-                    title
-                }
+                if rng.chance(0.4) { format!("{title} EP") } else { title }
             }
             Release::Album => {
                 let first_album = !self.albums.iter().any(|a| a.album_type == AlbumType::Album);
@@ -1791,11 +1661,7 @@ impl ArtistBuilder {
             }
             Release::DoubleAlbum => {
                 let title = album_title(rng, self.family);
-                if rng.chance(0.4) {
-                    format!("{title} (Deluxe Edition)")
-                } else {
-                    title
-                }
+                if rng.chance(0.4) { format!("{title} (Deluxe Edition)") } else { title }
             }
             Release::Live => live_album_title(rng),
             Release::Compilation => compilation_title(rng, &self.artist.name, first_year, year),
@@ -1817,10 +1683,7 @@ impl ArtistBuilder {
 
     fn track_genre(&mut self) -> &'static Genre {
         if self.genres.len() > 1 && self.rng.chance(0.3) {
-            self.genres
-                .get(self.rng.below(self.genres.len()))
-                .copied()
-                .unwrap_or(FALLBACK_GENRE)
+            self.genres.get(self.rng.below(self.genres.len())).copied().unwrap_or(FALLBACK_GENRE)
         } else {
             self.genres.first().copied().unwrap_or(FALLBACK_GENRE)
         }
@@ -1841,8 +1704,7 @@ impl ArtistBuilder {
                 TrackKind::Live => 1.1,
                 _ => 1.0,
             };
-            (genre.seconds * self.sound.duration * factor * (1.0 + 0.18 * rng.normal()))
-                .clamp(75.0, 900.0)
+            (genre.seconds * self.sound.duration * factor * (1.0 + 0.18 * rng.normal())).clamp(75.0, 900.0)
         };
         (seconds * 1000.0) as u32 + rng.below(1000) as u32
     }
@@ -1852,8 +1714,8 @@ impl ArtistBuilder {
         let rng = &mut self.rng;
         let mut danceability = genre.danceability + sound.danceability + rng.normal() * 0.1;
         let mut energy = genre.energy + sound.energy + rng.normal() * 0.12;
-        let mut acousticness = genre.acousticness + sound.acousticness + rng.normal() * 0.12
-            - (energy - genre.energy) * 0.5;
+        let mut acousticness =
+            genre.acousticness + sound.acousticness + rng.normal() * 0.12 - (energy - genre.energy) * 0.5;
         let mut speechiness = genre.speechiness * rng.uniform(0.5, 1.5) + rng.unit() * 0.03;
         let mut instrumentalness = if rng.chance(genre.instrumental + sound.instrumental) {
             rng.uniform(0.5, 0.98)
@@ -1863,16 +1725,12 @@ impl ArtistBuilder {
         };
         let u = rng.unit();
         let mut liveness = 0.03 + 0.3 * u * u * u;
-        let valence = genre.valence
-            + sound.valence
-            + rng.normal() * 0.16
-            + (danceability - genre.danceability) * 0.3;
+        let valence = genre.valence + sound.valence + rng.normal() * 0.16 + (danceability - genre.danceability) * 0.3;
         let mut tempo = genre.tempo + sound.tempo + rng.normal() * 10.0;
         if rng.chance(0.04) {
             tempo *= if rng.chance(0.5) { 0.5 } else { 1.5 };
         }
-        let mut loudness =
-            genre.loudness + sound.loudness + rng.normal() * 1.8 + (energy - genre.energy) * 6.0;
+        let mut loudness = genre.loudness + sound.loudness + rng.normal() * 1.8 + (energy - genre.energy) * 6.0;
 
         match kind {
             TrackKind::Interlude => {
@@ -1904,11 +1762,7 @@ impl ArtistBuilder {
             TrackKind::Song | TrackKind::RadioEdit => {}
         }
 
-        let key = if rng.chance(0.01) {
-            -1
-        } else {
-            rng.below(12) as i8
-        };
+        let key = if rng.chance(0.01) { -1 } else { rng.below(12) as i8 };
         let mode = u8::from(rng.chance(0.62));
         let time_signature = match rng.below(100) {
             0..=7 => 3,
@@ -1973,21 +1827,10 @@ mod tests {
         let c: Vec<ArtistBundle> = generate(43, 3_000).collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
-        let names_a: HashSet<&str> = a
-            .iter()
-            .flat_map(|x| &x.tracks)
-            .map(|t| t.name.as_str())
-            .collect();
-        let names_c: HashSet<&str> = c
-            .iter()
-            .flat_map(|x| &x.tracks)
-            .map(|t| t.name.as_str())
-            .collect();
+        let names_a: HashSet<&str> = a.iter().flat_map(|x| &x.tracks).map(|t| t.name.as_str()).collect();
+        let names_c: HashSet<&str> = c.iter().flat_map(|x| &x.tracks).map(|t| t.name.as_str()).collect();
         let shared = names_a.intersection(&names_c).count();
-        assert!(
-            shared * 4 < names_a.len(),
-            "seeds 42 and 43 share {shared} titles"
-        );
+        assert!(shared * 4 < names_a.len(), "seeds 42 and 43 share {shared} titles");
         assert_ne!(a[0].artist.id, c[0].artist.id);
     }
 
@@ -2002,22 +1845,9 @@ mod tests {
                 fingerprint = (fingerprint ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
             }
         }
-        let first = generate(7, 1)
-            .next()
-            .map(|b| (b.artist.id, b.artist.name, b.tracks[0].name.clone()));
-        let expected = (
-            "2KdtcYuBXyeLvv18WJIMnt",
-            "Savage Sparrow",
-            "Monday Planet (feat. Prophet Necklace)",
-        );
-        assert_eq!(
-            first,
-            Some((
-                expected.0.to_string(),
-                expected.1.to_string(),
-                expected.2.to_string()
-            ))
-        );
+        let first = generate(7, 1).next().map(|b| (b.artist.id, b.artist.name, b.tracks[0].name.clone()));
+        let expected = ("2KdtcYuBXyeLvv18WJIMnt", "Savage Sparrow", "Monday Planet (feat. Prophet Necklace)");
+        assert_eq!(first, Some((expected.0.to_string(), expected.1.to_string(), expected.2.to_string())));
         assert_eq!(fingerprint, 0x7612_4711_4caf_46e5);
     }
 
@@ -2037,11 +1867,7 @@ mod tests {
             let bundles: Vec<ArtistBundle> = generate(1, n).collect();
             let total: usize = bundles.iter().map(|b| b.tracks.len()).sum();
             assert_eq!(total, n, "requested {n}");
-            assert!(
-                bundles
-                    .iter()
-                    .all(|b| !b.tracks.is_empty() && !b.albums.is_empty())
-            );
+            assert!(bundles.iter().all(|b| !b.tracks.is_empty() && !b.albums.is_empty()));
             if n == 0 {
                 assert!(bundles.is_empty());
             }
@@ -2052,8 +1878,7 @@ mod tests {
     fn truncated_last_artist_keeps_only_albums_with_tracks() {
         for n in [1, 7, 333, 4_321] {
             for bundle in generate(5, n) {
-                let used: HashSet<&str> =
-                    bundle.tracks.iter().map(|t| t.album_id.as_str()).collect();
+                let used: HashSet<&str> = bundle.tracks.iter().map(|t| t.album_id.as_str()).collect();
                 assert!(bundle.albums.iter().all(|a| used.contains(a.id.as_str())));
             }
         }
@@ -2084,9 +1909,7 @@ mod tests {
             }
         }
         // Ids look random: all 62 digits appear at the last position.
-        let last: HashSet<u8> = sample_tracks()
-            .filter_map(|t| t.id.bytes().last())
-            .collect();
+        let last: HashSet<u8> = sample_tracks().filter_map(|t| t.id.bytes().last()).collect();
         assert_eq!(last.len(), 62);
     }
 
@@ -2097,18 +1920,11 @@ mod tests {
         for n in 0..100_000 {
             let word = coined(&mut rng, 1 + n % 3);
             let lower = word.to_lowercase();
-            assert!(
-                !BLOCKED_FRAGMENTS.iter().any(|f| lower.contains(f)),
-                "{word}"
-            );
+            assert!(!BLOCKED_FRAGMENTS.iter().any(|f| lower.contains(f)), "{word}");
             assert!(word.starts_with(|c: char| c.is_ascii_uppercase()), "{word}");
             distinct.insert(word);
         }
-        assert!(
-            distinct.len() > 30_000,
-            "{} distinct coined words",
-            distinct.len()
-        );
+        assert!(distinct.len() > 30_000, "{} distinct coined words", distinct.len());
     }
 
     #[test]
@@ -2123,17 +1939,12 @@ mod tests {
     fn isrcs_are_well_formed_and_unique() {
         let mut seen = HashSet::new();
         for bundle in sample() {
-            let albums: HashMap<&str, &SyntheticAlbum> =
-                bundle.albums.iter().map(|a| (a.id.as_str(), a)).collect();
+            let albums: HashMap<&str, &SyntheticAlbum> = bundle.albums.iter().map(|a| (a.id.as_str(), a)).collect();
             for track in &bundle.tracks {
                 let isrc = track.isrc.as_bytes();
                 assert_eq!(isrc.len(), 12, "{}", track.isrc);
                 assert!(MARKETS.contains(&&track.isrc[..2]), "{}", track.isrc);
-                assert!(
-                    isrc[2..5]
-                        .iter()
-                        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
-                );
+                assert!(isrc[2..5].iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()));
                 assert!(isrc[5..].iter().all(u8::is_ascii_digit), "{}", track.isrc);
                 let album = albums[track.album_id.as_str()];
                 assert_eq!(&track.isrc[5..7], &album.release_date[2..4]);
@@ -2159,24 +1970,13 @@ mod tests {
             }
             assert!((-1..=11).contains(&f.key));
             assert!(f.mode <= 1);
-            assert!(
-                (-60.0..=0.0).contains(&f.loudness),
-                "loudness {}",
-                f.loudness
-            );
+            assert!((-60.0..=0.0).contains(&f.loudness), "loudness {}", f.loudness);
             assert!((50.0..=220.0).contains(&f.tempo), "tempo {}", f.tempo);
             assert!((3..=5).contains(&f.time_signature));
         }
         let loudness: Vec<f32> = sample_tracks().map(|t| t.features.loudness).collect();
-        let typical = loudness
-            .iter()
-            .filter(|l| (-14.0..=-4.0).contains(*l))
-            .count();
-        assert!(
-            typical * 10 > loudness.len() * 7,
-            "only {typical} of {} in -14..-4 dB",
-            loudness.len()
-        );
+        let typical = loudness.iter().filter(|l| (-14.0..=-4.0).contains(*l)).count();
+        assert!(typical * 10 > loudness.len() * 7, "only {typical} of {} in -14..-4 dB", loudness.len());
     }
 
     #[test]
@@ -2186,9 +1986,7 @@ mod tests {
             if bundle.artist.genres.len() != 1 {
                 continue;
             }
-            let entry = by_genre
-                .entry(bundle.artist.genres[0].as_str())
-                .or_default();
+            let entry = by_genre.entry(bundle.artist.genres[0].as_str()).or_default();
             for t in &bundle.tracks {
                 entry.0 += f64::from(t.features.energy);
                 entry.1 += f64::from(t.features.acousticness);
@@ -2211,31 +2009,17 @@ mod tests {
         pops.sort_unstable();
         let median = percentile(&pops, 0.5);
         let p99 = percentile(&pops, 0.99);
-        assert!(
-            u32::from(median) * 3 < u32::from(p99),
-            "median {median}, p99 {p99}"
-        );
+        assert!(u32::from(median) * 3 < u32::from(p99), "median {median}, p99 {p99}");
         assert!(pops.iter().all(|&p| p <= 100));
         let very_popular = pops.iter().filter(|&&p| p > 80).count();
         assert!(very_popular > 0);
-        assert!(
-            very_popular * 100 < pops.len() * 2,
-            "{very_popular} tracks above 80"
-        );
+        assert!(very_popular * 100 < pops.len() * 2, "{very_popular} tracks above 80");
 
         let mut artist_pops: Vec<u8> = sample().iter().map(|b| b.artist.popularity).collect();
         artist_pops.sort_unstable();
         assert!(percentile(&artist_pops, 0.5) * 3 < percentile(&artist_pops, 0.99));
-        let followers_low = sample()
-            .iter()
-            .filter(|b| b.artist.popularity < 10)
-            .map(|b| b.artist.followers)
-            .max();
-        let followers_high = sample()
-            .iter()
-            .filter(|b| b.artist.popularity > 70)
-            .map(|b| b.artist.followers)
-            .min();
+        let followers_low = sample().iter().filter(|b| b.artist.popularity < 10).map(|b| b.artist.followers).max();
+        let followers_high = sample().iter().filter(|b| b.artist.popularity > 70).map(|b| b.artist.followers).min();
         assert!(followers_low < followers_high);
     }
 
@@ -2243,18 +2027,10 @@ mod tests {
     fn names_are_varied() {
         let tracks: Vec<&SyntheticTrack> = sample_tracks().take(20_000).collect();
         let distinct: HashSet<&str> = tracks.iter().map(|t| t.name.as_str()).collect();
-        assert!(
-            distinct.len() * 10 >= tracks.len() * 6,
-            "{} distinct of {}",
-            distinct.len(),
-            tracks.len()
-        );
+        assert!(distinct.len() * 10 >= tracks.len() * 6, "{} distinct of {}", distinct.len(), tracks.len());
 
-        let words: HashSet<String> = tracks
-            .iter()
-            .flat_map(|t| t.name.split_whitespace())
-            .map(str::to_lowercase)
-            .collect();
+        let words: HashSet<String> =
+            tracks.iter().flat_map(|t| t.name.split_whitespace()).map(str::to_lowercase).collect();
         assert!(words.len() > 1_500, "only {} distinct words", words.len());
 
         let artists: HashSet<&str> = sample().iter().map(|b| b.artist.name.as_str()).collect();
@@ -2264,11 +2040,7 @@ mod tests {
             artists.len(),
             sample().len()
         );
-        let albums: Vec<&str> = sample()
-            .iter()
-            .flat_map(|b| &b.albums)
-            .map(|a| a.name.as_str())
-            .collect();
+        let albums: Vec<&str> = sample().iter().flat_map(|b| &b.albums).map(|a| a.name.as_str()).collect();
         let distinct_albums: HashSet<&str> = albums.iter().copied().collect();
         assert!(distinct_albums.len() * 10 >= albums.len() * 6);
         assert!(tracks.iter().all(|t| !t.name.trim().is_empty()));
@@ -2283,10 +2055,7 @@ mod tests {
             let mut per_album: HashMap<&str, Vec<&SyntheticTrack>> = HashMap::new();
             for track in &bundle.tracks {
                 assert_eq!(track.artist_id, artist_id);
-                per_album
-                    .entry(track.album_id.as_str())
-                    .or_default()
-                    .push(track);
+                per_album.entry(track.album_id.as_str()).or_default().push(track);
             }
             assert_eq!(per_album.len(), bundle.albums.len());
             assert!(bundle.tracks.len() < 1_000);
@@ -2319,14 +2088,8 @@ mod tests {
         let total: usize = sizes.values().map(Vec::len).sum();
         assert!(share(AlbumType::Single) * 4 > total, "singles are common");
         assert!(share(AlbumType::Compilation) > 0);
-        assert!(
-            share(AlbumType::Compilation) * 20 < total,
-            "compilations are rare"
-        );
-        let eps = sizes[&AlbumType::Single]
-            .iter()
-            .filter(|&&n| n >= 4)
-            .count();
+        assert!(share(AlbumType::Compilation) * 20 < total, "compilations are rare");
+        let eps = sizes[&AlbumType::Single].iter().filter(|&&n| n >= 4).count();
         assert!(eps > 0, "some EPs");
         let two_discs = sample_tracks().filter(|t| t.disc_number == 2).count();
         assert!(two_discs > 0 && two_discs * 20 < SAMPLE_TRACKS);
@@ -2336,32 +2099,17 @@ mod tests {
     fn catalog_proportions_are_realistic() {
         let artists = sample().len();
         let ratio = SAMPLE_TRACKS as f64 / artists as f64;
-        assert!(
-            (20.0..=32.0).contains(&ratio),
-            "{ratio:.1} tracks per artist"
-        );
+        assert!((20.0..=32.0).contains(&ratio), "{ratio:.1} tracks per artist");
 
         let explicit = sample_tracks().filter(|t| t.explicit).count();
         let explicit_share = explicit as f64 / SAMPLE_TRACKS as f64;
-        assert!(
-            (0.06..=0.15).contains(&explicit_share),
-            "explicit share {explicit_share:.3}"
-        );
+        assert!((0.06..=0.15).contains(&explicit_share), "explicit share {explicit_share:.3}");
 
         let durations: Vec<u32> = sample_tracks().map(|t| t.duration_ms).collect();
-        let typical = durations
-            .iter()
-            .filter(|d| (120_000..=360_000).contains(*d))
-            .count();
-        assert!(
-            typical * 100 > durations.len() * 75,
-            "only {typical} tracks of 2-6 min"
-        );
+        let typical = durations.iter().filter(|d| (120_000..=360_000).contains(*d)).count();
+        assert!(typical * 100 > durations.len() * 75, "only {typical} tracks of 2-6 min");
         assert!(durations.iter().any(|&d| d < 60_000), "some interludes");
-        assert!(
-            durations.iter().any(|&d| d > 600_000),
-            "some 10-minute tracks"
-        );
+        assert!(durations.iter().any(|&d| d > 600_000), "some 10-minute tracks");
         assert!(durations.iter().all(|&d| (15_000..=1_000_000).contains(&d)));
     }
 
@@ -2372,10 +2120,7 @@ mod tests {
         for bundle in sample() {
             let genres = &bundle.artist.genres;
             assert!((1..=3).contains(&genres.len()));
-            assert!(
-                genres.iter().all(|g| known.contains(g.as_str())),
-                "{genres:?}"
-            );
+            assert!(genres.iter().all(|g| known.contains(g.as_str())), "{genres:?}");
             let distinct: HashSet<&String> = genres.iter().collect();
             assert_eq!(distinct.len(), genres.len());
         }
@@ -2395,10 +2140,7 @@ mod tests {
             assert!((1960..=2026).contains(&year), "{}", album.release_date);
             assert!((1..=12).contains(&month) && (1..=31).contains(&day));
             // Round-trips through the calendar, so it is a real date.
-            assert_eq!(
-                civil_from_days(days_from_civil(year, month, day)),
-                (year, month, day)
-            );
+            assert_eq!(civil_from_days(days_from_civil(year, month, day)), (year, month, day));
             if year < 1990 {
                 old += 1;
             } else if year >= 2010 {
@@ -2414,10 +2156,7 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(
-            days_from_civil(2000, 3, 1) - days_from_civil(2000, 2, 28),
-            2
-        );
+        assert_eq!(days_from_civil(2000, 3, 1) - days_from_civil(2000, 2, 28), 2);
         assert_eq!(civil_from_days(days_from_civil(1960, 2, 29)), (1960, 2, 29));
     }
 
@@ -2429,10 +2168,7 @@ mod tests {
             if let Some(markets) = &track.available_markets {
                 restricted += 1;
                 assert!((1..=4).contains(&markets.len()));
-                assert!(
-                    markets.windows(2).all(|w| w[0] < w[1]),
-                    "sorted and distinct"
-                );
+                assert!(markets.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
                 for m in markets {
                     assert!(MARKETS.contains(&m.as_str()), "{m}");
                     *per_market.entry(m.as_str()).or_default() += 1;
@@ -2440,10 +2176,7 @@ mod tests {
             }
         }
         let share = restricted as f64 / SAMPLE_TRACKS as f64;
-        assert!(
-            (0.01..=0.06).contains(&share),
-            "restricted share {share:.3}"
-        );
+        assert!((0.01..=0.06).contains(&share), "restricted share {share:.3}");
         assert!(per_market.len() >= 10);
     }
 
@@ -2462,9 +2195,6 @@ mod tests {
             }
         }
         assert_eq!(total, 1_000_000);
-        eprintln!(
-            "1,000,000 tracks, {artists} artists in {:?}",
-            start.elapsed()
-        );
+        eprintln!("1,000,000 tracks, {artists} artists in {:?}", start.elapsed());
     }
 }

@@ -33,9 +33,7 @@ pub async fn upgrade(
     framed: Framed<TcpStream, Codec>,
     services: Arc<Services>,
 ) -> Result<(), actix_web::Error> {
-    upgrade_inner(request, framed, services)
-        .await
-        .map_err(actix_web::Error::from)
+    upgrade_inner(request, framed, services).await.map_err(actix_web::Error::from)
 }
 
 async fn upgrade_inner(
@@ -50,9 +48,7 @@ async fn upgrade_inner(
     let token = bearer_token(&request);
     let auth = match token {
         Some(token) => services.accounts.authenticate(&token).await,
-        None => Err(AppError::unauthorized(
-            "an access token is required: Authorization: Bearer or ?access_token=",
-        )),
+        None => Err(AppError::unauthorized("an access token is required: Authorization: Bearer or ?access_token=")),
     };
     let auth = match auth {
         Ok(auth) => auth,
@@ -78,13 +74,8 @@ async fn upgrade_inner(
             let Ok(io) = TcpStream::from_std(socket) else {
                 return;
             };
-            let ws = WebSocketStream::from_partially_read(
-                io,
-                early_bytes,
-                Role::Server,
-                Some(websocket_config()),
-            )
-            .await;
+            let ws =
+                WebSocketStream::from_partially_read(io, early_bytes, Role::Server, Some(websocket_config())).await;
             connection::serve(ws, services, auth).await;
         });
     });
@@ -94,11 +85,7 @@ async fn upgrade_inner(
 /// The token from `Authorization: Bearer …` or the `access_token` query parameter.
 fn bearer_token(request: &Request) -> Option<String> {
     if let Some(header) = request.headers().get(actix_http::header::AUTHORIZATION) {
-        return header
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")
-            .map(|t| t.trim().to_string());
+        return header.to_str().ok()?.strip_prefix("Bearer ").map(|t| t.trim().to_string());
     }
     let query = request.uri().query()?;
     serde_urlencoded::from_str::<Vec<(String, String)>>(query)
@@ -108,30 +95,16 @@ fn bearer_token(request: &Request) -> Option<String> {
 }
 
 /// Answers the upgrade request with a JSON error and no upgrade.
-async fn send_error(
-    framed: &mut Framed<TcpStream, Codec>,
-    error: &AppError,
-) -> std::io::Result<()> {
+async fn send_error(framed: &mut Framed<TcpStream, Codec>, error: &AppError) -> std::io::Result<()> {
     let body = Bytes::from(error_json(error));
     let status = StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = Response::with_body(status, ());
     let headers = response.headers_mut();
-    headers.insert(
-        actix_http::header::CONTENT_TYPE,
-        actix_http::header::HeaderValue::from_static("application/json"),
-    );
+    headers.insert(actix_http::header::CONTENT_TYPE, actix_http::header::HeaderValue::from_static("application/json"));
     if error.code == ErrorCode::Unauthorized {
-        headers.insert(
-            actix_http::header::WWW_AUTHENTICATE,
-            actix_http::header::HeaderValue::from_static("Bearer"),
-        );
+        headers.insert(actix_http::header::WWW_AUTHENTICATE, actix_http::header::HeaderValue::from_static("Bearer"));
     }
-    framed
-        .send(Message::Item((
-            response,
-            BodySize::Sized(body.len() as u64),
-        )))
-        .await?;
+    framed.send(Message::Item((response, BodySize::Sized(body.len() as u64)))).await?;
     framed.send(Message::Chunk(Some(body))).await?;
     framed.send(Message::Chunk(None)).await
 }

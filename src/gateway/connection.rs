@@ -99,10 +99,8 @@ struct DeviceConnection {
 pub async fn serve(ws: WebSocketStream<TcpStream>, services: Arc<Services>, auth: Authenticated) {
     services.metrics.connections_open.inc();
     services.metrics.connections_total.inc();
-    let per_second =
-        NonZeroU32::new(services.config.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
-    let limiter =
-        RateLimiter::direct_with_clock(Quota::per_second(per_second), services.clock.clone());
+    let per_second = NonZeroU32::new(services.config.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
+    let limiter = RateLimiter::direct_with_clock(Quota::per_second(per_second), services.clock.clone());
     let mut connection = DeviceConnection {
         ws,
         services,
@@ -166,32 +164,18 @@ impl DeviceConnection {
 
     fn next_deadline(&self, hello_deadline: Instant, next_ping: Instant) -> Instant {
         let deadline = next_ping.min(self.token_deadline);
-        if self.attached.is_none() {
-            deadline.min(hello_deadline)
-        } else {
-            deadline
-        }
+        if self.attached.is_none() { deadline.min(hello_deadline) } else { deadline }
     }
 
     /// A deadline passed: no hello in time, the token expired, or it is time to ping.
-    async fn on_timer(
-        &mut self,
-        hello_deadline: Instant,
-        next_ping: &mut Instant,
-    ) -> Result<(), Ending> {
+    async fn on_timer(&mut self, hello_deadline: Instant, next_ping: &mut Instant) -> Result<(), Ending> {
         let now = Instant::now();
         if self.attached.is_none() && now >= hello_deadline {
             let seconds = self.services.config.hello_timeout.as_secs_f32();
-            return Err(Ending::Close(
-                close_code::POLICY,
-                format!("no hello within {seconds} s").into(),
-            ));
+            return Err(Ending::Close(close_code::POLICY, format!("no hello within {seconds} s").into()));
         }
         if now >= self.token_deadline {
-            return Err(Ending::Close(
-                close_code::TOKEN_EXPIRED,
-                "token expired".into(),
-            ));
+            return Err(Ending::Close(close_code::TOKEN_EXPIRED, "token expired".into()));
         }
         if now >= *next_ping {
             let every = self.services.config.heartbeat;
@@ -203,18 +187,12 @@ impl DeviceConnection {
 
     async fn on_heartbeat(&mut self, every: Duration) -> Result<(), Ending> {
         if self.last_heard.elapsed() >= every * 3 {
-            return Err(Ending::Close(
-                close_code::NORMAL,
-                "heartbeat timeout".into(),
-            ));
+            return Err(Ending::Close(close_code::NORMAL, "heartbeat timeout".into()));
         }
         self.write(Message::Ping(Bytes::new())).await
     }
 
-    async fn on_incoming(
-        &mut self,
-        incoming: Option<Result<Message, WsError>>,
-    ) -> Result<(), Ending> {
+    async fn on_incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> Result<(), Ending> {
         let message = match incoming {
             None => return Err(Ending::Gone),
             Some(Ok(message)) => message,
@@ -223,12 +201,7 @@ impl DeviceConnection {
                 return self.violation(close_code::TOO_BIG, message).await;
             }
             Some(Err(WsError::Protocol(error))) => {
-                return self
-                    .violation(
-                        close_code::POLICY,
-                        format!("WebSocket protocol error: {error}"),
-                    )
-                    .await;
+                return self.violation(close_code::POLICY, format!("WebSocket protocol error: {error}")).await;
             }
             Some(Err(_)) => return Err(Ending::Gone),
         };
@@ -238,17 +211,13 @@ impl DeviceConnection {
                 self.services.metrics.frames_received.inc();
                 let started = Instant::now();
                 let result = self.on_frame(&bytes).await;
-                self.services
-                    .metrics
-                    .command_seconds
-                    .observe(started.elapsed());
+                self.services.metrics.command_seconds.observe(started.elapsed());
                 result
             }
             Message::Text(_) => {
                 self.violation(
                     close_code::POLICY,
-                    "text frames are not part of the protocol: send MessagePack in binary frames"
-                        .into(),
+                    "text frames are not part of the protocol: send MessagePack in binary frames".into(),
                 )
                 .await
             }
@@ -262,9 +231,7 @@ impl DeviceConnection {
         self.services.metrics.protocol_violations.inc();
         let error = ErrorBody::new(ErrorCode::BadRequest, message.clone());
         // The close follows whether or not this reply could be written.
-        let _ = self
-            .write(Message::Binary(encode_reply_err(0, &error).into()))
-            .await;
+        let _ = self.write(Message::Binary(encode_reply_err(0, &error).into())).await;
         let reason: String = message.chars().take(100).collect();
         Err(Ending::Close(code, reason.into()))
     }
@@ -273,22 +240,15 @@ impl DeviceConnection {
         let frame = match ClientFrame::decode(bytes) {
             Ok(frame) => frame,
             Err(violation) => {
-                return self
-                    .violation(close_code::INVALID_PAYLOAD, violation.to_string())
-                    .await;
+                return self.violation(close_code::INVALID_PAYLOAD, violation.to_string()).await;
             }
         };
         let id = frame.id;
         if self.attached.is_none() {
             return match frame.request {
                 Ok(Request::Hello(hello)) => self.on_hello(id, hello).await,
-                Err(error) if frame.type_name.as_deref() == Some("hello") => {
-                    self.reply_err(id, error).await
-                }
-                _ => {
-                    self.violation(close_code::POLICY, "the first request must be hello".into())
-                        .await
-                }
+                Err(error) if frame.type_name.as_deref() == Some("hello") => self.reply_err(id, error).await,
+                _ => self.violation(close_code::POLICY, "the first request must be hello".into()).await,
             };
         }
         let request = match frame.request {
@@ -298,29 +258,14 @@ impl DeviceConnection {
         if let Err(not_until) = self.limiter.check() {
             self.services.metrics.rate_limited.inc();
             let wait = not_until.wait_time_from(self.services.clock.now());
-            let error = ErrorBody::new(
-                ErrorCode::RateLimited,
-                "too many requests on this connection",
-            )
-            .with_retry_after((wait.as_millis() as u64).max(1));
+            let error = ErrorBody::new(ErrorCode::RateLimited, "too many requests on this connection")
+                .with_retry_after((wait.as_millis() as u64).max(1));
             return self.reply_err(id, error).await;
         }
         match request {
-            Request::Ping => {
-                self.reply_ok(
-                    id,
-                    &PingReply {
-                        server_time_ms: now_ms(),
-                    },
-                )
-                .await
-            }
+            Request::Ping => self.reply_ok(id, &PingReply { server_time_ms: now_ms() }).await,
             Request::Hello(_) => {
-                self.reply_err(
-                    id,
-                    ErrorBody::new(ErrorCode::BadRequest, "this connection already said hello"),
-                )
-                .await
+                self.reply_err(id, ErrorBody::new(ErrorCode::BadRequest, "this connection already said hello")).await
             }
             Request::Auth(auth) => self.on_auth(id, &auth.access_token).await,
             command => self.on_command(id, command).await,
@@ -331,66 +276,32 @@ impl DeviceConnection {
         let services = self.services.clone();
         let device_id = self.attached.as_ref().map(|a| a.device_id.as_str());
         let outcome = match command_for(request, &services.resolver, &self.user).await {
-            Ok(command) => {
-                services
-                    .sessions
-                    .execute(self.user.id, device_id, command)
-                    .await
-            }
+            Ok(command) => services.sessions.execute(self.user.id, device_id, command).await,
             Err(error) => Err(error),
         };
         match outcome {
-            Ok(executed) => {
-                self.reply_ok(
-                    id,
-                    &SeqReply {
-                        seq: executed.applied.seq,
-                    },
-                )
-                .await
-            }
+            Ok(executed) => self.reply_ok(id, &SeqReply { seq: executed.applied.seq }).await,
             Err(error) => self.reply_err(id, error.to_body()).await,
         }
     }
 
-    async fn on_hello(
-        &mut self,
-        id: u32,
-        hello: segue_protocol::request::Hello,
-    ) -> Result<(), Ending> {
+    async fn on_hello(&mut self, id: u32, hello: segue_protocol::request::Hello) -> Result<(), Ending> {
         let services = self.services.clone();
         let Some((connection, outbound)) = services.hub.connect(self.user.id) else {
-            let error = ErrorBody::new(
-                ErrorCode::Unavailable,
-                "this node is shutting down; reconnect",
-            );
+            let error = ErrorBody::new(ErrorCode::Unavailable, "this node is shutting down; reconnect");
             self.reply_err(id, error).await?;
-            return Err(Ending::Close(
-                close_code::GOING_AWAY,
-                "server going away".into(),
-            ));
+            return Err(Ending::Close(close_code::GOING_AWAY, "server going away".into()));
         };
         let attach = Execute {
             sender: Some(hello.device_id.clone()),
-            command: Command::Attach {
-                device: device_info(&hello),
-                connection,
-            },
+            command: Command::Attach { device: device_info(&hello), connection },
             want_state: true,
         };
-        match services
-            .sessions
-            .execute_message(self.user.id, attach)
-            .await
-        {
+        match services.sessions.execute_message(self.user.id, attach).await {
             Ok(executed) => {
                 let state = executed.state.expect("asked for the state");
                 self.last_seq = state.seq;
-                self.attached = Some(Attached {
-                    device_id: hello.device_id.clone(),
-                    connection,
-                    outbound,
-                });
+                self.attached = Some(Attached { device_id: hello.device_id.clone(), connection, outbound });
                 let welcome = Welcome {
                     user_id: self.user.id.to_string(),
                     device_id: hello.device_id,
@@ -421,17 +332,10 @@ impl DeviceConnection {
                 struct Renewed {
                     expires_at_ms: u64,
                 }
-                self.reply_ok(
-                    id,
-                    &Renewed {
-                        expires_at_ms: auth.expires_at_s * 1000,
-                    },
-                )
-                .await
+                self.reply_ok(id, &Renewed { expires_at_ms: auth.expires_at_s * 1000 }).await
             }
             Ok(_) => {
-                let error =
-                    ErrorBody::new(ErrorCode::Forbidden, "that token belongs to another user");
+                let error = ErrorBody::new(ErrorCode::Forbidden, "that token belongs to another user");
                 self.reply_err(id, error).await
             }
             Err(error) => self.reply_err(id, error.to_body()).await,
@@ -441,10 +345,7 @@ impl DeviceConnection {
     async fn on_outgoing(&mut self, outgoing: Option<Arc<OutFrame>>) -> Result<(), Ending> {
         let Some(frame) = outgoing else {
             self.services.metrics.slow_consumers.inc();
-            return Err(Ending::Close(
-                CLOSE_TOO_SLOW,
-                "too slow to keep up; reconnect".into(),
-            ));
+            return Err(Ending::Close(CLOSE_TOO_SLOW, "too slow to keep up; reconnect".into()));
         };
         self.feed_frame(&frame).await?;
         self.feed_queued().await?;
@@ -470,25 +371,19 @@ impl DeviceConnection {
 
     /// Feeds every frame already waiting in the queue, without waiting for more.
     async fn feed_queued(&mut self) -> Result<(), Ending> {
-        while let Some(frame) = self
-            .attached
-            .as_mut()
-            .and_then(|a| a.outbound.try_recv().ok())
-        {
+        while let Some(frame) = self.attached.as_mut().and_then(|a| a.outbound.try_recv().ok()) {
             self.feed_frame(&frame).await?;
         }
         Ok(())
     }
 
     async fn reply_ok<B: serde::Serialize>(&mut self, id: u32, body: &B) -> Result<(), Ending> {
-        self.write(Message::Binary(encode_reply_ok(id, body).into()))
-            .await
+        self.write(Message::Binary(encode_reply_ok(id, body).into())).await
     }
 
     async fn reply_err(&mut self, id: u32, error: ErrorBody) -> Result<(), Ending> {
         self.services.metrics.command_errors.inc();
-        self.write(Message::Binary(encode_reply_err(id, &error).into()))
-            .await
+        self.write(Message::Binary(encode_reply_err(id, &error).into())).await
     }
 
     async fn feed(&mut self, message: Message) -> Result<(), Ending> {
@@ -522,23 +417,14 @@ impl DeviceConnection {
         if let Some(attached) = self.attached.take() {
             services.hub.disconnect(self.user.id, attached.connection);
             drop(attached.outbound);
-            let detach = Command::Detach {
-                device_id: attached.device_id,
-                connection: attached.connection,
-            };
+            let detach = Command::Detach { device_id: attached.device_id, connection: attached.connection };
             if let Err(error) = services.sessions.execute(self.user.id, None, detach).await {
                 log_detach_failure(&error);
             }
         }
         if let Ending::Close(code, reason) = ending {
-            let frame = CloseFrame {
-                code: CloseCode::from(code),
-                reason: reason.into_owned().into(),
-            };
-            if tokio::time::timeout(CLOSE_TIMEOUT, self.ws.send(Message::Close(Some(frame))))
-                .await
-                .is_ok()
-            {
+            let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into_owned().into() };
+            if tokio::time::timeout(CLOSE_TIMEOUT, self.ws.send(Message::Close(Some(frame)))).await.is_ok() {
                 // Wait for the device's own close frame, so the close handshake completes, and
                 // read whatever it still sends (the rest of an oversized frame): closing a
                 // socket with unread bytes would reset it and could destroy our close frame.

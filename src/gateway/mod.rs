@@ -53,10 +53,7 @@ pub enum StartError {
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {address}: {error}")]
-    Listen {
-        address: String,
-        error: std::io::Error,
-    },
+    Listen { address: String, error: std::io::Error },
     #[error("{0}")]
     Config(String),
 }
@@ -74,21 +71,16 @@ impl Node {
     pub async fn start(config: ServerConfig) -> Result<Node, StartError> {
         if config.redis_url.is_some() {
             return Err(StartError::Config(
-                "--redis-url: cluster mode is not available in this build yet; run without it for the embedded setup".into(),
+                "--redis-url: cluster mode is not available in this build yet; run without it for the embedded setup"
+                    .into(),
             ));
         }
         let store = Store::open(&config.store).await?;
         if config.demo_catalog && crate::catalog::import_demo_if_empty(&store).await? {
             tracing::info!("imported the demo catalog");
         }
-        let accounts = Arc::new(
-            Accounts::new(
-                store.clone(),
-                config.access_token_ttl_s,
-                config.refresh_token_ttl_s,
-            )
-            .await?,
-        );
+        let accounts =
+            Arc::new(Accounts::new(store.clone(), config.access_token_ttl_s, config.refresh_token_ttl_s).await?);
         let metrics = Arc::new(Metrics::default());
         let streaming = Arc::new(crate::streaming::Streaming::new(&store).await?);
         let hub = Arc::new(LocalHub::new(1));
@@ -114,60 +106,36 @@ impl Node {
             streaming,
             clock: DefaultClock::default(),
         });
-        let listener = std::net::TcpListener::bind(&services.config.listen).map_err(|error| {
-            StartError::Listen {
-                address: services.config.listen.clone(),
-                error,
-            }
-        })?;
-        let local_addr = listener.local_addr().map_err(|error| StartError::Listen {
-            address: services.config.listen.clone(),
-            error,
-        })?;
-        let server =
-            build_server(services.clone(), listener).map_err(|error| StartError::Listen {
-                address: local_addr.to_string(),
-                error,
-            })?;
-        Ok(Node {
-            services,
-            local_addr,
-            server,
-        })
+        let listener = std::net::TcpListener::bind(&services.config.listen)
+            .map_err(|error| StartError::Listen { address: services.config.listen.clone(), error })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|error| StartError::Listen { address: services.config.listen.clone(), error })?;
+        let server = build_server(services.clone(), listener)
+            .map_err(|error| StartError::Listen { address: local_addr.to_string(), error })?;
+        Ok(Node { services, local_addr, server })
     }
 
     /// Serves until `shutdown` resolves, then drains: every socket is closed with 1001, requests
     /// in flight finish, staged snapshots are written. Returns when done.
-    pub async fn run_until(
-        self,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
         let handle = self.server.handle();
         let server = actix_rt::spawn(self.server);
         shutdown.await;
         let services = self.services;
         tracing::info!("draining");
-        services
-            .hub
-            .drain(segue_protocol::close_code::GOING_AWAY, "server going away");
+        services.hub.drain(segue_protocol::close_code::GOING_AWAY, "server going away");
         let grace = services.config.shutdown_grace;
         let deadline = tokio::time::Instant::now() + grace;
-        while services.metrics.connections_open.get() > 0 && tokio::time::Instant::now() < deadline
-        {
+        while services.metrics.connections_open.get() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         if services.metrics.connections_open.get() > 0 {
-            tracing::warn!(
-                open = services.metrics.connections_open.get(),
-                "grace period over with sockets still open"
-            );
+            tracing::warn!(open = services.metrics.connections_open.get(), "grace period over with sockets still open");
         }
         handle.stop(true).await;
         let _ = server.await;
-        if tokio::time::timeout(grace, services.writer.flush())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, services.writer.flush()).await.is_err() {
             tracing::warn!("grace period over before every snapshot was written");
         }
         services.store.close().await;
@@ -176,10 +144,7 @@ impl Node {
     }
 }
 
-fn build_server(
-    services: Arc<Services>,
-    listener: std::net::TcpListener,
-) -> std::io::Result<actix_server::Server> {
+fn build_server(services: Arc<Services>, listener: std::net::TcpListener) -> std::io::Result<actix_server::Server> {
     let workers = services.config.workers.max(1);
     let builder = actix_server::Server::build();
     // Tells every HTTP connection that a graceful stop began, so idle keep-alive connections
@@ -208,10 +173,9 @@ fn build_server(
                 .upgrade(fn_service(move |(request, framed)| {
                     connect::upgrade(request, framed, upgrade_services.clone())
                 }))
-                .finish(map_config(
-                    App::new().configure(|app| http::configure(app, services.clone())),
-                    |_| AppConfig::default(),
-                ))
+                .finish(map_config(App::new().configure(|app| http::configure(app, services.clone())), |_| {
+                    AppConfig::default()
+                }))
                 .tcp()
         })?
         .run();

@@ -10,53 +10,32 @@ use crate::player::Command;
 use crate::player::DeviceInfo;
 
 /// The session command for a request; `BAD_REQUEST` for requests that are not commands.
-pub async fn command_for(
-    request: Request,
-    resolver: &Resolver,
-    user: &UserProfile,
-) -> AppResult<Command> {
+pub async fn command_for(request: Request, resolver: &Resolver, user: &UserProfile) -> AppResult<Command> {
     Ok(match request {
         Request::Play(play) => {
             let source = resolver.play_source(&play, &user.country).await?;
-            Command::Play {
-                device_id: play.device_id,
-                source,
-                position_ms: play.position_ms,
-            }
+            Command::Play { device_id: play.device_id, source, position_ms: play.position_ms }
         }
         Request::Pause => Command::Pause,
         Request::Resume => Command::Resume,
-        Request::Seek(seek) => Command::Seek {
-            position_ms: seek.position_ms,
-        },
+        Request::Seek(seek) => Command::Seek { position_ms: seek.position_ms },
         Request::Next => Command::Next,
         Request::Previous => Command::Previous,
         Request::Shuffle(shuffle) => Command::Shuffle { on: shuffle.state },
         Request::Repeat(repeat) => Command::Repeat { mode: repeat.state },
-        Request::Volume(volume) => Command::Volume {
-            percent: volume.percent,
-            device_id: volume.device_id,
-        },
-        Request::QueueAdd(queue_add) => Command::QueueAdd {
-            track: resolver.playable(&queue_add.uri, &user.country).await?,
-        },
-        Request::Transfer(transfer) => Command::Transfer {
-            device_id: transfer.device_id,
-            play: transfer.play,
-        },
+        Request::Volume(volume) => Command::Volume { percent: volume.percent, device_id: volume.device_id },
+        Request::QueueAdd(queue_add) => {
+            Command::QueueAdd { track: resolver.playable(&queue_add.uri, &user.country).await? }
+        }
+        Request::Transfer(transfer) => Command::Transfer { device_id: transfer.device_id, play: transfer.play },
         Request::Progress(progress) => Command::Progress {
             track_id: parse_track_ref(&progress.track_id)?,
             position_ms: progress.position_ms,
             is_playing: progress.is_playing,
         },
-        Request::TrackEnded(ended) => Command::TrackEnded {
-            track_id: parse_track_ref(&ended.track_id)?,
-        },
+        Request::TrackEnded(ended) => Command::TrackEnded { track_id: parse_track_ref(&ended.track_id)? },
         Request::Hello(_) | Request::Ping | Request::Auth(_) => {
-            return Err(AppError::bad_request(format!(
-                "`{}` is not a session command",
-                request.type_name()
-            )));
+            return Err(AppError::bad_request(format!("`{}` is not a session command", request.type_name())));
         }
     })
 }

@@ -39,12 +39,7 @@ pub struct PlayContext {
 impl PlayContext {
     pub fn new(uri: Option<String>, mut tracks: Vec<TrackRef>) -> PlayContext {
         tracks.truncate(MAX_CONTEXT_TRACKS);
-        PlayContext {
-            uri,
-            tracks,
-            order: None,
-            cursor: 0,
-        }
+        PlayContext { uri, tracks, order: None, cursor: 0 }
     }
 
     pub fn uri(&self) -> Option<&str> {
@@ -159,18 +154,13 @@ impl PlayContext {
         let len = self.tracks.len();
         let after = len.saturating_sub(self.cursor + 1);
         let count = if wrap { len.saturating_sub(1) } else { after };
-        (1..=count.min(limit))
-            .map(move |step| &self.tracks[self.track_index((self.cursor + step) % len)])
+        (1..=count.min(limit)).map(move |step| &self.tracks[self.track_index((self.cursor + step) % len)])
     }
 
     /// The tracks before the cursor in play order (with the cursor's own when `including`),
     /// the last `limit` of them, oldest first.
     pub fn played(&self, including: bool, limit: usize) -> impl Iterator<Item = &TrackRef> + Clone {
-        let end = if self.tracks.is_empty() {
-            0
-        } else {
-            self.cursor + usize::from(including)
-        };
+        let end = if self.tracks.is_empty() { 0 } else { self.cursor + usize::from(including) };
         let start = end.saturating_sub(limit);
         (start..end).map(move |place| &self.tracks[self.track_index(place)])
     }
@@ -179,18 +169,12 @@ impl PlayContext {
     #[cfg(test)]
     pub fn check(&self) -> Result<(), String> {
         if !self.tracks.is_empty() && self.cursor >= self.tracks.len() {
-            return Err(format!(
-                "cursor {} outside {} tracks",
-                self.cursor,
-                self.tracks.len()
-            ));
+            return Err(format!("cursor {} outside {} tracks", self.cursor, self.tracks.len()));
         }
         if let Some(order) = &self.order {
             let mut seen = vec![false; self.tracks.len()];
             for &index in order {
-                let slot = seen
-                    .get_mut(index as usize)
-                    .ok_or("order names a missing track")?;
+                let slot = seen.get_mut(index as usize).ok_or("order names a missing track")?;
                 if std::mem::replace(slot, true) {
                     return Err("order repeats a track".into());
                 }
@@ -229,12 +213,7 @@ mod tests {
     use super::*;
 
     fn tracks(n: u32) -> Vec<TrackRef> {
-        (0..n)
-            .map(|i| TrackRef {
-                id: Id::from_u128(u128::from(i)),
-                duration_ms: 1000 + i,
-            })
-            .collect()
+        (0..n).map(|i| TrackRef { id: Id::from_u128(u128::from(i)), duration_ms: 1000 + i }).collect()
     }
 
     #[test]
@@ -259,10 +238,7 @@ mod tests {
         assert_eq!(ids(context.upcoming(true, 2).collect()), [4, 0]);
         assert_eq!(ids(context.played(false, 50).collect()), [0, 1, 2]);
         assert_eq!(ids(context.played(true, 2).collect()), [2, 3]);
-        assert_eq!(
-            context.peek_next(false, true, false),
-            Some(Step::Context(4))
-        );
+        assert_eq!(context.peek_next(false, true, false), Some(Step::Context(4)));
         context.set_cursor(4);
         assert_eq!(context.peek_next(false, true, false), None);
         assert_eq!(context.peek_next(false, true, true), Some(Step::Context(0)));

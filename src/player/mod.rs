@@ -79,13 +79,7 @@ pub struct Current {
 
 impl Current {
     fn starting(track: TrackRef, from_queue: bool, is_playing: bool, now_ms: u64) -> Current {
-        Current {
-            track,
-            from_queue,
-            is_playing,
-            position_ms: 0,
-            timestamp_ms: now_ms,
-        }
+        Current { track, from_queue, is_playing, position_ms: 0, timestamp_ms: now_ms }
     }
 
     /// The position at `now_ms`, extrapolated while playing and capped at the track's end.
@@ -94,9 +88,7 @@ impl Current {
             return self.position_ms;
         }
         let elapsed = now_ms.saturating_sub(self.timestamp_ms);
-        u64::from(self.position_ms)
-            .saturating_add(elapsed)
-            .min(u64::from(self.track.duration_ms)) as u32
+        u64::from(self.position_ms).saturating_add(elapsed).min(u64::from(self.track.duration_ms)) as u32
     }
 
     /// Fixes the position at `now_ms` and restarts the clock from there.
@@ -187,11 +179,7 @@ pub struct CommandError {
 
 impl CommandError {
     const fn new(code: ErrorCode, message: &'static str) -> CommandError {
-        CommandError {
-            code,
-            message,
-            retry_after_ms: None,
-        }
+        CommandError { code, message, retry_after_ms: None }
     }
 }
 
@@ -205,20 +193,13 @@ impl From<CommandError> for segue_protocol::ErrorBody {
     }
 }
 
-const NO_ACTIVE_DEVICE: CommandError =
-    CommandError::new(ErrorCode::NoActiveDevice, "no device is active");
-const NOT_ACTIVE_DEVICE: CommandError = CommandError::new(
-    ErrorCode::NotActiveDevice,
-    "only the active device may send this",
-);
-const DEVICE_NOT_FOUND: CommandError = CommandError::new(
-    ErrorCode::DeviceNotFound,
-    "no device with that id is known for this user",
-);
-const DEVICE_NOT_CONTROLLABLE: CommandError = CommandError::new(
-    ErrorCode::DeviceNotControllable,
-    "that device is offline or cannot play",
-);
+const NO_ACTIVE_DEVICE: CommandError = CommandError::new(ErrorCode::NoActiveDevice, "no device is active");
+const NOT_ACTIVE_DEVICE: CommandError =
+    CommandError::new(ErrorCode::NotActiveDevice, "only the active device may send this");
+const DEVICE_NOT_FOUND: CommandError =
+    CommandError::new(ErrorCode::DeviceNotFound, "no device with that id is known for this user");
+const DEVICE_NOT_CONTROLLABLE: CommandError =
+    CommandError::new(ErrorCode::DeviceNotControllable, "that device is offline or cannot play");
 
 /// What a successful command did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,10 +247,7 @@ impl Session {
     /// A new, empty session that goes on from `seq` (when the old state could not be read,
     /// its `seq` must still never go backwards).
     pub fn resumed_at(seq: u64, skip_policy: Option<SkipPolicy>) -> Session {
-        Session {
-            seq,
-            ..Session::new(skip_policy)
-        }
+        Session { seq, ..Session::new(skip_policy) }
     }
 
     /// Marks every device offline, as at the start of a new activation whose devices have not
@@ -297,9 +275,7 @@ impl Session {
     }
 
     pub fn device(&self, device_id: &str) -> Option<&Device> {
-        self.devices
-            .iter()
-            .find(|device| device.info.id == device_id)
+        self.devices.iter().find(|device| device.info.id == device_id)
     }
 
     pub fn active_device_id(&self) -> Option<&str> {
@@ -352,22 +328,10 @@ impl Session {
         let now = now_ms.max(self.clock_ms);
         let changed = match command {
             Command::Attach { device, connection } => self.attach(device, connection, now)?,
-            Command::Detach {
-                device_id,
-                connection,
-            } => self.detach(&device_id, connection, now),
-            Command::Play {
-                device_id,
-                source,
-                position_ms,
-            } => self.play(
-                sender,
-                device_id.as_deref(),
-                source,
-                position_ms,
-                now,
-                entropy,
-            )?,
+            Command::Detach { device_id, connection } => self.detach(&device_id, connection, now),
+            Command::Play { device_id, source, position_ms } => {
+                self.play(sender, device_id.as_deref(), source, position_ms, now, entropy)?
+            }
             Command::Pause => self.pause(now)?,
             Command::Resume => self.resume(now)?,
             Command::Seek { position_ms } => self.seek(position_ms, now)?,
@@ -378,36 +342,22 @@ impl Session {
             Command::Volume { percent, device_id } => self.volume(percent, device_id.as_deref())?,
             Command::QueueAdd { track } => self.queue_add(track)?,
             Command::Transfer { device_id, play } => self.transfer(&device_id, play, now)?,
-            Command::Progress {
-                track_id,
-                position_ms,
-                is_playing,
-            } => self.progress(sender, track_id, position_ms, is_playing, now)?,
+            Command::Progress { track_id, position_ms, is_playing } => {
+                self.progress(sender, track_id, position_ms, is_playing, now)?
+            }
             Command::TrackEnded { track_id } => self.track_ended(sender, track_id, now)?,
         };
         if changed {
             self.clock_ms = now;
             self.seq += 1;
         }
-        Ok(Applied {
-            changed,
-            seq: self.seq,
-        })
+        Ok(Applied { changed, seq: self.seq })
     }
 
     // ----- presence -----
 
-    fn attach(
-        &mut self,
-        info: DeviceInfo,
-        connection: u64,
-        now: u64,
-    ) -> Result<bool, CommandError> {
-        let online_others = self
-            .devices
-            .iter()
-            .filter(|d| d.online && d.info.id != info.id)
-            .count();
+    fn attach(&mut self, info: DeviceInfo, connection: u64, now: u64) -> Result<bool, CommandError> {
+        let online_others = self.devices.iter().filter(|d| d.online && d.info.id != info.id).count();
         if online_others >= MAX_ONLINE_DEVICES {
             return Err(CommandError::new(
                 ErrorCode::TooManyDevices,
@@ -418,10 +368,7 @@ impl Session {
             Some(device) => {
                 // A hello without a volume keeps the one the device had.
                 let volume_percent = info.volume_percent.or(device.info.volume_percent);
-                let info = DeviceInfo {
-                    volume_percent,
-                    ..info
-                };
+                let info = DeviceInfo { volume_percent, ..info };
                 let changed = !device.online || device.info != info;
                 device.info = info;
                 device.online = true;
@@ -431,12 +378,7 @@ impl Session {
             }
             None => {
                 self.forget_oldest_offline_device();
-                self.devices.push(Device {
-                    info,
-                    online: true,
-                    connection,
-                    last_seen_ms: now,
-                });
+                self.devices.push(Device { info, online: true, connection, last_seen_ms: now });
                 true
             }
         };
@@ -494,11 +436,7 @@ impl Session {
     /// A device that can be made to play: known, online, able to play.
     fn controllable(&self, device_id: &str) -> Result<(), CommandError> {
         let device = self.device(device_id).ok_or(DEVICE_NOT_FOUND)?;
-        if device.online && device.info.can_play {
-            Ok(())
-        } else {
-            Err(DEVICE_NOT_CONTROLLABLE)
-        }
+        if device.online && device.info.can_play { Ok(()) } else { Err(DEVICE_NOT_CONTROLLABLE) }
     }
 
     fn require_active(&self) -> Result<&str, CommandError> {
@@ -513,11 +451,7 @@ impl Session {
     }
 
     /// The device a `play` aims at: the one named, else the active one, else the sender.
-    fn play_target(
-        &self,
-        sender: Option<&str>,
-        named: Option<&str>,
-    ) -> Result<String, CommandError> {
+    fn play_target(&self, sender: Option<&str>, named: Option<&str>) -> Result<String, CommandError> {
         if let Some(named) = named {
             self.controllable(named)?;
             return Ok(named.to_string());
@@ -543,17 +477,11 @@ impl Session {
         entropy: u64,
     ) -> Result<bool, CommandError> {
         let target = self.play_target(sender, device_id)?;
-        let bad_position = CommandError::new(
-            ErrorCode::BadRequest,
-            "position_ms is past the end of the track",
-        );
+        let bad_position = CommandError::new(ErrorCode::BadRequest, "position_ms is past the end of the track");
         match source {
             Some(source) => {
                 if source.tracks.is_empty() {
-                    return Err(CommandError::new(
-                        ErrorCode::BadRequest,
-                        "there are no tracks to play",
-                    ));
+                    return Err(CommandError::new(ErrorCode::BadRequest, "there are no tracks to play"));
                 }
                 let mut context = PlayContext::new(source.context_uri, source.tracks);
                 let start = match source.start {
@@ -562,10 +490,7 @@ impl Session {
                     StartAt::Index(index) => usize::try_from(index)
                         .ok()
                         .filter(|&i| i < context.len())
-                        .ok_or(CommandError::new(
-                            ErrorCode::BadRequest,
-                            "offset position is past the end",
-                        ))?,
+                        .ok_or(CommandError::new(ErrorCode::BadRequest, "offset position is past the end"))?,
                     StartAt::Track(id) => context.index_of(id).ok_or(CommandError::new(
                         ErrorCode::BadRequest,
                         "offset uri is not among the tracks to play",
@@ -592,10 +517,7 @@ impl Session {
                     (Some(current), _) => current.track.duration_ms,
                     (None, Some(queued)) => queued.duration_ms,
                     (None, None) => {
-                        return Err(CommandError::new(
-                            ErrorCode::NothingToPlay,
-                            "there is nothing to resume",
-                        ));
+                        return Err(CommandError::new(ErrorCode::NothingToPlay, "there is nothing to resume"));
                     }
                 };
                 if position_ms.is_some_and(|p| p > duration_ms) {
@@ -631,24 +553,17 @@ impl Session {
                 current.is_playing = false;
                 Ok(true)
             }
-            _ => Err(CommandError::new(
-                ErrorCode::AlreadyPaused,
-                "playback is already paused",
-            )),
+            _ => Err(CommandError::new(ErrorCode::AlreadyPaused, "playback is already paused")),
         }
     }
 
     fn resume(&mut self, now: u64) -> Result<bool, CommandError> {
         self.require_active()?;
         match &mut self.current {
-            None => Err(CommandError::new(
-                ErrorCode::NothingToPlay,
-                "there is nothing to resume",
-            )),
-            Some(current) if current.is_playing => Err(CommandError::new(
-                ErrorCode::AlreadyPlaying,
-                "playback is already playing",
-            )),
+            None => Err(CommandError::new(ErrorCode::NothingToPlay, "there is nothing to resume")),
+            Some(current) if current.is_playing => {
+                Err(CommandError::new(ErrorCode::AlreadyPlaying, "playback is already playing"))
+            }
             Some(current) => {
                 current.timestamp_ms = now;
                 current.is_playing = true;
@@ -660,10 +575,7 @@ impl Session {
     fn seek(&mut self, position_ms: u32, now: u64) -> Result<bool, CommandError> {
         self.require_active()?;
         let Some(duration_ms) = self.current.as_ref().map(|c| c.track.duration_ms) else {
-            return Err(CommandError::new(
-                ErrorCode::NothingToPlay,
-                "there is no track to seek in",
-            ));
+            return Err(CommandError::new(ErrorCode::NothingToPlay, "there is no track to seek in"));
         };
         if position_ms > duration_ms {
             // Past the end behaves as `next`, without counting a skip.
@@ -680,22 +592,13 @@ impl Session {
         self.require_active()?;
         let step = self
             .context
-            .peek_next(
-                !self.user_queue.is_empty(),
-                self.context_started(),
-                self.repeat == RepeatMode::Context,
-            )
-            .ok_or(CommandError::new(
-                ErrorCode::NoNextTrack,
-                "there is no next track",
-            ))?;
-        self.skips
-            .try_count(now)
-            .map_err(|retry_after_ms| CommandError {
-                code: ErrorCode::SkipLimit,
-                message: "the skip limit of the free tier is reached",
-                retry_after_ms: Some(retry_after_ms),
-            })?;
+            .peek_next(!self.user_queue.is_empty(), self.context_started(), self.repeat == RepeatMode::Context)
+            .ok_or(CommandError::new(ErrorCode::NoNextTrack, "there is no next track"))?;
+        self.skips.try_count(now).map_err(|retry_after_ms| CommandError {
+            code: ErrorCode::SkipLimit,
+            message: "the skip limit of the free tier is reached",
+            retry_after_ms: Some(retry_after_ms),
+        })?;
         self.take_step(step, now);
         Ok(true)
     }
@@ -723,10 +626,7 @@ impl Session {
         if !self.context.step_back(self.repeat == RepeatMode::Context) {
             return Err(no_previous);
         }
-        let track = *self
-            .context
-            .current_track()
-            .expect("the context is not empty");
+        let track = *self.context.current_track().expect("the context is not empty");
         self.current = Some(Current::starting(track, false, is_playing, now));
         Ok(true)
     }
@@ -750,20 +650,13 @@ impl Session {
 
     fn volume(&mut self, percent: u8, device_id: Option<&str>) -> Result<bool, CommandError> {
         if percent > 100 {
-            return Err(CommandError::new(
-                ErrorCode::BadRequest,
-                "volume must be within 0..100",
-            ));
+            return Err(CommandError::new(ErrorCode::BadRequest, "volume must be within 0..100"));
         }
         let target = match device_id {
             Some(id) => id.to_string(),
             None => self.require_active()?.to_string(),
         };
-        let device = self
-            .devices
-            .iter_mut()
-            .find(|d| d.info.id == target)
-            .ok_or(DEVICE_NOT_FOUND)?;
+        let device = self.devices.iter_mut().find(|d| d.info.id == target).ok_or(DEVICE_NOT_FOUND)?;
         if !device.info.supports_volume {
             return Err(CommandError::new(
                 ErrorCode::VolumeControlDisallow,
@@ -780,21 +673,13 @@ impl Session {
 
     fn queue_add(&mut self, track: TrackRef) -> Result<bool, CommandError> {
         if self.user_queue.len() >= MAX_USER_QUEUE {
-            return Err(CommandError::new(
-                ErrorCode::BadRequest,
-                "the queue is full (1000 tracks)",
-            ));
+            return Err(CommandError::new(ErrorCode::BadRequest, "the queue is full (1000 tracks)"));
         }
         self.user_queue.push_back(track);
         Ok(true)
     }
 
-    fn transfer(
-        &mut self,
-        device_id: &str,
-        play: Option<bool>,
-        now: u64,
-    ) -> Result<bool, CommandError> {
+    fn transfer(&mut self, device_id: &str, play: Option<bool>, now: u64) -> Result<bool, CommandError> {
         self.controllable(device_id)?;
         let moves = self.active_device.as_deref() != Some(device_id);
         let mut changed = moves;
@@ -837,12 +722,7 @@ impl Session {
         Ok(true)
     }
 
-    fn track_ended(
-        &mut self,
-        sender: Option<&str>,
-        track_id: Id,
-        now: u64,
-    ) -> Result<bool, CommandError> {
+    fn track_ended(&mut self, sender: Option<&str>, track_id: Id, now: u64) -> Result<bool, CommandError> {
         self.require_sender_active(sender)?;
         match &self.current {
             Some(current) if current.track.id == track_id => {}
@@ -873,13 +753,7 @@ impl Session {
             context::Step::Queue => (self.user_queue.pop_front().expect("peeked non-empty"), true),
             context::Step::Context(cursor) => {
                 self.context.set_cursor(cursor);
-                (
-                    *self
-                        .context
-                        .current_track()
-                        .expect("peeked a context track"),
-                    false,
-                )
+                (*self.context.current_track().expect("peeked a context track"), false)
             }
         };
         self.current = Some(Current::starting(track, from_queue, is_playing, now));

@@ -8,17 +8,11 @@ use segue_protocol::{DeviceType, ErrorCode, RepeatMode};
 use super::*;
 
 const DEVICES: [&str; 4] = ["phone", "laptop", "speaker", "remote"];
-const POLICY: SkipPolicy = SkipPolicy {
-    limit: 3,
-    window_ms: 10_000,
-};
+const POLICY: SkipPolicy = SkipPolicy { limit: 3, window_ms: 10_000 };
 
 fn track(n: u8) -> TrackRef {
     // Durations from 2 s to 8 s, so that time steps often reach the end of a track.
-    TrackRef {
-        id: Id::from_u128(u128::from(n)),
-        duration_ms: 2_000 + u32::from(n % 7) * 1_000,
-    }
+    TrackRef { id: Id::from_u128(u128::from(n)), duration_ms: 2_000 + u32::from(n % 7) * 1_000 }
 }
 
 fn info(device: &str) -> DeviceInfo {
@@ -42,25 +36,17 @@ fn arb_track() -> impl Strategy<Value = TrackRef> {
 }
 
 fn arb_source() -> impl Strategy<Value = PlaySource> {
-    (
-        prop::collection::vec(arb_track(), 0..6),
-        prop::option::of("segue:album:[a-z]{3}"),
-        0u8..4,
-        0u32..8,
-    )
-        .prop_map(|(tracks, context_uri, start_kind, n)| {
+    (prop::collection::vec(arb_track(), 0..6), prop::option::of("segue:album:[a-z]{3}"), 0u8..4, 0u32..8).prop_map(
+        |(tracks, context_uri, start_kind, n)| {
             let start = match start_kind {
                 0 => StartAt::Beginning,
                 1 => StartAt::Index(n),
                 2 => StartAt::Track(track(n as u8).id),
                 _ => StartAt::Track(Id::from_u128(999)),
             };
-            PlaySource {
-                context_uri,
-                tracks,
-                start,
-            }
-        })
+            PlaySource { context_uri, tracks, start }
+        },
+    )
 }
 
 fn arb_command() -> impl Strategy<Value = Command> {
@@ -89,14 +75,8 @@ fn arb_command() -> impl Strategy<Value = Command> {
 /// One step: who sends, what, and how much time passed before it (sometimes none, sometimes a
 /// jump past the skip window, sometimes backwards, which the session must absorb).
 fn arb_step() -> impl Strategy<Value = (Option<String>, Command, i64, u64)> {
-    let delay =
-        prop_oneof![3 => Just(0i64), 6 => 0i64..3_000, 1 => 9_000i64..12_000, 1 => -2_000i64..0];
-    (
-        prop::option::of(arb_device()),
-        arb_command(),
-        delay,
-        any::<u64>(),
-    )
+    let delay = prop_oneof![3 => Just(0i64), 6 => 0i64..3_000, 1 => 9_000i64..12_000, 1 => -2_000i64..0];
+    (prop::option::of(arb_device()), arb_command(), delay, any::<u64>())
 }
 
 /// Checks every invariant of a session at `now`.
@@ -104,16 +84,9 @@ fn check_invariants(session: &Session, now: u64) -> Result<(), TestCaseError> {
     let wire = session.to_wire();
     let active: Vec<_> = wire.devices.iter().filter(|d| d.is_active).collect();
     prop_assert!(active.len() <= 1, "two active devices: {:?}", wire.devices);
-    prop_assert_eq!(
-        active.first().map(|d| d.device_id.clone()),
-        wire.active_device_id.clone()
-    );
+    prop_assert_eq!(active.first().map(|d| d.device_id.clone()), wire.active_device_id.clone());
     if let Some(active) = active.first() {
-        prop_assert!(
-            active.online && active.can_play,
-            "the active device cannot play: {:?}",
-            active
-        );
+        prop_assert!(active.online && active.can_play, "the active device cannot play: {:?}", active);
     }
     prop_assert!(wire.devices.iter().filter(|d| d.online).count() <= MAX_ONLINE_DEVICES);
     if let Some(current) = session.current() {
@@ -125,9 +98,7 @@ fn check_invariants(session: &Session, now: u64) -> Result<(), TestCaseError> {
         prop_assert!(playback.position_ms <= playback.duration_ms);
         prop_assert!(playback.position_at(now) <= playback.duration_ms);
     }
-    prop_assert!(
-        wire.queue.next.len() <= QUEUE_VIEW_LEN && wire.queue.previous.len() <= QUEUE_VIEW_LEN
-    );
+    prop_assert!(wire.queue.next.len() <= QUEUE_VIEW_LEN && wire.queue.previous.len() <= QUEUE_VIEW_LEN);
     if let Some(skips) = &wire.skips {
         prop_assert!(skips.used <= skips.limit);
     }
@@ -219,38 +190,15 @@ proptest! {
 fn with_devices(devices: &[&str]) -> Session {
     let mut session = Session::new(None);
     for (n, device) in devices.iter().enumerate() {
-        session
-            .apply(
-                None,
-                Command::Attach {
-                    device: info(device),
-                    connection: n as u64,
-                },
-                0,
-                0,
-            )
-            .unwrap();
+        session.apply(None, Command::Attach { device: info(device), connection: n as u64 }, 0, 0).unwrap();
     }
     session
 }
 
 fn play_on(session: &mut Session, device: &str, tracks: Vec<TrackRef>, now: u64) {
-    let source = PlaySource {
-        context_uri: Some("segue:album:x".into()),
-        tracks,
-        start: StartAt::Beginning,
-    };
+    let source = PlaySource { context_uri: Some("segue:album:x".into()), tracks, start: StartAt::Beginning };
     session
-        .apply(
-            Some(device),
-            Command::Play {
-                device_id: None,
-                source: Some(source),
-                position_ms: None,
-            },
-            now,
-            0,
-        )
+        .apply(Some(device), Command::Play { device_id: None, source: Some(source), position_ms: None }, now, 0)
         .unwrap();
 }
 
@@ -261,105 +209,45 @@ fn code(result: Result<Applied, CommandError>) -> ErrorCode {
 #[test]
 fn the_sender_plays_when_nothing_is_active_and_a_remote_cannot() {
     let mut session = with_devices(&["phone", "remote"]);
-    let source = PlaySource {
-        context_uri: None,
-        tracks: vec![track(1)],
-        start: StartAt::Beginning,
-    };
-    let play = Command::Play {
-        device_id: None,
-        source: Some(source),
-        position_ms: None,
-    };
-    assert_eq!(
-        code(session.apply(Some("remote"), play.clone(), 10, 0)),
-        ErrorCode::NoActiveDevice
-    );
-    assert_eq!(
-        code(session.apply(None, play.clone(), 10, 0)),
-        ErrorCode::NoActiveDevice
-    );
+    let source = PlaySource { context_uri: None, tracks: vec![track(1)], start: StartAt::Beginning };
+    let play = Command::Play { device_id: None, source: Some(source), position_ms: None };
+    assert_eq!(code(session.apply(Some("remote"), play.clone(), 10, 0)), ErrorCode::NoActiveDevice);
+    assert_eq!(code(session.apply(None, play.clone(), 10, 0)), ErrorCode::NoActiveDevice);
     session.apply(Some("phone"), play, 10, 0).unwrap();
     assert_eq!(session.active_device_id(), Some("phone"));
     // Now the remote control drives the phone.
-    session
-        .apply(Some("remote"), Command::Pause, 20, 0)
-        .unwrap();
+    session.apply(Some("remote"), Command::Pause, 20, 0).unwrap();
     assert!(!session.current().unwrap().is_playing);
 }
 
 #[test]
 fn the_skip_limit_holds_and_says_when_to_retry() {
     let mut session = Session::new(Some(POLICY));
-    session
-        .apply(
-            None,
-            Command::Attach {
-                device: info("phone"),
-                connection: 1,
-            },
-            0,
-            0,
-        )
-        .unwrap();
+    session.apply(None, Command::Attach { device: info("phone"), connection: 1 }, 0, 0).unwrap();
     play_on(&mut session, "phone", (0..10).map(track).collect(), 1_000);
     for at in [1_000, 2_000, 3_000] {
         session.apply(Some("phone"), Command::Next, at, 0).unwrap();
     }
-    let refused = session
-        .apply(Some("phone"), Command::Next, 4_000, 0)
-        .unwrap_err();
-    assert_eq!(
-        (refused.code, refused.retry_after_ms),
-        (ErrorCode::SkipLimit, Some(7_000))
-    );
+    let refused = session.apply(Some("phone"), Command::Next, 4_000, 0).unwrap_err();
+    assert_eq!((refused.code, refused.retry_after_ms), (ErrorCode::SkipLimit, Some(7_000)));
     // track_ended and a seek past the end never count.
     let current = session.current().unwrap().track;
-    session
-        .apply(
-            Some("phone"),
-            Command::TrackEnded {
-                track_id: current.id,
-            },
-            4_000,
-            0,
-        )
-        .unwrap();
-    session
-        .apply(
-            Some("phone"),
-            Command::Seek {
-                position_ms: 60_000,
-            },
-            4_000,
-            0,
-        )
-        .unwrap();
+    session.apply(Some("phone"), Command::TrackEnded { track_id: current.id }, 4_000, 0).unwrap();
+    session.apply(Some("phone"), Command::Seek { position_ms: 60_000 }, 4_000, 0).unwrap();
     assert_eq!(session.to_wire().skips.unwrap().used, 3);
-    session
-        .apply(Some("phone"), Command::Next, 11_000, 0)
-        .unwrap();
+    session.apply(Some("phone"), Command::Next, 11_000, 0).unwrap();
 }
 
 #[test]
 fn previous_restarts_past_three_seconds_and_goes_back_before() {
     let mut session = with_devices(&["phone"]);
     play_on(&mut session, "phone", vec![track(1), track(2)], 0);
-    assert_eq!(
-        code(session.apply(Some("phone"), Command::Previous, 1_000, 0)),
-        ErrorCode::NoPrevTrack
-    );
-    session
-        .apply(Some("phone"), Command::Next, 1_000, 0)
-        .unwrap();
-    session
-        .apply(Some("phone"), Command::Previous, 4_500, 0)
-        .unwrap();
+    assert_eq!(code(session.apply(Some("phone"), Command::Previous, 1_000, 0)), ErrorCode::NoPrevTrack);
+    session.apply(Some("phone"), Command::Next, 1_000, 0).unwrap();
+    session.apply(Some("phone"), Command::Previous, 4_500, 0).unwrap();
     let current = session.current().unwrap();
     assert_eq!((current.track, current.position_ms), (track(2), 0));
-    session
-        .apply(Some("phone"), Command::Previous, 5_000, 0)
-        .unwrap();
+    session.apply(Some("phone"), Command::Previous, 5_000, 0).unwrap();
     assert_eq!(session.current().unwrap().track, track(1));
 }
 
@@ -367,52 +255,16 @@ fn previous_restarts_past_three_seconds_and_goes_back_before() {
 fn the_user_queue_plays_before_the_rest_of_the_context() {
     let mut session = with_devices(&["phone"]);
     play_on(&mut session, "phone", vec![track(1), track(2)], 0);
-    session
-        .apply(Some("phone"), Command::QueueAdd { track: track(9) }, 0, 0)
-        .unwrap();
+    session.apply(Some("phone"), Command::QueueAdd { track: track(9) }, 0, 0).unwrap();
     let ids = |session: &Session| session.to_wire().queue.next;
-    assert_eq!(
-        ids(&session),
-        [track(9).id.to_string(), track(2).id.to_string()]
-    );
-    session
-        .apply(
-            Some("phone"),
-            Command::TrackEnded {
-                track_id: track(1).id,
-            },
-            10,
-            0,
-        )
-        .unwrap();
+    assert_eq!(ids(&session), [track(9).id.to_string(), track(2).id.to_string()]);
+    session.apply(Some("phone"), Command::TrackEnded { track_id: track(1).id }, 10, 0).unwrap();
     assert_eq!(session.current().unwrap().track, track(9));
-    assert_eq!(
-        session.to_wire().playback.unwrap().context_uri,
-        None,
-        "a queued track has no context"
-    );
-    session
-        .apply(
-            Some("phone"),
-            Command::TrackEnded {
-                track_id: track(9).id,
-            },
-            20,
-            0,
-        )
-        .unwrap();
+    assert_eq!(session.to_wire().playback.unwrap().context_uri, None, "a queued track has no context");
+    session.apply(Some("phone"), Command::TrackEnded { track_id: track(9).id }, 20, 0).unwrap();
     assert_eq!(session.current().unwrap().track, track(2));
     // The end of the context: back to its start, paused.
-    session
-        .apply(
-            Some("phone"),
-            Command::TrackEnded {
-                track_id: track(2).id,
-            },
-            30,
-            0,
-        )
-        .unwrap();
+    session.apply(Some("phone"), Command::TrackEnded { track_id: track(2).id }, 30, 0).unwrap();
     let current = session.current().unwrap();
     assert_eq!((current.track, current.is_playing), (track(1), false));
 }
@@ -420,36 +272,11 @@ fn the_user_queue_plays_before_the_rest_of_the_context() {
 #[test]
 fn progress_changes_the_state_only_beyond_a_second_of_drift() {
     let mut session = with_devices(&["phone", "laptop"]);
-    play_on(
-        &mut session,
-        "phone",
-        vec![TrackRef {
-            id: Id::from_u128(5),
-            duration_ms: 100_000,
-        }],
-        0,
-    );
-    let progress = |position_ms| Command::Progress {
-        track_id: Id::from_u128(5),
-        position_ms,
-        is_playing: true,
-    };
-    assert_eq!(
-        code(session.apply(Some("laptop"), progress(10_000), 10_000, 0)),
-        ErrorCode::NotActiveDevice
-    );
-    assert!(
-        !session
-            .apply(Some("phone"), progress(10_900), 10_000, 0)
-            .unwrap()
-            .changed
-    );
-    assert!(
-        session
-            .apply(Some("phone"), progress(8_000), 10_000, 0)
-            .unwrap()
-            .changed
-    );
+    play_on(&mut session, "phone", vec![TrackRef { id: Id::from_u128(5), duration_ms: 100_000 }], 0);
+    let progress = |position_ms| Command::Progress { track_id: Id::from_u128(5), position_ms, is_playing: true };
+    assert_eq!(code(session.apply(Some("laptop"), progress(10_000), 10_000, 0)), ErrorCode::NotActiveDevice);
+    assert!(!session.apply(Some("phone"), progress(10_900), 10_000, 0).unwrap().changed);
+    assert!(session.apply(Some("phone"), progress(8_000), 10_000, 0).unwrap().changed);
     assert_eq!(session.current().unwrap().position_at(11_000), 9_000);
 }
 
@@ -459,43 +286,14 @@ fn the_active_device_going_offline_stops_playback_where_it_was() {
     play_on(&mut session, "phone", vec![track(6)], 0);
     // A detach from an older connection of the device is ignored.
     assert!(
-        !session
-            .apply(
-                None,
-                Command::Detach {
-                    device_id: "phone".into(),
-                    connection: 99
-                },
-                500,
-                0
-            )
-            .unwrap()
-            .changed
+        !session.apply(None, Command::Detach { device_id: "phone".into(), connection: 99 }, 500, 0).unwrap().changed
     );
-    session
-        .apply(
-            None,
-            Command::Detach {
-                device_id: "phone".into(),
-                connection: 0,
-            },
-            1_500,
-            0,
-        )
-        .unwrap();
+    session.apply(None, Command::Detach { device_id: "phone".into(), connection: 0 }, 1_500, 0).unwrap();
     assert_eq!(session.active_device_id(), None);
     let current = session.current().unwrap();
     assert_eq!((current.is_playing, current.position_ms), (false, 1_500));
     assert_eq!(
-        code(session.apply(
-            Some("laptop"),
-            Command::Transfer {
-                device_id: "phone".into(),
-                play: None
-            },
-            2_000,
-            0
-        )),
+        code(session.apply(Some("laptop"), Command::Transfer { device_id: "phone".into(), play: None }, 2_000, 0)),
         ErrorCode::DeviceNotControllable
     );
 }
@@ -506,45 +304,14 @@ fn the_eleventh_device_is_refused() {
     for n in 0..MAX_ONLINE_DEVICES {
         let mut device = info("phone");
         device.id = format!("device-{n}");
-        session
-            .apply(
-                None,
-                Command::Attach {
-                    device,
-                    connection: n as u64,
-                },
-                0,
-                0,
-            )
-            .unwrap();
+        session.apply(None, Command::Attach { device, connection: n as u64 }, 0, 0).unwrap();
     }
     let mut eleventh = info("phone");
     eleventh.id = "device-10".into();
-    let refused = session.apply(
-        None,
-        Command::Attach {
-            device: eleventh,
-            connection: 10,
-        },
-        0,
-        0,
-    );
+    let refused = session.apply(None, Command::Attach { device: eleventh, connection: 10 }, 0, 0);
     assert_eq!(code(refused), ErrorCode::TooManyDevices);
     // The same device reconnecting is no new device.
     let mut again = info("phone");
     again.id = "device-3".into();
-    assert!(
-        !session
-            .apply(
-                None,
-                Command::Attach {
-                    device: again,
-                    connection: 11
-                },
-                0,
-                0
-            )
-            .unwrap()
-            .changed
-    );
+    assert!(!session.apply(None, Command::Attach { device: again, connection: 11 }, 0, 0).unwrap().changed);
 }

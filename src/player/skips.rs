@@ -14,10 +14,7 @@ pub struct SkipPolicy {
 
 impl SkipPolicy {
     /// The contract's default: 6 skips an hour.
-    pub const DEFAULT: SkipPolicy = SkipPolicy {
-        limit: 6,
-        window_ms: 3_600_000,
-    };
+    pub const DEFAULT: SkipPolicy = SkipPolicy { limit: 6, window_ms: 3_600_000 };
 }
 
 /// The instants of the skips counted within the window, oldest first.
@@ -29,10 +26,7 @@ pub struct SkipLog {
 
 impl SkipLog {
     pub fn new(policy: Option<SkipPolicy>) -> SkipLog {
-        SkipLog {
-            policy,
-            counted: VecDeque::new(),
-        }
+        SkipLog { policy, counted: VecDeque::new() }
     }
 
     pub fn policy(&self) -> Option<SkipPolicy> {
@@ -45,9 +39,7 @@ impl SkipLog {
 
     /// The counted skips still inside the window at `now_ms`.
     fn in_window(&self, policy: SkipPolicy, now_ms: u64) -> impl Iterator<Item = &u64> {
-        self.counted
-            .iter()
-            .skip_while(move |&&at| at.saturating_add(policy.window_ms) <= now_ms)
+        self.counted.iter().skip_while(move |&&at| at.saturating_add(policy.window_ms) <= now_ms)
     }
 
     /// Counts one skip at `now_ms`, or refuses with the milliseconds until one is free again.
@@ -64,11 +56,7 @@ impl SkipLog {
             let frees_at = oldest.map_or(now_ms + policy.window_ms, |at| at + policy.window_ms);
             return Err(frees_at.saturating_sub(now_ms).max(1));
         }
-        while self
-            .counted
-            .front()
-            .is_some_and(|&at| at + policy.window_ms <= now_ms)
-        {
+        while self.counted.front().is_some_and(|&at| at + policy.window_ms <= now_ms) {
             self.counted.pop_front();
         }
         self.counted.push_back(now_ms);
@@ -99,24 +87,11 @@ mod tests {
 
     #[test]
     fn the_budget_refuses_past_the_limit_until_the_oldest_skip_leaves_the_window() {
-        let mut log = SkipLog::new(Some(SkipPolicy {
-            limit: 2,
-            window_ms: 1_000,
-        }));
+        let mut log = SkipLog::new(Some(SkipPolicy { limit: 2, window_ms: 1_000 }));
         assert_eq!(log.try_count(100), Ok(()));
         assert_eq!(log.try_count(400), Ok(()));
         assert_eq!(log.try_count(500), Err(600));
-        assert_eq!(
-            log.usage(500),
-            Some((
-                SkipPolicy {
-                    limit: 2,
-                    window_ms: 1_000
-                },
-                2,
-                1_100
-            ))
-        );
+        assert_eq!(log.usage(500), Some((SkipPolicy { limit: 2, window_ms: 1_000 }, 2, 1_100)));
         assert_eq!(log.try_count(1_099), Err(1));
         assert_eq!(log.try_count(1_100), Ok(()));
         assert_eq!(log.usage(1_100).unwrap().1, 2);
@@ -127,10 +102,7 @@ mod tests {
         let mut premium = SkipLog::new(None);
         assert!((0..100).all(|t| premium.try_count(t).is_ok()));
         assert_eq!(premium.usage(0), None);
-        let mut none = SkipLog::new(Some(SkipPolicy {
-            limit: 0,
-            window_ms: 60_000,
-        }));
+        let mut none = SkipLog::new(Some(SkipPolicy { limit: 0, window_ms: 60_000 }));
         assert_eq!(none.try_count(5), Err(60_000));
     }
 }

@@ -4,9 +4,7 @@
 //! event encoded after every change. A property test checks that both encode byte for byte
 //! the same.
 
-use segue_protocol::{
-    DeviceState, DeviceType, Playback, QueueView, RepeatMode, SessionState, Skips,
-};
+use segue_protocol::{DeviceState, DeviceType, Playback, QueueView, RepeatMode, SessionState, Skips};
 use serde::{Serialize, Serializer};
 
 use super::context::TrackRef;
@@ -90,11 +88,7 @@ impl Session {
     fn playback_view<'a>(&'a self, current: &Current) -> PlaybackView<'a> {
         PlaybackView {
             track_id: current.track.id,
-            context_uri: if current.from_queue {
-                None
-            } else {
-                self.context().uri()
-            },
+            context_uri: if current.from_queue { None } else { self.context().uri() },
             duration_ms: current.track.duration_ms,
             is_playing: current.is_playing,
             position_ms: current.position_ms,
@@ -105,31 +99,24 @@ impl Session {
     }
 
     fn skips_view(&self) -> Option<Skips> {
-        self.skip_log()
-            .usage(self.clock_ms())
-            .map(|(policy, used, resets_at_ms)| Skips {
-                limit: policy.limit,
-                used,
-                window_ms: policy.window_ms,
-                resets_at_ms,
-            })
+        self.skip_log().usage(self.clock_ms()).map(|(policy, used, resets_at_ms)| Skips {
+            limit: policy.limit,
+            used,
+            window_ms: policy.window_ms,
+            resets_at_ms,
+        })
     }
 
     /// What plays next: the user queue, then the rest of the context; at most 50.
     fn next_ids(&self) -> impl Iterator<Item = Id> + Clone + '_ {
         let wrap = self.repeat() == RepeatMode::Context;
-        self.user_queue()
-            .chain(self.context().upcoming(wrap, QUEUE_VIEW_LEN))
-            .take(QUEUE_VIEW_LEN)
-            .map(track_id)
+        self.user_queue().chain(self.context().upcoming(wrap, QUEUE_VIEW_LEN)).take(QUEUE_VIEW_LEN).map(track_id)
     }
 
     /// What `previous` can reach, oldest first; at most 50.
     fn previous_ids(&self) -> impl Iterator<Item = Id> + Clone + '_ {
         let from_queue = self.current().is_some_and(|c| c.from_queue);
-        self.context()
-            .played(from_queue, QUEUE_VIEW_LEN)
-            .map(track_id)
+        self.context().played(from_queue, QUEUE_VIEW_LEN).map(track_id)
     }
 
     /// The whole state, borrowed: serializes exactly as [`Session::to_wire`]'s value does.
@@ -139,10 +126,7 @@ impl Session {
             active_device_id: self.active_device_id(),
             devices: Seq(self.devices().iter().map(|device| self.device_view(device))),
             playback: self.current().map(|current| self.playback_view(current)),
-            queue: QueueViewRef {
-                next: Seq(self.next_ids()),
-                previous: Seq(self.previous_ids()),
-            },
+            queue: QueueViewRef { next: Seq(self.next_ids()), previous: Seq(self.previous_ids()) },
             skips: self.skips_view(),
         }
     }

@@ -58,6 +58,25 @@ pub struct AlbumRow {
     pub popularity: u8,
 }
 
+/// A track's audio features, as the Web API's audio-features object carries them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioFeaturesRow {
+    pub id: Id,
+    pub duration_ms: u32,
+    pub danceability: f64,
+    pub energy: f64,
+    pub key: i64,
+    pub loudness: f64,
+    pub mode: i64,
+    pub speechiness: f64,
+    pub acousticness: f64,
+    pub instrumentalness: f64,
+    pub liveness: f64,
+    pub valence: f64,
+    pub tempo: f64,
+    pub time_signature: i64,
+}
+
 /// A full artist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtistRow {
@@ -73,12 +92,7 @@ fn playable_in(markets: Option<&[String]>, country: &str) -> bool {
 }
 
 fn parse_markets(markets: Option<String>) -> Option<Vec<String>> {
-    markets.map(|m| {
-        m.split(',')
-            .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .collect()
-    })
+    markets.map(|m| m.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect())
 }
 
 fn parse_id(text: &str) -> StoreResult<Id> {
@@ -114,6 +128,18 @@ macro_rules! read_row {
             },
         }
     }};
+    (album, $row:expr) => {{
+        let row = $row;
+        AlbumRow {
+            album: read_row!(album_ref, row),
+            artist: ArtistRef {
+                id: parse_id(row.try_get::<&str, _>("artist_id")?)?,
+                name: row.try_get("artist_name")?,
+            },
+            label: row.try_get("label")?,
+            popularity: clamp_u8(row.try_get("popularity")?),
+        }
+    }};
     (album_ref, $row:expr) => {{
         let row = $row;
         AlbumRef {
@@ -126,8 +152,11 @@ macro_rules! read_row {
     }};
 }
 
-const TRACK_SELECT: &str =
-    "SELECT t.id, t.name, t.duration_ms, t.explicit, t.popularity, t.track_number,
+const ALBUM_SELECT: &str = "SELECT al.id AS album_id, al.name AS album_name, al.album_type, al.release_date,
+        al.total_tracks, al.label, al.popularity, ar.id AS artist_id, ar.name AS artist_name
+    FROM albums al JOIN artists ar ON ar.id = al.artist_id";
+
+const TRACK_SELECT: &str = "SELECT t.id, t.name, t.duration_ms, t.explicit, t.popularity, t.track_number,
         t.disc_number, t.isrc, t.markets, al.id AS album_id, al.name AS album_name, al.album_type,
         al.release_date, al.total_tracks, ar.id AS artist_id, ar.name AS artist_name
     FROM tracks t JOIN albums al ON al.id = t.album_id JOIN artists ar ON ar.id = t.artist_id";
@@ -144,14 +173,13 @@ impl Store {
         Ok(count == 0)
     }
 
-    /// Writes a batch of artists with their albums and tracks in one transaction.
+    /// Writes a batch of artists with their albums and tracks in one transaction. Rows whose id
+    /// is already stored are left as they are, so an import can run twice.
     pub async fn import_bundles(&self, bundles: &[ArtistBundle]) -> StoreResult<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             for chunk in bundles.chunks(INSERT_BATCH) {
-                let mut insert = QueryBuilder::new(
-                    "INSERT INTO artists (id, name, genres, popularity, followers) ",
-                );
+                let mut insert = QueryBuilder::new("INSERT INTO artists (id, name, genres, popularity, followers) ");
                 insert.push_values(chunk, |mut row, bundle| {
                     let artist = &bundle.artist;
                     row.push_bind(artist.id.clone())
@@ -160,22 +188,16 @@ impl Store {
                         .push_bind(i64::from(artist.popularity))
                         .push_bind(i64::from(artist.followers));
                 });
+                insert.push(" ON CONFLICT (id) DO NOTHING");
                 insert.build().execute(&mut *tx).await?;
             }
-            let albums: Vec<_> = bundles
-                .iter()
-                .flat_map(|b| b.albums.iter().map(move |a| (a, b)))
-                .collect();
+            let albums: Vec<_> = bundles.iter().flat_map(|b| b.albums.iter().map(move |a| (a, b))).collect();
             for chunk in albums.chunks(INSERT_BATCH) {
                 let mut insert = QueryBuilder::new(
                     "INSERT INTO albums (id, artist_id, name, album_type, release_date, label, popularity, total_tracks) ",
                 );
                 insert.push_values(chunk, |mut row, (album, bundle)| {
-                    let total = bundle
-                        .tracks
-                        .iter()
-                        .filter(|t| t.album_id == album.id)
-                        .count() as i64;
+                    let total = bundle.tracks.iter().filter(|t| t.album_id == album.id).count() as i64;
                     row.push_bind(album.id.clone())
                         .push_bind(album.artist_id.clone())
                         .push_bind(album.name.clone())
@@ -185,6 +207,7 @@ impl Store {
                         .push_bind(i64::from(album.popularity))
                         .push_bind(total);
                 });
+                insert.push(" ON CONFLICT (id) DO NOTHING");
                 insert.build().execute(&mut *tx).await?;
             }
             let tracks: Vec<_> = bundles.iter().flat_map(|b| b.tracks.iter()).collect();
@@ -205,7 +228,7 @@ impl Store {
                         .push_bind(i64::from(track.popularity))
                         .push_bind(i64::from(track.track_number))
                         .push_bind(i64::from(track.disc_number))
-                        .push_bind(track.isrc.clone())
+                        .push_bind((!track.isrc.is_empty()).then(|| track.isrc.clone()))
                         .push_bind(track.available_markets.as_ref().map(|m| m.join(",")))
                         .push_bind(f64::from(f.danceability))
                         .push_bind(f64::from(f.energy))
@@ -220,6 +243,7 @@ impl Store {
                         .push_bind(f64::from(f.tempo))
                         .push_bind(i64::from(f.time_signature));
                 });
+                insert.push(" ON CONFLICT (id) DO NOTHING");
                 insert.build().execute(&mut *tx).await?;
             }
             tx.commit().await
@@ -232,10 +256,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "{TRACK_SELECT} WHERE t.id IN ({})",
-            placeholders(1, ids.len())
-        );
+        let sql = format!("{TRACK_SELECT} WHERE t.id IN ({})", placeholders(1, ids.len()));
         on_pool!(self, |pool| {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in ids {
@@ -248,14 +269,10 @@ impl Store {
 
     /// The tracks of an album in disc and track order.
     pub async fn album_tracks(&self, album: Id) -> StoreResult<Vec<TrackRow>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "{TRACK_SELECT} WHERE t.album_id = $1 ORDER BY t.disc_number, t.track_number"
-        ));
+        let sql =
+            sqlx::AssertSqlSafe(format!("{TRACK_SELECT} WHERE t.album_id = $1 ORDER BY t.disc_number, t.track_number"));
         on_pool!(self, |pool| {
-            let rows = sqlx::query(sql)
-                .bind(album.as_str())
-                .fetch_all(pool)
-                .await?;
+            let rows = sqlx::query(sql).bind(album.as_str()).fetch_all(pool).await?;
             rows.iter().map(|row| Ok(read_row!(track, row))).collect()
         })
     }
@@ -266,87 +283,134 @@ impl Store {
             "{TRACK_SELECT} WHERE t.artist_id = $1 ORDER BY t.popularity DESC, t.id LIMIT $2"
         ));
         on_pool!(self, |pool| {
-            let rows = sqlx::query(sql)
-                .bind(artist.as_str())
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?;
+            let rows = sqlx::query(sql).bind(artist.as_str()).bind(i64::from(limit)).fetch_all(pool).await?;
             rows.iter().map(|row| Ok(read_row!(track, row))).collect()
         })
     }
 
     pub async fn album(&self, id: Id) -> StoreResult<Option<AlbumRow>> {
+        Ok(self.albums(&[id]).await?.pop())
+    }
+
+    /// The albums with these ids that exist, in no particular order.
+    pub async fn albums(&self, ids: &[Id]) -> StoreResult<Vec<AlbumRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("{ALBUM_SELECT} WHERE al.id IN ({})", placeholders(1, ids.len()));
         on_pool!(self, |pool| {
-            let row = sqlx::query(
-                "SELECT al.id AS album_id, al.name AS album_name, al.album_type, al.release_date,
-                        al.total_tracks, al.label, al.popularity, ar.id AS artist_id, ar.name AS artist_name
-                 FROM albums al JOIN artists ar ON ar.id = al.artist_id WHERE al.id = $1",
-            )
-            .bind(id.as_str())
-            .fetch_optional(pool)
-            .await?;
-            row.map(|row| {
-                Ok(AlbumRow {
-                    album: read_row!(album_ref, &row),
-                    artist: ArtistRef {
-                        id: parse_id(row.try_get::<&str, _>("artist_id")?)?,
-                        name: row.try_get("artist_name")?,
-                    },
-                    label: row.try_get("label")?,
-                    popularity: clamp_u8(row.try_get("popularity")?),
-                })
-            })
-            .transpose()
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(id.as_str());
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter().map(|row| Ok(read_row!(album, row))).collect()
+        })
+    }
+
+    /// A page of an artist's albums, newest first, and the total.
+    pub async fn artist_albums(&self, artist: Id, limit: u32, offset: u32) -> StoreResult<(Vec<AlbumRow>, u64)> {
+        let sql =
+            format!("{ALBUM_SELECT} WHERE al.artist_id = $1 ORDER BY al.release_date DESC, al.id LIMIT $2 OFFSET $3");
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(artist.as_str())
+                .bind(i64::from(limit))
+                .bind(i64::from(offset))
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM albums WHERE artist_id = $1")
+                .bind(artist.as_str())
+                .fetch_one(pool)
+                .await?
+                .try_get("n")?;
+            let albums = rows.iter().map(|row| Ok(read_row!(album, row))).collect::<StoreResult<Vec<_>>>()?;
+            Ok((albums, total.max(0) as u64))
         })
     }
 
     pub async fn artist(&self, id: Id) -> StoreResult<Option<ArtistRow>> {
+        Ok(self.artists(&[id]).await?.pop())
+    }
+
+    /// The artists with these ids that exist, in no particular order.
+    pub async fn artists(&self, ids: &[Id]) -> StoreResult<Vec<ArtistRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, name, genres, popularity, followers FROM artists WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
         on_pool!(self, |pool| {
-            let row = sqlx::query(
-                "SELECT id, name, genres, popularity, followers FROM artists WHERE id = $1",
-            )
-            .bind(id.as_str())
-            .fetch_optional(pool)
-            .await?;
-            row.map(|row| {
-                let genres: String = row.try_get("genres")?;
-                Ok(ArtistRow {
-                    id: parse_id(row.try_get::<&str, _>("id")?)?,
-                    name: row.try_get("name")?,
-                    genres: genres
-                        .split(',')
-                        .filter(|g| !g.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                    popularity: clamp_u8(row.try_get("popularity")?),
-                    followers: clamp_u32(row.try_get("followers")?),
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(id.as_str());
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    let genres: String = row.try_get("genres")?;
+                    Ok(ArtistRow {
+                        id: parse_id(row.try_get::<&str, _>("id")?)?,
+                        name: row.try_get("name")?,
+                        genres: genres.split(',').filter(|g| !g.is_empty()).map(str::to_string).collect(),
+                        popularity: clamp_u8(row.try_get("popularity")?),
+                        followers: clamp_u32(row.try_get("followers")?),
+                    })
                 })
-            })
-            .transpose()
+                .collect()
+        })
+    }
+
+    /// The audio features of these tracks that exist, in no particular order.
+    pub async fn audio_features(&self, ids: &[Id]) -> StoreResult<Vec<AudioFeaturesRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, duration_ms, danceability, energy, musical_key, loudness, mode, speechiness, acousticness,
+                    instrumentalness, liveness, valence, tempo, time_signature
+             FROM tracks WHERE id IN ({}) AND danceability IS NOT NULL",
+            placeholders(1, ids.len())
+        );
+        on_pool!(self, |pool| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(id.as_str());
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(AudioFeaturesRow {
+                        id: parse_id(row.try_get::<&str, _>("id")?)?,
+                        duration_ms: clamp_u32(row.try_get("duration_ms")?),
+                        danceability: row.try_get("danceability")?,
+                        energy: row.try_get("energy")?,
+                        key: row.try_get("musical_key")?,
+                        loudness: row.try_get("loudness")?,
+                        mode: row.try_get("mode")?,
+                        speechiness: row.try_get("speechiness")?,
+                        acousticness: row.try_get("acousticness")?,
+                        instrumentalness: row.try_get("instrumentalness")?,
+                        liveness: row.try_get("liveness")?,
+                        valence: row.try_get("valence")?,
+                        tempo: row.try_get("tempo")?,
+                        time_signature: row.try_get("time_signature")?,
+                    })
+                })
+                .collect()
         })
     }
 
     /// Tracks whose title or artist contains `text` (case-insensitive), most popular first:
     /// the simple search of the embedded catalog. Returns the page and the total.
-    pub async fn search_tracks_simple(
-        &self,
-        text: &str,
-        limit: u32,
-        offset: u32,
-    ) -> StoreResult<(Vec<TrackRow>, u64)> {
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
+    pub async fn search_tracks_simple(&self, text: &str, limit: u32, offset: u32) -> StoreResult<(Vec<TrackRow>, u64)> {
+        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let pattern = format!("%{escaped}%");
-        let filter =
-            "WHERE LOWER(t.name) LIKE $1 ESCAPE '\\' OR LOWER(ar.name) LIKE $1 ESCAPE '\\'";
-        let page_sql =
-            format!("{TRACK_SELECT} {filter} ORDER BY t.popularity DESC, t.id LIMIT $2 OFFSET $3");
-        let count_sql = format!(
-            "SELECT COUNT(*) AS n FROM tracks t JOIN artists ar ON ar.id = t.artist_id {filter}"
-        );
+        let filter = "WHERE LOWER(t.name) LIKE $1 ESCAPE '\\' OR LOWER(ar.name) LIKE $1 ESCAPE '\\'";
+        let page_sql = format!("{TRACK_SELECT} {filter} ORDER BY t.popularity DESC, t.id LIMIT $2 OFFSET $3");
+        let count_sql = format!("SELECT COUNT(*) AS n FROM tracks t JOIN artists ar ON ar.id = t.artist_id {filter}");
         on_pool!(self, |pool| {
             let rows = sqlx::query(sqlx::AssertSqlSafe(page_sql))
                 .bind(&pattern)
@@ -354,15 +418,9 @@ impl Store {
                 .bind(i64::from(offset))
                 .fetch_all(pool)
                 .await?;
-            let total: i64 = sqlx::query(sqlx::AssertSqlSafe(count_sql))
-                .bind(&pattern)
-                .fetch_one(pool)
-                .await?
-                .try_get("n")?;
-            let tracks = rows
-                .iter()
-                .map(|row| Ok(read_row!(track, row)))
-                .collect::<StoreResult<Vec<_>>>()?;
+            let total: i64 =
+                sqlx::query(sqlx::AssertSqlSafe(count_sql)).bind(&pattern).fetch_one(pool).await?.try_get("n")?;
+            let tracks = rows.iter().map(|row| Ok(read_row!(track, row))).collect::<StoreResult<Vec<_>>>()?;
             Ok((tracks, total.max(0) as u64))
         })
     }

@@ -5,6 +5,8 @@
 //! `$n` placeholders that both databases read, and run on whichever pool the store holds.
 
 pub mod catalog;
+pub mod library;
+pub mod playlists;
 pub mod snapshots;
 pub mod users;
 
@@ -13,9 +15,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever database it is.
 macro_rules! on_pool {
@@ -82,17 +82,13 @@ impl Store {
     async fn connect(location: &StoreLocation) -> StoreResult<Store> {
         match location {
             StoreLocation::DataDir(dir) => Store::open_sqlite_file(dir).await,
-            StoreLocation::Url(url)
-                if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
-            {
+            StoreLocation::Url(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(5))
                     .connect(url)
                     .await?;
-                Ok(Store {
-                    pool: Pool::Postgres(pool),
-                })
+                Ok(Store { pool: Pool::Postgres(pool) })
             }
             StoreLocation::Url(url) if url.starts_with("sqlite:") => {
                 let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
@@ -108,12 +104,9 @@ impl Store {
     }
 
     async fn open_sqlite_file(dir: &Path) -> StoreResult<Store> {
-        std::fs::create_dir_all(dir).map_err(|err| {
-            StoreError::Config(format!("cannot create data dir {}: {err}", dir.display()))
-        })?;
-        let options = SqliteConnectOptions::new()
-            .filename(dir.join("segue.db"))
-            .create_if_missing(true);
+        std::fs::create_dir_all(dir)
+            .map_err(|err| StoreError::Config(format!("cannot create data dir {}: {err}", dir.display())))?;
+        let options = SqliteConnectOptions::new().filename(dir.join("segue.db")).create_if_missing(true);
         Store::open_sqlite(options).await
     }
 
@@ -125,13 +118,8 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        Ok(Store {
-            pool: Pool::Sqlite(pool),
-        })
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        Ok(Store { pool: Pool::Sqlite(pool) })
     }
 
     /// Applies the migrations of this store's database.
@@ -153,10 +141,7 @@ impl Store {
 
     /// Answers when the database can run a query.
     pub async fn ping(&self) -> StoreResult<()> {
-        on_pool!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(drop))?;
+        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
         Ok(())
     }
 
@@ -168,8 +153,5 @@ impl Store {
 
 /// `$1, $2, …, $n` after `first - 1` earlier parameters, for `IN (…)` lists.
 pub(crate) fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }

@@ -46,17 +46,15 @@ pub struct PlayRecord {
 impl Store {
     pub async fn load_snapshot(&self, user: Id) -> StoreResult<Option<SnapshotRecord>> {
         on_pool!(self, |pool| {
-            let row =
-                sqlx::query("SELECT epoch, seq, state FROM session_snapshots WHERE user_id = $1")
-                    .bind(user.as_str())
-                    .fetch_optional(pool)
-                    .await?;
+            let row = sqlx::query("SELECT epoch, seq, state FROM session_snapshots WHERE user_id = $1")
+                .bind(user.as_str())
+                .fetch_optional(pool)
+                .await?;
             row.map(|row| {
                 let seq: i64 = row.try_get("seq")?;
                 Ok(SnapshotRecord {
                     epoch: row.try_get("epoch")?,
-                    seq: u64::try_from(seq)
-                        .map_err(|_| StoreError::Corrupt(format!("seq {seq}")))?,
+                    seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("seq {seq}")))?,
                     state: row.try_get("state")?,
                 })
             })
@@ -76,9 +74,8 @@ impl Store {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             for chunk in snapshots.chunks(ROWS_PER_STATEMENT) {
-                let mut upsert = QueryBuilder::new(
-                    "INSERT INTO session_snapshots (user_id, epoch, seq, state, updated_at_ms) ",
-                );
+                let mut upsert =
+                    QueryBuilder::new("INSERT INTO session_snapshots (user_id, epoch, seq, state, updated_at_ms) ");
                 upsert.push_values(chunk, |mut row, (user, snapshot)| {
                     row.push_bind(user.as_str())
                         .push_bind(snapshot.epoch)
@@ -95,9 +92,8 @@ impl Store {
                 upsert.build().execute(&mut *tx).await?;
             }
             for chunk in plays.chunks(ROWS_PER_STATEMENT) {
-                let mut insert = QueryBuilder::new(
-                    "INSERT INTO listening_history (user_id, track_id, context_uri, played_at_ms) ",
-                );
+                let mut insert =
+                    QueryBuilder::new("INSERT INTO listening_history (user_id, track_id, context_uri, played_at_ms) ");
                 insert.push_values(chunk, |mut row, play| {
                     row.push_bind(play.user.as_str())
                         .push_bind(play.track.as_str())
@@ -112,12 +108,7 @@ impl Store {
     }
 
     /// The user's plays, newest first, played before `before_ms`, at most `limit`.
-    pub async fn recently_played(
-        &self,
-        user: Id,
-        before_ms: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<PlayRecord>> {
+    pub async fn recently_played(&self, user: Id, before_ms: i64, limit: u32) -> StoreResult<Vec<PlayRecord>> {
         on_pool!(self, |pool| {
             let rows = sqlx::query(
                 "SELECT track_id, context_uri, played_at_ms FROM listening_history
@@ -133,8 +124,7 @@ impl Store {
                     let track: &str = row.try_get("track_id")?;
                     Ok(PlayRecord {
                         user,
-                        track: Id::parse(track)
-                            .ok_or_else(|| StoreError::Corrupt(format!("track id {track:?}")))?,
+                        track: Id::parse(track).ok_or_else(|| StoreError::Corrupt(format!("track id {track:?}")))?,
                         context_uri: row.try_get("context_uri")?,
                         played_at_ms: row.try_get("played_at_ms")?,
                     })
@@ -183,10 +173,7 @@ impl WriteBehind {
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
         // The lock is held for map operations only, never across an await, and nothing in it
         // can panic midway, so a poisoned lock still holds consistent data.
-        self.shared
-            .pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Stages the newest snapshot of a user (replacing any staged one).
@@ -211,11 +198,7 @@ impl WriteBehind {
     pub async fn load_snapshot(&self, user: Id) -> StoreResult<Option<SnapshotRecord>> {
         {
             let pending = self.pending();
-            if let Some(snapshot) = pending
-                .staged
-                .get(&user)
-                .or_else(|| pending.in_flight.get(&user))
-            {
+            if let Some(snapshot) = pending.staged.get(&user).or_else(|| pending.in_flight.get(&user)) {
                 return Ok(Some(snapshot.clone()));
             }
         }
@@ -248,14 +231,8 @@ async fn write_loop(shared: Arc<Shared>) {
                     break;
                 }
                 let staged = std::mem::take(&mut pending.staged);
-                pending
-                    .in_flight
-                    .extend(staged.iter().map(|(user, s)| (*user, s.clone())));
-                (
-                    staged,
-                    std::mem::take(&mut pending.plays),
-                    pending.generation,
-                )
+                pending.in_flight.extend(staged.iter().map(|(user, s)| (*user, s.clone())));
+                (staged, std::mem::take(&mut pending.plays), pending.generation)
             };
             let batch: Vec<_> = snapshots.into_iter().collect();
             let now_ms = crate::clock::now_ms() as i64;

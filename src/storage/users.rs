@@ -78,8 +78,7 @@ where
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
         display_name: row.try_get("display_name")?,
-        product: Product::parse(&product)
-            .ok_or_else(|| StoreError::Corrupt(format!("product {product:?}")))?,
+        product: Product::parse(&product).ok_or_else(|| StoreError::Corrupt(format!("product {product:?}")))?,
         country: row.try_get("country")?,
         token_version: row.try_get("token_version")?,
     })
@@ -118,16 +117,14 @@ impl Store {
             let country = user.country.unwrap_or(&existing.country);
             let display_name = user.display_name.unwrap_or(&existing.display_name);
             on_pool!(self, |pool| {
-                sqlx::query(
-                    "UPDATE users SET product = $1, country = $2, display_name = $3 WHERE id = $4",
-                )
-                .bind(product)
-                .bind(country)
-                .bind(display_name)
-                .bind(existing.id.as_str())
-                .execute(pool)
-                .await
-                .map(drop)
+                sqlx::query("UPDATE users SET product = $1, country = $2, display_name = $3 WHERE id = $4")
+                    .bind(product)
+                    .bind(country)
+                    .bind(display_name)
+                    .bind(existing.id.as_str())
+                    .execute(pool)
+                    .await
+                    .map(drop)
             })?;
             return Ok((existing.id, false));
         }
@@ -142,12 +139,7 @@ impl Store {
     pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         let sql = select_user_where!("username = $1");
         let row = on_pool!(self, |pool| {
-            sqlx::query(sql)
-                .bind(username)
-                .fetch_optional(pool)
-                .await?
-                .map(|row| user_from_row(&row))
-                .transpose()
+            sqlx::query(sql).bind(username).fetch_optional(pool).await?.map(|row| user_from_row(&row)).transpose()
         })?;
         Ok(row)
     }
@@ -155,14 +147,28 @@ impl Store {
     pub async fn user_by_id(&self, id: Id) -> StoreResult<Option<UserRecord>> {
         let sql = select_user_where!("id = $1");
         let row = on_pool!(self, |pool| {
-            sqlx::query(sql)
-                .bind(id.as_str())
-                .fetch_optional(pool)
-                .await?
-                .map(|row| user_from_row(&row))
-                .transpose()
+            sqlx::query(sql).bind(id.as_str()).fetch_optional(pool).await?.map(|row| user_from_row(&row)).transpose()
         })?;
         Ok(row)
+    }
+
+    /// The users with these ids that exist, in no particular order.
+    pub async fn users_by_ids(&self, ids: &[Id]) -> StoreResult<Vec<UserRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, username, password_hash, display_name, product, country, token_version FROM users WHERE id IN ({})",
+            super::placeholders(1, ids.len())
+        );
+        on_pool!(self, |pool| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(id.as_str());
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter().map(user_from_row).collect()
+        })
     }
 
     /// The named secret, created (by `create`) and stored on first use, so every process that

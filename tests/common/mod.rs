@@ -45,10 +45,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The `reason` of an error body.
@@ -74,10 +71,7 @@ impl TestServer {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
             .args(extra)
-            .env(
-                "SEGUE_LOG",
-                std::env::var("SEGUE_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("SEGUE_LOG", std::env::var("SEGUE_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -89,25 +83,10 @@ impl TestServer {
                 let _ = tx.send(line);
             }
         });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("segue prints its address");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("an http:// address")
-            .to_string();
-        let http = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(WAIT))
-            .build()
-            .into();
-        TestServer {
-            child,
-            base,
-            data_dir,
-            http,
-        }
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("segue prints its address");
+        let base = line.split_whitespace().find(|w| w.starts_with("http://")).expect("an http:// address").to_string();
+        let http = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(WAIT)).build().into();
+        TestServer { child, base, data_dir, http }
     }
 
     pub fn ws_url(&self) -> String {
@@ -120,12 +99,8 @@ impl TestServer {
 
     /// Sends SIGTERM and waits for the exit.
     pub fn terminate(&mut self) -> ExitStatus {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        self.wait_exit(Duration::from_secs(30))
-            .expect("segue exits after SIGTERM")
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
+        self.wait_exit(Duration::from_secs(30)).expect("segue exits after SIGTERM")
     }
 
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
@@ -150,13 +125,7 @@ impl TestServer {
             .expect("segue runs")
     }
 
-    pub fn request(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let url = format!("{}{path}", self.base);
         let request = ureq::http::Request::builder().method(method).uri(&url);
         let request = match token {
@@ -165,10 +134,7 @@ impl TestServer {
         };
         let response = match body {
             Some(body) => self.http.run(
-                request
-                    .header("Content-Type", "application/json")
-                    .body(serde_json::to_vec(&body).unwrap())
-                    .unwrap(),
+                request.header("Content-Type", "application/json").body(serde_json::to_vec(&body).unwrap()).unwrap(),
             ),
             None => self.http.run(request.body(()).unwrap()),
         };
@@ -177,24 +143,12 @@ impl TestServer {
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| {
-                (
-                    name.to_string(),
-                    value.to_str().unwrap_or_default().to_string(),
-                )
-            })
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or_default().to_string()))
             .collect();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Reply {
-            status,
-            body,
-            headers,
-        }
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, body, headers }
     }
 
     pub fn get(&self, path: &str, token: &str) -> Reply {
@@ -210,37 +164,19 @@ impl TestServer {
             Some(json!({"username": username, "password": "correct-horse", "country": "SE"})),
         );
         assert_eq!(reply.status, 201, "register {username}: {:?}", reply.body);
-        (
-            reply.body["id"].as_str().unwrap().to_string(),
-            reply.body["access_token"].as_str().unwrap().to_string(),
-        )
+        (reply.body["id"].as_str().unwrap().to_string(), reply.body["access_token"].as_str().unwrap().to_string())
     }
 
     /// Makes a user premium (through the CLI, as an operator would).
     pub fn make_premium(&self, username: &str) {
-        let out = self.cli(&[
-            "users",
-            "add",
-            username,
-            "--password",
-            "unused-here",
-            "--product",
-            "premium",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = self.cli(&["users", "add", username, "--password", "unused-here", "--product", "premium"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Ids of `n` playable tracks of the demo catalog.
     pub fn track_ids(&self, token: &str, n: usize) -> Vec<String> {
         let reply = self.get("/v1/search?q=e&type=track&limit=50", token);
-        let items = reply.body["tracks"]["items"]
-            .as_array()
-            .expect("search results")
-            .clone();
+        let items = reply.body["tracks"]["items"].as_array().expect("search results").clone();
         let ids: Vec<String> = items
             .iter()
             .filter(|t| t["is_playable"] == true)
@@ -254,21 +190,13 @@ impl TestServer {
     /// An album id and its track ids.
     pub fn album(&self, token: &str) -> (String, Vec<(String, u64)>) {
         let reply = self.get("/v1/search?q=a&type=track&limit=1", token);
-        let album_id = reply.body["tracks"]["items"][0]["album"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let album_id = reply.body["tracks"]["items"][0]["album"]["id"].as_str().unwrap().to_string();
         let album = self.get(&format!("/v1/albums/{album_id}/tracks?limit=50"), token);
         let tracks = album.body["items"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|t| {
-                (
-                    t["id"].as_str().unwrap().to_string(),
-                    t["duration_ms"].as_u64().unwrap(),
-                )
-            })
+            .map(|t| (t["id"].as_str().unwrap().to_string(), t["duration_ms"].as_u64().unwrap()))
             .collect();
         (album_id, tracks)
     }
@@ -284,9 +212,7 @@ impl Drop for TestServer {
 /// Opens a WebSocket with the token in the Authorization header.
 pub async fn open_socket(server: &TestServer, token: &str) -> Result<Socket, WsError> {
     let mut request = server.ws_url().into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    request.headers_mut().insert("Authorization", format!("Bearer {token}").parse().unwrap());
     let (socket, _) = tokio_tungstenite::connect_async(request).await?;
     Ok(socket)
 }
@@ -313,24 +239,10 @@ pub struct Device {
 
 impl Device {
     /// Connects and says hello; returns the device and its welcome.
-    pub async fn connect(
-        server: &TestServer,
-        token: &str,
-        device_id: &str,
-        can_play: bool,
-    ) -> (Device, Welcome) {
-        let socket = open_socket(server, token)
-            .await
-            .expect("the upgrade succeeds");
-        let mut device = Device {
-            socket,
-            device_id: device_id.to_string(),
-            next_id: 1,
-            events: VecDeque::new(),
-        };
-        let reply = device
-            .request("hello", hello_body(device_id, can_play))
-            .await;
+    pub async fn connect(server: &TestServer, token: &str, device_id: &str, can_play: bool) -> (Device, Welcome) {
+        let socket = open_socket(server, token).await.expect("the upgrade succeeds");
+        let mut device = Device { socket, device_id: device_id.to_string(), next_id: 1, events: VecDeque::new() };
+        let reply = device.request("hello", hello_body(device_id, can_play)).await;
         assert_eq!(reply.ok, Some(true), "hello refused: {:?}", reply.error);
         let welcome: Welcome = reply.body_as().expect("a welcome body");
         (device, welcome)
@@ -344,8 +256,7 @@ impl Device {
     pub async fn send(&mut self, kind: &str, body: impl Serialize) -> u32 {
         let id = self.next_id;
         self.next_id += 1;
-        self.send_raw(Message::Binary(encode_request(kind, id, &body).into()))
-            .await;
+        self.send_raw(Message::Binary(encode_request(kind, id, &body).into())).await;
         id
     }
 
@@ -393,11 +304,7 @@ impl Device {
             Some(frame) => frame,
             None => {
                 let frame = self.read_frame().await;
-                assert!(
-                    !frame.is_reply(),
-                    "{}: an unexpected reply {frame:?}",
-                    self.device_id
-                );
+                assert!(!frame.is_reply(), "{}: an unexpected reply {frame:?}", self.device_id);
                 frame
             }
         }
@@ -421,11 +328,7 @@ impl Device {
     /// Reads `state` events until the one with `seq`.
     pub async fn state_at(&mut self, seq: u64) -> SessionState {
         let state = self.state_where(|s| s.seq >= seq).await;
-        assert_eq!(
-            state.seq, seq,
-            "{}: no state event with seq {seq}",
-            self.device_id
-        );
+        assert_eq!(state.seq, seq, "{}: no state event with seq {seq}", self.device_id);
         state
     }
 
@@ -451,9 +354,7 @@ async fn read_until_close(socket: &mut Socket) -> (Vec<ServerFrame>, u16, String
     let mut frames = Vec::new();
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let next = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .expect("the server closes in time");
+        let next = tokio::time::timeout_at(deadline, socket.next()).await.expect("the server closes in time");
         match next {
             Some(Ok(Message::Binary(bytes))) => {
                 frames.push(ServerFrame::decode(&bytes).expect("a server frame decodes"))

@@ -23,11 +23,7 @@ pub fn choose(state: &SessionState, tracks: &[String], rng: &mut Rng) -> Request
     let (Some(playback), Some(active)) = (&state.playback, &state.active_device_id) else {
         return Request::Play(Play {
             uris: Some(tracks.to_vec()),
-            device_id: state
-                .devices
-                .iter()
-                .find(|d| d.online && d.can_play)
-                .map(|d| d.device_id.clone()),
+            device_id: state.devices.iter().find(|d| d.online && d.can_play).map(|d| d.device_id.clone()),
             ..Play::default()
         });
     };
@@ -37,11 +33,7 @@ pub fn choose(state: &SessionState, tracks: &[String], rng: &mut Rng) -> Request
     }
     roll -= SEEK;
     if roll < VOLUME {
-        let controllable: Vec<_> = state
-            .devices
-            .iter()
-            .filter(|d| d.online && d.supports_volume)
-            .collect();
+        let controllable: Vec<_> = state.devices.iter().filter(|d| d.online && d.supports_volume).collect();
         if controllable.is_empty() {
             return seek(playback, rng);
         }
@@ -50,16 +42,11 @@ pub fn choose(state: &SessionState, tracks: &[String], rng: &mut Rng) -> Request
         if Some(percent) == device.volume_percent {
             percent = (percent + 1) % 101;
         }
-        return Request::Volume(Volume {
-            percent,
-            device_id: Some(device.device_id.clone()),
-        });
+        return Request::Volume(Volume { percent, device_id: Some(device.device_id.clone()) });
     }
     roll -= VOLUME;
     if roll < SHUFFLE {
-        return Request::Shuffle(Shuffle {
-            state: !playback.shuffle,
-        });
+        return Request::Shuffle(Shuffle { state: !playback.shuffle });
     }
     roll -= SHUFFLE;
     if roll < REPEAT {
@@ -72,24 +59,14 @@ pub fn choose(state: &SessionState, tracks: &[String], rng: &mut Rng) -> Request
     }
     roll -= REPEAT;
     if roll < TRANSFER {
-        let targets: Vec<_> = state
-            .devices
-            .iter()
-            .filter(|d| d.online && d.can_play && &d.device_id != active)
-            .collect();
+        let targets: Vec<_> =
+            state.devices.iter().filter(|d| d.online && d.can_play && &d.device_id != active).collect();
         if targets.is_empty() {
             return seek(playback, rng);
         }
-        return Request::Transfer(Transfer {
-            device_id: rng.pick(&targets).device_id.clone(),
-            play: None,
-        });
+        return Request::Transfer(Transfer { device_id: rng.pick(&targets).device_id.clone(), play: None });
     }
-    if playback.is_playing {
-        Request::Pause
-    } else {
-        Request::Resume
-    }
+    if playback.is_playing { Request::Pause } else { Request::Resume }
 }
 
 /// A seek to a random position within the track.
@@ -218,13 +195,8 @@ mod tests {
         for request in [
             Request::Pause,
             Request::Seek(Seek { position_ms: 1234 }),
-            Request::Volume(Volume {
-                percent: 7,
-                device_id: Some("c".into()),
-            }),
-            Request::Repeat(Repeat {
-                state: RepeatMode::Track,
-            }),
+            Request::Volume(Volume { percent: 7, device_id: Some("c".into()) }),
+            Request::Repeat(Repeat { state: RepeatMode::Track }),
         ] {
             let frame = ClientFrame::decode(&encode(&request, 9)).expect("an envelope");
             assert_eq!(frame.id, 9);

@@ -124,11 +124,7 @@ pub async fn run(endpoint: &Endpoint, scenario: &Scenario) -> Result<Summary, St
         let first = failures.first().map_or("", String::as_str);
         return Err(format!("no user could connect; the first error: {first}"));
     }
-    eprintln!(
-        "  {} users connected in {:.1} s",
-        ticks.len(),
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("  {} users connected in {:.1} s", ticks.len(), started.elapsed().as_secs_f64());
     if !failures.is_empty() {
         eprintln!(
             "  warning: {} users failed to connect and take no part; the first error: {}",
@@ -159,67 +155,36 @@ pub async fn run(endpoint: &Endpoint, scenario: &Scenario) -> Result<Summary, St
         warmup_s: scenario.warmup,
     };
     let merged = stats.lock();
-    Ok(Summary::new(
-        setup,
-        &merged,
-        window.length,
-        window.client_cpu,
-        window.server_cpu,
-    ))
+    Ok(Summary::new(setup, &merged, window.length, window.client_cpu, window.server_cpu))
 }
 
 /// Names the users and learns what the target needs: Segue accounts and tracks, or nothing.
-async fn prepare(
-    endpoint: &Endpoint,
-    scenario: &Scenario,
-) -> Result<(Target, Vec<Identity>, String), String> {
+async fn prepare(endpoint: &Endpoint, scenario: &Scenario) -> Result<(Target, Vec<Identity>, String), String> {
     let users = scenario.users as usize;
     match endpoint {
         Endpoint::Segue(base) => {
             let rest = Rest::new(base);
             rest.check_reachable().await?;
             eprintln!("segue: registering or logging in {users} users");
-            let accounts = rest
-                .accounts(
-                    &scenario.prefix,
-                    users,
-                    scenario.register_concurrency as usize,
-                )
-                .await?;
+            let accounts = rest.accounts(&scenario.prefix, users, scenario.register_concurrency as usize).await?;
             let tracks = rest.playable_tracks(&accounts[0].access_token, 50).await?;
             let ws_url = format!(
                 "{}/v1/connect",
-                base.trim_end_matches('/')
-                    .replacen("http://", "ws://", 1)
-                    .replacen("https://", "wss://", 1)
+                base.trim_end_matches('/').replacen("http://", "ws://", 1).replacen("https://", "wss://", 1)
             );
             let identities = accounts
                 .into_iter()
                 .enumerate()
-                .map(|(index, account)| Identity {
-                    index,
-                    name: account.username,
-                    token: Some(account.access_token),
-                })
+                .map(|(index, account)| Identity { index, name: account.username, token: Some(account.access_token) })
                 .collect();
-            let target = Target::Segue {
-                ws_url: ws_url.clone(),
-                tracks: Arc::new(tracks),
-            };
+            let target = Target::Segue { ws_url: ws_url.clone(), tracks: Arc::new(tracks) };
             Ok((target, identities, ws_url))
         }
         Endpoint::Relay(url) => {
             let identities = (0..users)
-                .map(|index| Identity {
-                    index,
-                    name: format!("{}-{index}", scenario.prefix),
-                    token: None,
-                })
+                .map(|index| Identity { index, name: format!("{}-{index}", scenario.prefix), token: None })
                 .collect();
-            let target = Target::Relay {
-                url: url.clone(),
-                frame_bytes: scenario.relay_frame_bytes,
-            };
+            let target = Target::Relay { url: url.clone(), frame_bytes: scenario.relay_frame_bytes };
             Ok((target, identities, url.clone()))
         }
     }
@@ -234,12 +199,7 @@ struct Window {
 
 /// Sends ticks at `scenario.rate` per second, round-robin over the users, through the warm-up
 /// and the measured window; then closes the tick channels, which tells the users to drain.
-async fn schedule(
-    scenario: &Scenario,
-    ticks: Vec<mpsc::Sender<()>>,
-    phase: &Phase,
-    stats: &Stats,
-) -> Window {
+async fn schedule(scenario: &Scenario, ticks: Vec<mpsc::Sender<()>>, phase: &Phase, stats: &Stats) -> Window {
     let start = Instant::now();
     let measure_from = start + Duration::from_secs(scenario.warmup);
     let end = measure_from + Duration::from_secs(scenario.duration);
@@ -258,13 +218,7 @@ async fn schedule(
         }
         if clocks.is_none() && now >= measure_from {
             phase.set(Stage::Measure);
-            clocks = Some((
-                now,
-                CpuClock::start(None),
-                scenario
-                    .server_pid
-                    .and_then(|pid| CpuClock::start(Some(pid))),
-            ));
+            clocks = Some((now, CpuClock::start(None), scenario.server_pid.and_then(|pid| CpuClock::start(Some(pid)))));
         }
         // Open loop: how many ticks are due by now, whatever happened to the earlier ones.
         let due = (now.duration_since(start).as_secs_f64() * rate) as u64;

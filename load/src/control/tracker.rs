@@ -49,9 +49,7 @@ impl Tracker {
     pub fn new(devices: usize, timeout: Duration) -> Tracker {
         assert!(devices <= 64, "a user has at most 64 tracked devices");
         Tracker {
-            recent: (0..devices)
-                .map(|_| VecDeque::with_capacity(RECENT))
-                .collect(),
+            recent: (0..devices).map(|_| VecDeque::with_capacity(RECENT)).collect(),
             pending: Vec::new(),
             max_seq: 0,
             timeout,
@@ -74,22 +72,12 @@ impl Tracker {
         if waiting == 0 && request.is_none() {
             return;
         }
-        self.pending.push(Pending {
-            sender,
-            request,
-            seq,
-            seq_before: self.max_seq,
-            t0,
-            waiting,
-            measured,
-        });
+        self.pending.push(Pending { sender, request, seq, seq_before: self.max_seq, t0, waiting, measured });
     }
 
     /// Whether `device` awaits the reply to a command.
     pub fn awaiting_reply(&self, device: usize) -> bool {
-        self.pending
-            .iter()
-            .any(|p| p.sender == device && p.request.is_some())
+        self.pending.iter().any(|p| p.sender == device && p.request.is_some())
     }
 
     /// The reply to request `id` reached `device` at `at`: `Some(seq)` when the command was
@@ -103,10 +91,7 @@ impl Tracker {
         at: Instant,
         tally: &mut Tally,
     ) -> Option<bool> {
-        let index = self
-            .pending
-            .iter()
-            .position(|p| p.sender == device && p.request == Some(id))?;
+        let index = self.pending.iter().position(|p| p.sender == device && p.request == Some(id))?;
         let measured = self.pending[index].measured;
         let pending = &mut self.pending[index];
         pending.request = None;
@@ -119,9 +104,7 @@ impl Tracker {
                 let (t0, timeout) = (pending.t0, self.timeout);
                 for device in bits(pending.waiting) {
                     // The earliest state at or past the seq that this device saw after t0.
-                    let seen = self.recent[device]
-                        .iter()
-                        .find(|&&(seen, at)| seen >= seq && at >= t0);
+                    let seen = self.recent[device].iter().find(|&&(seen, at)| seen >= seq && at >= t0);
                     if let Some(&(_, at)) = seen {
                         record(at - t0, timeout, measured, tally);
                         pending.waiting &= !(1 << device);
@@ -219,11 +202,7 @@ mod tests {
     }
 
     fn tracker() -> (Tracker, Tally, Instant) {
-        (
-            Tracker::new(3, Duration::from_secs(5)),
-            Tally::default(),
-            Instant::now(),
-        )
+        (Tracker::new(3, Duration::from_secs(5)), Tally::default(), Instant::now())
     }
 
     #[test]
@@ -231,20 +210,13 @@ mod tests {
         let (mut tracker, mut tally, t0) = tracker();
         tracker.sent(0, Some(7), None, t0, ALL3, true);
         assert!(tracker.awaiting_reply(0) && !tracker.awaiting_reply(1));
-        assert_eq!(
-            tracker.replied(0, 7, Some(5), t0 + ms(1), &mut tally),
-            Some(true)
-        );
+        assert_eq!(tracker.replied(0, 7, Some(5), t0 + ms(1), &mut tally), Some(true));
         tracker.state(0, 5, t0 + ms(2), &mut tally);
         tracker.state(1, 5, t0 + ms(3), &mut tally);
         assert!(!tracker.is_idle());
         tracker.state(2, 5, t0 + ms(4), &mut tally);
         assert!(tracker.is_idle());
-        assert_eq!(
-            tally.samples,
-            vec![ms(3), ms(4)],
-            "the sender's own event is not a sample"
-        );
+        assert_eq!(tally.samples, vec![ms(3), ms(4)], "the sender's own event is not a sample");
     }
 
     #[test]
@@ -275,22 +247,12 @@ mod tests {
         tracker.state(1, 10, t0, &mut tally);
         tracker.sent(0, Some(1), None, t0 + ms(1), ALL3, true);
         tracker.sent(1, Some(1), None, t0 + ms(1), ALL3, true);
-        assert_eq!(
-            tracker.replied(0, 1, None, t0 + ms(2), &mut tally),
-            Some(true)
-        );
-        assert_eq!(
-            tracker.replied(1, 1, Some(10), t0 + ms(2), &mut tally),
-            Some(true)
-        );
+        assert_eq!(tracker.replied(0, 1, None, t0 + ms(2), &mut tally), Some(true));
+        assert_eq!(tracker.replied(1, 1, Some(10), t0 + ms(2), &mut tally), Some(true));
         assert!(tracker.is_idle());
         assert!(tally.samples.is_empty());
         assert_eq!(tally.unchanged, 1);
-        assert_eq!(
-            tracker.replied(1, 1, Some(11), t0 + ms(3), &mut tally),
-            None,
-            "already answered"
-        );
+        assert_eq!(tracker.replied(1, 1, Some(11), t0 + ms(3), &mut tally), None, "already answered");
     }
 
     #[test]

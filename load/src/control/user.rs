@@ -35,21 +35,14 @@ const TRACKS_PER_USER: usize = 5;
 /// The request id of the `play` that starts each user's playback, after `hello`.
 const PLAY_ID: u32 = ws::HELLO_ID + 1;
 /// Device types the simulated devices take, in turn.
-const DEVICE_TYPES: [DeviceType; 4] = [
-    DeviceType::Computer,
-    DeviceType::Smartphone,
-    DeviceType::Speaker,
-    DeviceType::Tv,
-];
+const DEVICE_TYPES: [DeviceType; 4] =
+    [DeviceType::Computer, DeviceType::Smartphone, DeviceType::Speaker, DeviceType::Tv];
 
 /// What the users talk to.
 #[derive(Debug, Clone)]
 pub enum Target {
     /// A Segue server: `ws_url` is its `/v1/connect`; `tracks` are playable track ids.
-    Segue {
-        ws_url: String,
-        tracks: Arc<Vec<String>>,
-    },
+    Segue { ws_url: String, tracks: Arc<Vec<String>> },
     /// The bare relay at `url`, with frames of about `frame_bytes`.
     Relay { url: String, frame_bytes: usize },
 }
@@ -129,11 +122,7 @@ impl User {
         };
         let devices = sockets
             .into_iter()
-            .map(|socket| Device {
-                socket,
-                alive: true,
-                next_request: PLAY_ID + 1,
-            })
+            .map(|socket| Device { socket, alive: true, next_request: PLAY_ID + 1 })
             .collect::<Vec<_>>();
         Ok(User {
             tracker: Tracker::new(devices.len(), DELIVERY_TIMEOUT),
@@ -149,12 +138,7 @@ impl User {
 
     /// Sends a command on every tick from the scheduler and times its deliveries, until the
     /// schedule ends and the last deliveries came in or timed out; then closes the sockets.
-    pub async fn run(
-        mut self,
-        mut ticks: mpsc::Receiver<()>,
-        phase: Arc<Phase>,
-        stats: Arc<Stats>,
-    ) {
+    pub async fn run(mut self, mut ticks: mpsc::Receiver<()>, phase: Arc<Phase>, stats: Arc<Stats>) {
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut drain_until = None;
@@ -178,8 +162,7 @@ impl User {
                 }
             }
         }
-        self.tracker
-            .sweep(Instant::now() + DELIVERY_TIMEOUT, &mut self.tally);
+        self.tracker.sweep(Instant::now() + DELIVERY_TIMEOUT, &mut self.tally);
         stats.absorb(&mut self.tally);
         for device in self.devices.iter_mut().filter(|d| d.alive) {
             let _ = tokio::time::timeout(Duration::from_secs(1), device.socket.close(None)).await;
@@ -222,16 +205,10 @@ impl User {
             self.tally.commands += 1;
         }
         let online = self.online();
-        self.tracker
-            .sent(sender, request, seq, t0, online, measured);
+        self.tracker.sent(sender, request, seq, t0, online, measured);
     }
 
-    fn on_message(
-        &mut self,
-        device: usize,
-        message: Option<Result<Message, WsError>>,
-        measuring: bool,
-    ) {
+    fn on_message(&mut self, device: usize, message: Option<Result<Message, WsError>>, measuring: bool) {
         let at = Instant::now();
         let bytes = match message {
             Some(Ok(Message::Binary(bytes))) => bytes,
@@ -273,13 +250,9 @@ impl User {
         let seq = match (reply.ok, reply.body_as::<SeqReply>()) {
             (Some(true), Ok(body)) => Ok(body.seq),
             (Some(true), Err(_)) => Err("REPLY_WITHOUT_SEQ".to_string()),
-            _ => Err(reply
-                .error
-                .map_or("REFUSED_WITHOUT_ERROR".to_string(), |e| e.code.to_string())),
+            _ => Err(reply.error.map_or("REFUSED_WITHOUT_ERROR".to_string(), |e| e.code.to_string())),
         };
-        let measured =
-            self.tracker
-                .replied(device, id, seq.as_ref().ok().copied(), at, &mut self.tally);
+        let measured = self.tracker.replied(device, id, seq.as_ref().ok().copied(), at, &mut self.tally);
         if let (Some(true), Err(error)) = (measured, seq) {
             self.tally.error(&error);
         }
@@ -295,19 +268,12 @@ impl User {
 
     /// A bit per device whose socket is open.
     fn online(&self) -> u64 {
-        self.devices
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.alive)
-            .fold(0, |mask, (i, _)| mask | 1 << i)
+        self.devices.iter().enumerate().filter(|(_, d)| d.alive).fold(0, |mask, (i, _)| mask | 1 << i)
     }
 }
 
 /// The next message on any open socket of the user, starting the round at `next_poll`.
-async fn next_message(
-    devices: &mut [Device],
-    next_poll: &mut usize,
-) -> (usize, Option<Result<Message, WsError>>) {
+async fn next_message(devices: &mut [Device], next_poll: &mut usize) -> (usize, Option<Result<Message, WsError>>) {
     poll_fn(|cx| {
         let count = devices.len();
         for k in 0..count {
@@ -342,15 +308,9 @@ fn hello(index: usize) -> Hello {
 
 /// Plays `tracks` on the first device (`load-d0`) and waits for the reply.
 async fn start_playback(socket: &mut Socket, tracks: &[String]) -> Result<(), String> {
-    let play = Request::Play(Play {
-        uris: Some(tracks.to_vec()),
-        device_id: Some(hello(0).device_id),
-        ..Play::default()
-    });
-    socket
-        .send(Message::Binary(commands::encode(&play, PLAY_ID).into()))
-        .await
-        .map_err(|error| error.to_string())?;
+    let play =
+        Request::Play(Play { uris: Some(tracks.to_vec()), device_id: Some(hello(0).device_id), ..Play::default() });
+    socket.send(Message::Binary(commands::encode(&play, PLAY_ID).into())).await.map_err(|error| error.to_string())?;
     let reply = tokio::time::timeout(ws::HANDSHAKE_TIMEOUT, ws::reply(socket))
         .await
         .map_err(|_| format!("no reply within {:?}", ws::HANDSHAKE_TIMEOUT))??;

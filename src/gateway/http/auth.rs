@@ -52,10 +52,7 @@ async fn register(
         tokens: Tokens,
     }
     let tokens = services.accounts.issue_pair(&user).into();
-    Ok(HttpResponse::Created().json(Registered {
-        user: private_user(&links, &user),
-        tokens,
-    }))
+    Ok(HttpResponse::Created().json(Registered { user: private_user(&links, &user), tokens }))
 }
 
 #[derive(Deserialize)]
@@ -65,10 +62,7 @@ struct Login {
 }
 
 async fn login(services: web::Data<Services>, body: web::Json<Login>) -> ApiResult<HttpResponse> {
-    let pair = services
-        .accounts
-        .login(&body.username, &body.password)
-        .await?;
+    let pair = services.accounts.login(&body.username, &body.password).await?;
     Ok(json(&Tokens::from(pair)))
 }
 
@@ -77,19 +71,12 @@ struct Refresh {
     refresh_token: String,
 }
 
-async fn refresh(
-    services: web::Data<Services>,
-    body: web::Json<Refresh>,
-) -> ApiResult<HttpResponse> {
+async fn refresh(services: web::Data<Services>, body: web::Json<Refresh>) -> ApiResult<HttpResponse> {
     let pair = services.accounts.refresh(&body.refresh_token).await?;
     Ok(json(&Tokens::from(pair)))
 }
 
-async fn me(
-    request: HttpRequest,
-    services: web::Data<Services>,
-    AuthUser(auth): AuthUser,
-) -> ApiResult<HttpResponse> {
+async fn me(request: HttpRequest, services: web::Data<Services>, AuthUser(auth): AuthUser) -> ApiResult<HttpResponse> {
     let links = Links::new(base_url(&request, &services));
     Ok(json(&private_user(&links, &auth.user)))
 }

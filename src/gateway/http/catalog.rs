@@ -9,7 +9,8 @@ use super::{ApiResult, AuthUser, base_url, json};
 use crate::catalog::resolve::parse_track_ref;
 use crate::error::AppError;
 use crate::gateway::Services;
-use crate::ids::{Id, Uri};
+use crate::ids::{Id, Uri, UriKind};
+use crate::storage::catalog::AudioFeaturesRow;
 
 /// Most ids one `GET /v1/tracks?ids=` takes.
 const MAX_IDS: usize = 50;
@@ -22,10 +23,12 @@ pub fn routes(app: &mut web::ServiceConfig) {
         .route("/v1/albums/{id}", web::get().to(album))
         .route("/v1/albums/{id}/tracks", web::get().to(album_tracks))
         .route("/v1/artists/{id}", web::get().to(artist))
-        .route(
-            "/v1/artists/{id}/top-tracks",
-            web::get().to(artist_top_tracks),
-        )
+        .route("/v1/artists/{id}/top-tracks", web::get().to(artist_top_tracks))
+        .route("/v1/artists/{id}/albums", web::get().to(artist_albums))
+        .route("/v1/albums", web::get().to(several_albums))
+        .route("/v1/artists", web::get().to(several_artists))
+        .route("/v1/audio-features", web::get().to(several_audio_features))
+        .route("/v1/audio-features/{id}", web::get().to(one_audio_features))
         .route("/v1/search", web::get().to(search));
 }
 
@@ -37,6 +40,11 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
+    /// The first page of the largest size.
+    pub fn first() -> PageQuery {
+        PageQuery { limit: Some(50), offset: Some(0) }
+    }
+
     /// `(offset, limit)`: limit 1..=50 (default 20), offset default 0.
     pub fn resolve(&self) -> Result<(u32, u32), AppError> {
         let limit = self.limit.unwrap_or(20);
@@ -53,15 +61,10 @@ fn found<T>(object: Option<T>, kind: &str, id: Id) -> Result<T, AppError> {
 }
 
 /// An id from a path: a bare id or a URI of either scheme.
-fn path_id(text: &str) -> Result<Id, AppError> {
+pub(super) fn path_id(text: &str) -> Result<Id, AppError> {
     Id::parse(text)
         .or_else(|| Uri::parse(text).map(|uri| uri.id))
-        .ok_or_else(|| {
-            AppError::bad_request(format!(
-                "invalid id {:?}: expected 22 base62 characters",
-                shorten(text)
-            ))
-        })
+        .ok_or_else(|| AppError::bad_request(format!("invalid id {:?}: expected 22 base62 characters", shorten(text))))
 }
 
 fn shorten(text: &str) -> String {
@@ -76,9 +79,7 @@ async fn one_track(
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&id)?;
     let rows = services.store.tracks(&[id]).await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| AppError::not_found(format!("no track {id}")))?;
+    let row = rows.first().ok_or_else(|| AppError::not_found(format!("no track {id}")))?;
     let links = Links::new(base_url(&request, &services));
     Ok(json(&objects::track(&links, row, &auth.user.country)))
 }
@@ -108,11 +109,7 @@ async fn several_tracks(
     // In the order asked, with null for an unknown id, as the Web API answers.
     let tracks: Vec<Option<objects::Track>> = ids
         .iter()
-        .map(|id| {
-            rows.iter()
-                .find(|row| row.id == *id)
-                .map(|row| objects::track(&links, row, &auth.user.country))
-        })
+        .map(|id| rows.iter().find(|row| row.id == *id).map(|row| objects::track(&links, row, &auth.user.country)))
         .collect();
     #[derive(Serialize)]
     struct Tracks {
@@ -121,7 +118,7 @@ async fn several_tracks(
     Ok(json(&Tracks { tracks }))
 }
 
-async fn album_track_page(
+pub(super) async fn album_track_page(
     services: &Services,
     links: &Links,
     album: Id,
@@ -150,11 +147,7 @@ async fn album(
     let id = path_id(&id)?;
     let row = found(services.store.album(id).await?, "album", id)?;
     let links = Links::new(base_url(&request, &services));
-    let first_page = PageQuery {
-        limit: Some(50),
-        offset: Some(0),
-    };
-    let tracks = album_track_page(&services, &links, id, &first_page, &auth.user.country).await?;
+    let tracks = album_track_page(&services, &links, id, &PageQuery::first(), &auth.user.country).await?;
     Ok(json(&objects::album(&links, &row, tracks)))
 }
 
@@ -168,9 +161,7 @@ async fn album_tracks(
     let id = path_id(&id)?;
     found(services.store.album(id).await?, "album", id)?;
     let links = Links::new(base_url(&request, &services));
-    Ok(json(
-        &album_track_page(&services, &links, id, &page, &auth.user.country).await?,
-    ))
+    Ok(json(&album_track_page(&services, &links, id, &page, &auth.user.country).await?))
 }
 
 async fn artist(
@@ -199,10 +190,7 @@ async fn artist_top_tracks(
     struct TopTracks {
         tracks: Vec<objects::Track>,
     }
-    let tracks = rows
-        .iter()
-        .map(|row| objects::track(&links, row, &auth.user.country))
-        .collect();
+    let tracks = rows.iter().map(|row| objects::track(&links, row, &auth.user.country)).collect();
     Ok(json(&TopTracks { tracks }))
 }
 
@@ -238,25 +226,13 @@ async fn search(
             .into());
         }
     }
-    let (offset, limit) = PageQuery {
-        limit: query.limit,
-        offset: query.offset,
-    }
-    .resolve()?;
+    let (offset, limit) = PageQuery { limit: query.limit, offset: query.offset }.resolve()?;
     if offset > MAX_SEARCH_OFFSET {
-        return Err(
-            AppError::bad_request(format!("offset must be at most {MAX_SEARCH_OFFSET}")).into(),
-        );
+        return Err(AppError::bad_request(format!("offset must be at most {MAX_SEARCH_OFFSET}")).into());
     }
-    let (rows, total) = services
-        .store
-        .search_tracks_simple(text, limit, offset)
-        .await?;
+    let (rows, total) = services.store.search_tracks_simple(text, limit, offset).await?;
     let links = Links::new(base_url(&request, &services));
-    let items = rows
-        .iter()
-        .map(|row| objects::track(&links, row, &auth.user.country))
-        .collect();
+    let items = rows.iter().map(|row| objects::track(&links, row, &auth.user.country)).collect();
     let url = format!(
         "{}/v1/search?{}",
         links.base,
@@ -266,7 +242,156 @@ async fn search(
     struct Results {
         tracks: objects::Paging<objects::Track>,
     }
-    Ok(json(&Results {
-        tracks: paging(&url, items, offset, limit, total),
-    }))
+    Ok(json(&Results { tracks: paging(&url, items, offset, limit, total) }))
+}
+
+/// Ids from `?ids=a,b,…` (ids or URIs), 1..`max` of them.
+fn query_ids(text: &str, max: usize) -> Result<Vec<Id>, AppError> {
+    let ids = text
+        .split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| path_id(part.trim()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() || ids.len() > max {
+        return Err(AppError::bad_request(format!("ids must name 1..{max} items")));
+    }
+    Ok(ids)
+}
+
+async fn artist_albums(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    _auth: AuthUser,
+    id: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&id)?;
+    found(services.store.artist(id).await?, "artist", id)?;
+    let (offset, limit) = page.resolve()?;
+    let (rows, total) = services.store.artist_albums(id, limit, offset).await?;
+    let links = Links::new(base_url(&request, &services));
+    let items = rows.iter().map(|row| objects::simplified_album(&links, &row.album, &row.artist)).collect();
+    Ok(json(&paging(&format!("{}/v1/artists/{id}/albums", links.base), items, offset, limit, total)))
+}
+
+async fn several_albums(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    AuthUser(auth): AuthUser,
+    query: web::Query<IdsQuery>,
+) -> ApiResult<HttpResponse> {
+    let ids = query_ids(&query.ids, 20)?;
+    let rows = services.store.albums(&ids).await?;
+    let links = Links::new(base_url(&request, &services));
+    let mut albums = Vec::with_capacity(ids.len());
+    for id in &ids {
+        albums.push(match rows.iter().find(|row| row.album.id == *id) {
+            Some(row) => {
+                let tracks = album_track_page(&services, &links, *id, &PageQuery::first(), &auth.user.country).await?;
+                Some(objects::album(&links, row, tracks))
+            }
+            None => None,
+        });
+    }
+    #[derive(Serialize)]
+    struct Albums {
+        albums: Vec<Option<objects::Album>>,
+    }
+    Ok(json(&Albums { albums }))
+}
+
+async fn several_artists(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    _auth: AuthUser,
+    query: web::Query<IdsQuery>,
+) -> ApiResult<HttpResponse> {
+    let ids = query_ids(&query.ids, MAX_IDS)?;
+    let rows = services.store.artists(&ids).await?;
+    let links = Links::new(base_url(&request, &services));
+    let artists =
+        ids.iter().map(|id| rows.iter().find(|row| row.id == *id).map(|row| objects::artist(&links, row))).collect();
+    #[derive(Serialize)]
+    struct Artists {
+        artists: Vec<Option<objects::Artist>>,
+    }
+    Ok(json(&Artists { artists }))
+}
+
+/// The Web API's audio-features object.
+#[derive(Serialize)]
+struct AudioFeatures {
+    acousticness: f64,
+    analysis_url: String,
+    danceability: f64,
+    duration_ms: u32,
+    energy: f64,
+    id: String,
+    instrumentalness: f64,
+    key: i64,
+    liveness: f64,
+    loudness: f64,
+    mode: i64,
+    speechiness: f64,
+    tempo: f64,
+    time_signature: i64,
+    track_href: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    uri: String,
+    valence: f64,
+}
+
+fn audio_features(links: &Links, row: &AudioFeaturesRow) -> AudioFeatures {
+    AudioFeatures {
+        acousticness: row.acousticness,
+        analysis_url: format!("{}/v1/audio-analysis/{}", links.base, row.id),
+        danceability: row.danceability,
+        duration_ms: row.duration_ms,
+        energy: row.energy,
+        id: row.id.to_string(),
+        instrumentalness: row.instrumentalness,
+        key: row.key,
+        liveness: row.liveness,
+        loudness: row.loudness,
+        mode: row.mode,
+        speechiness: row.speechiness,
+        tempo: row.tempo,
+        time_signature: row.time_signature,
+        track_href: links.href(UriKind::Track, row.id),
+        kind: "audio_features",
+        uri: Uri::new(UriKind::Track, row.id).to_string(),
+        valence: row.valence,
+    }
+}
+
+async fn several_audio_features(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    _auth: AuthUser,
+    query: web::Query<IdsQuery>,
+) -> ApiResult<HttpResponse> {
+    let ids = query_ids(&query.ids, 100)?;
+    let rows = services.store.audio_features(&ids).await?;
+    let links = Links::new(base_url(&request, &services));
+    let audio_features =
+        ids.iter().map(|id| rows.iter().find(|row| row.id == *id).map(|row| audio_features(&links, row))).collect();
+    #[derive(Serialize)]
+    struct Several {
+        audio_features: Vec<Option<AudioFeatures>>,
+    }
+    Ok(json(&Several { audio_features }))
+}
+
+async fn one_audio_features(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    _auth: AuthUser,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&id)?;
+    let rows = services.store.audio_features(&[id]).await?;
+    let row = rows.first().ok_or_else(|| AppError::not_found(format!("no audio features for track {id}")))?;
+    let links = Links::new(base_url(&request, &services));
+    Ok(json(&audio_features(&links, row)))
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod catalog;
+mod library;
 pub mod objects;
 mod ops;
 mod player;
@@ -29,30 +30,27 @@ const JSON_LIMIT_BYTES: usize = 256 * 1024;
 pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
     app.app_data(web::Data::from(services))
         .app_data(
-            web::JsonConfig::default()
-                .limit(JSON_LIMIT_BYTES)
-                .error_handler(|error, _| {
-                    ApiError(AppError::bad_request(format!("invalid JSON body: {error}"))).into()
-                }),
+            web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(|error, _| {
+                ApiError(AppError::bad_request(format!("invalid JSON body: {error}"))).into()
+            }),
         )
-        .app_data(web::QueryConfig::default().error_handler(|error, _| {
-            ApiError(AppError::bad_request(format!("invalid query: {error}"))).into()
-        }))
-        .app_data(web::PathConfig::default().error_handler(|error, _| {
-            ApiError(AppError::bad_request(format!("invalid path: {error}"))).into()
-        }))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|error, _| ApiError(AppError::bad_request(format!("invalid query: {error}"))).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|error, _| ApiError(AppError::bad_request(format!("invalid path: {error}"))).into()),
+        )
         .app_data(web::PayloadConfig::default().limit(JSON_LIMIT_BYTES))
         .configure(ops::routes)
         .configure(auth::routes)
         .configure(catalog::routes)
+        .configure(library::routes)
         .configure(player::routes)
         .configure(streaming::routes)
         .default_service(web::to(|request: HttpRequest| async move {
-            let error = AppError::not_found(format!(
-                "no route for {} {}",
-                request.method(),
-                request.path()
-            ));
+            let error = AppError::not_found(format!("no route for {} {}", request.method(), request.path()));
             Err::<HttpResponse, _>(ApiError(error))
         }));
 }
@@ -70,11 +68,7 @@ pub fn error_json(error: &AppError) -> Vec<u8> {
         error: Inner<'a>,
     }
     let body = Outer {
-        error: Inner {
-            status: error.code.http_status(),
-            message: &error.message,
-            reason: error.code.as_str(),
-        },
+        error: Inner { status: error.code.http_status(), message: &error.message, reason: error.code.as_str() },
     };
     serde_json::to_vec(&body).expect("error bodies always serialize")
 }
@@ -110,10 +104,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/json"));
         if let Some(retry_after_ms) = self.0.retry_after_ms {
-            response.insert_header((
-                header::RETRY_AFTER,
-                retry_after_ms.div_ceil(1000).max(1).to_string(),
-            ));
+            response.insert_header((header::RETRY_AFTER, retry_after_ms.div_ceil(1000).max(1).to_string()));
         }
         if self.0.code == ErrorCode::Unauthorized {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
@@ -143,9 +134,7 @@ impl FromRequest for AuthUser {
             let services = services.ok_or_else(|| ApiError(AppError::internal()))?;
             services.metrics.http_requests.inc();
             let token = token.ok_or_else(|| {
-                ApiError(AppError::unauthorized(
-                    "missing access token: send Authorization: Bearer <token>",
-                ))
+                ApiError(AppError::unauthorized("missing access token: send Authorization: Bearer <token>"))
             })?;
             Ok(AuthUser(services.accounts.authenticate(&token).await?))
         })

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::auth::UserProfile;
 use crate::ids::{Id, UriKind};
 use crate::storage::catalog::{AlbumRef, AlbumRow, ArtistRef, ArtistRow, TrackRow};
+use crate::storage::playlists::PlaylistRow;
 
 /// Builds hrefs and URIs under one base URL.
 #[derive(Debug, Clone)]
@@ -223,10 +224,7 @@ pub struct Artist {
 pub fn artist(links: &Links, row: &ArtistRow) -> Artist {
     Artist {
         external_urls: links.external_urls(UriKind::Artist, row.id),
-        followers: Followers {
-            href: None,
-            total: u64::from(row.followers),
-        },
+        followers: Followers { href: None, total: u64::from(row.followers) },
         genres: row.genres.clone(),
         href: links.href(UriKind::Artist, row.id),
         id: row.id.to_string(),
@@ -269,15 +267,9 @@ pub fn private_user(links: &Links, user: &UserProfile) -> PrivateUser {
         country: user.country.clone(),
         display_name: user.display_name.clone(),
         email: None,
-        explicit_content: ExplicitContent {
-            filter_enabled: false,
-            filter_locked: false,
-        },
+        explicit_content: ExplicitContent { filter_enabled: false, filter_locked: false },
         external_urls: links.external_urls(UriKind::User, user.id),
-        followers: Followers {
-            href: None,
-            total: 0,
-        },
+        followers: Followers { href: None, total: 0 },
         href: links.href(UriKind::User, user.id),
         id: user.id.to_string(),
         images: Vec::new(),
@@ -286,6 +278,112 @@ pub fn private_user(links: &Links, user: &UserProfile) -> PrivateUser {
         uri: uri(UriKind::User, user.id),
         username: user.username.clone(),
     }
+}
+
+/// Another user's public user object (also a playlist's `owner`).
+#[derive(Debug, Serialize)]
+pub struct PublicUser {
+    pub display_name: String,
+    pub external_urls: BTreeMap<&'static str, String>,
+    pub followers: Option<Followers>,
+    pub href: String,
+    pub id: String,
+    pub images: Vec<Image>,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub uri: String,
+}
+
+/// The public user object of `id`; `followers` when known.
+pub fn public_user(links: &Links, id: Id, display_name: &str, followers: Option<u64>) -> PublicUser {
+    PublicUser {
+        display_name: display_name.to_string(),
+        external_urls: links.external_urls(UriKind::User, id),
+        followers: followers.map(|total| Followers { href: None, total }),
+        href: links.href(UriKind::User, id),
+        id: id.to_string(),
+        images: Vec::new(),
+        kind: "user",
+        uri: uri(UriKind::User, id),
+    }
+}
+
+/// Where a playlist's items are and how many there are.
+#[derive(Debug, Serialize)]
+pub struct ItemsRef {
+    pub href: String,
+    pub total: u64,
+}
+
+/// A simplified playlist object. It carries its items reference under both names the Web API
+/// has used (`tracks`, and `items` since 2026), for clients of either age.
+#[derive(Debug, Serialize)]
+pub struct SimplifiedPlaylist {
+    pub collaborative: bool,
+    pub description: String,
+    pub external_urls: BTreeMap<&'static str, String>,
+    pub href: String,
+    pub id: String,
+    pub images: Vec<Image>,
+    pub name: String,
+    pub owner: PublicUser,
+    pub public: bool,
+    pub snapshot_id: String,
+    pub tracks: ItemsRef,
+    pub items: ItemsRef,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub uri: String,
+}
+
+pub fn simplified_playlist(links: &Links, row: &PlaylistRow) -> SimplifiedPlaylist {
+    let items_href = format!("{}/tracks", links.href(UriKind::Playlist, row.id));
+    SimplifiedPlaylist {
+        collaborative: row.collaborative,
+        description: row.description.clone(),
+        external_urls: links.external_urls(UriKind::Playlist, row.id),
+        href: links.href(UriKind::Playlist, row.id),
+        id: row.id.to_string(),
+        images: Vec::new(),
+        name: row.name.clone(),
+        owner: public_user(links, row.owner_id, &row.owner_name, None),
+        public: row.public,
+        snapshot_id: row.snapshot_id.clone(),
+        tracks: ItemsRef { href: items_href.clone(), total: row.total_items },
+        items: ItemsRef { href: items_href, total: row.total_items },
+        kind: "playlist",
+        uri: uri(UriKind::Playlist, row.id),
+    }
+}
+
+/// One item of a playlist: the track under both names (`track`, and `item` since 2026).
+#[derive(Debug, Serialize)]
+pub struct PlaylistItem {
+    pub added_at: String,
+    pub added_by: Option<PublicUser>,
+    pub is_local: bool,
+    pub track: Option<Track>,
+    pub item: Option<Track>,
+}
+
+/// A track saved in the library.
+#[derive(Debug, Serialize)]
+pub struct SavedTrack {
+    pub added_at: String,
+    pub track: Track,
+}
+
+/// An album saved in the library.
+#[derive(Debug, Serialize)]
+pub struct SavedAlbum {
+    pub added_at: String,
+    pub album: Album,
+}
+
+/// An RFC 3339 timestamp with milliseconds, as the Web API writes `added_at`.
+pub fn timestamp(at_ms: i64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at_ms.max(0) as u64);
+    humantime::format_rfc3339_millis(at).to_string()
 }
 
 /// A device object.
@@ -334,15 +432,7 @@ pub fn paging<T>(url: &str, items: Vec<T>, offset: u32, limit: u32, total: u64) 
     let link = |offset: u32| format!("{url}{separator}offset={offset}&limit={limit}");
     let next = (u64::from(offset) + u64::from(limit) < total).then(|| link(offset + limit));
     let previous = (offset > 0).then(|| link(offset.saturating_sub(limit)));
-    Paging {
-        href: link(offset),
-        items,
-        limit,
-        next,
-        offset,
-        previous,
-        total,
-    }
+    Paging { href: link(offset), items, limit, next, offset, previous, total }
 }
 
 #[cfg(test)]
@@ -353,21 +443,12 @@ mod tests {
     fn paging_links_are_absolute_and_stop_at_the_ends() {
         let first = paging::<u8>("http://h/v1/search?q=x", vec![], 0, 20, 45);
         assert_eq!(first.href, "http://h/v1/search?q=x&offset=0&limit=20");
-        assert_eq!(
-            first.next.as_deref(),
-            Some("http://h/v1/search?q=x&offset=20&limit=20")
-        );
+        assert_eq!(first.next.as_deref(), Some("http://h/v1/search?q=x&offset=20&limit=20"));
         assert_eq!(first.previous, None);
         let last = paging::<u8>("http://h/v1/albums/a/tracks", vec![], 40, 20, 45);
         assert_eq!(last.next, None);
-        assert_eq!(
-            last.previous.as_deref(),
-            Some("http://h/v1/albums/a/tracks?offset=20&limit=20")
-        );
+        assert_eq!(last.previous.as_deref(), Some("http://h/v1/albums/a/tracks?offset=20&limit=20"));
         let odd = paging::<u8>("http://h/x", vec![], 5, 20, 45);
-        assert_eq!(
-            odd.previous.as_deref(),
-            Some("http://h/x?offset=0&limit=20")
-        );
+        assert_eq!(odd.previous.as_deref(), Some("http://h/x?offset=0&limit=20"));
     }
 }

@@ -18,12 +18,8 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(services: web::Data<Services>) -> HttpResponse {
     match tokio::time::timeout(std::time::Duration::from_secs(2), services.store.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok()
-            .content_type("text/plain")
-            .body("ready\n"),
-        _ => HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("store unreachable\n"),
+        Ok(Ok(())) => HttpResponse::Ok().content_type("text/plain").body("ready\n"),
+        _ => HttpResponse::ServiceUnavailable().content_type("text/plain").body("store unreachable\n"),
     }
 }
 
@@ -33,13 +29,9 @@ async fn metrics(services: web::Data<Services>) -> HttpResponse {
         "# HELP segue_sessions_resident Session actors in this node's directory.\n# TYPE segue_sessions_resident gauge\nsegue_sessions_resident {}\n",
         services.sessions.live_count()
     ));
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(text)
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text)
 }
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(include_str!("openapi.json"))
+    HttpResponse::Ok().content_type("application/json").body(include_str!("openapi.json"))
 }

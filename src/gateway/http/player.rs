@@ -4,7 +4,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, UNIX_EPOCH};
 
 use segue_protocol::request::{self, Validate};
 use segue_protocol::{RepeatMode, Request, SessionState};
@@ -19,16 +18,10 @@ use crate::gateway::requests::command_for;
 use crate::ids::{Id, Uri};
 
 /// Runs a request through the user's session; `204` with the new seq in `Segue-Seq`.
-async fn command(
-    services: &Services,
-    user: &UserProfile,
-    request: Request,
-) -> ApiResult<HttpResponse> {
+async fn command(services: &Services, user: &UserProfile, request: Request) -> ApiResult<HttpResponse> {
     let command = command_for(request, &services.resolver, user).await?;
     let executed = services.sessions.execute(user.id, None, command).await?;
-    Ok(HttpResponse::NoContent()
-        .insert_header(("Segue-Seq", executed.applied.seq.to_string()))
-        .finish())
+    Ok(HttpResponse::NoContent().insert_header(("Segue-Seq", executed.applied.seq.to_string())).finish())
 }
 
 fn validated<T: Validate>(body: T) -> Result<T, AppError> {
@@ -38,9 +31,9 @@ fn validated<T: Validate>(body: T) -> Result<T, AppError> {
 
 fn check_device_id(device_id: &Option<String>) -> Result<(), AppError> {
     match device_id {
-        Some(id) if !request::is_valid_device_id(id) => Err(AppError::bad_request(
-            "device_id must be 1..64 characters of [A-Za-z0-9_.-]",
-        )),
+        Some(id) if !request::is_valid_device_id(id) => {
+            Err(AppError::bad_request("device_id must be 1..64 characters of [A-Za-z0-9_.-]"))
+        }
         _ => Ok(()),
     }
 }
@@ -68,8 +61,7 @@ async fn play(
     let body: PlayBody = if body.iter().all(u8::is_ascii_whitespace) {
         PlayBody::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|error| AppError::bad_request(format!("invalid JSON body: {error}")))?
+        serde_json::from_slice(&body).map_err(|error| AppError::bad_request(format!("invalid JSON body: {error}")))?
     };
     let play = validated(request::Play {
         uris: body.uris,
@@ -104,28 +96,19 @@ macro_rules! bare {
 pub fn routes(app: &mut web::ServiceConfig) {
     app.route("/v1/me/player", web::get().to(playback_state))
         .route("/v1/me/player", web::put().to(transfer))
-        .route(
-            "/v1/me/player/currently-playing",
-            web::get().to(currently_playing),
-        )
+        .route("/v1/me/player/currently-playing", web::get().to(currently_playing))
         .route("/v1/me/player/devices", web::get().to(devices))
         .route("/v1/me/player/play", web::put().to(play))
         .route("/v1/me/player/pause", web::put().to(bare!(Request::Pause)))
         .route("/v1/me/player/next", web::post().to(bare!(Request::Next)))
-        .route(
-            "/v1/me/player/previous",
-            web::post().to(bare!(Request::Previous)),
-        )
+        .route("/v1/me/player/previous", web::post().to(bare!(Request::Previous)))
         .route("/v1/me/player/seek", web::put().to(seek))
         .route("/v1/me/player/repeat", web::put().to(repeat))
         .route("/v1/me/player/shuffle", web::put().to(shuffle))
         .route("/v1/me/player/volume", web::put().to(volume))
         .route("/v1/me/player/queue", web::post().to(queue_add))
         .route("/v1/me/player/queue", web::get().to(queue))
-        .route(
-            "/v1/me/player/recently-played",
-            web::get().to(recently_played),
-        );
+        .route("/v1/me/player/recently-played", web::get().to(recently_played));
 }
 
 #[derive(Deserialize)]
@@ -140,14 +123,7 @@ async fn seek(
     query: web::Query<SeekQuery>,
 ) -> ApiResult<HttpResponse> {
     check_device_id(&query.device_id)?;
-    command(
-        &services,
-        &auth.user,
-        Request::Seek(request::Seek {
-            position_ms: query.position_ms,
-        }),
-    )
-    .await
+    command(&services, &auth.user, Request::Seek(request::Seek { position_ms: query.position_ms })).await
 }
 
 #[derive(Deserialize)]
@@ -162,14 +138,9 @@ async fn repeat(
     query: web::Query<StateQuery>,
 ) -> ApiResult<HttpResponse> {
     check_device_id(&query.device_id)?;
-    let state = RepeatMode::parse(&query.state)
-        .ok_or_else(|| AppError::bad_request("state must be track, context or off"))?;
-    command(
-        &services,
-        &auth.user,
-        Request::Repeat(request::Repeat { state }),
-    )
-    .await
+    let state =
+        RepeatMode::parse(&query.state).ok_or_else(|| AppError::bad_request("state must be track, context or off"))?;
+    command(&services, &auth.user, Request::Repeat(request::Repeat { state })).await
 }
 
 async fn shuffle(
@@ -183,12 +154,7 @@ async fn shuffle(
         "false" => false,
         _ => return Err(AppError::bad_request("state must be true or false").into()),
     };
-    command(
-        &services,
-        &auth.user,
-        Request::Shuffle(request::Shuffle { state }),
-    )
-    .await
+    command(&services, &auth.user, Request::Shuffle(request::Shuffle { state })).await
 }
 
 #[derive(Deserialize)]
@@ -204,10 +170,7 @@ async fn volume(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     check_device_id(&query.device_id)?;
-    let volume = validated(request::Volume {
-        percent: query.volume_percent,
-        device_id: query.device_id,
-    })?;
+    let volume = validated(request::Volume { percent: query.volume_percent, device_id: query.device_id })?;
     command(&services, &auth.user, Request::Volume(volume)).await
 }
 
@@ -224,12 +187,7 @@ async fn queue_add(
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
     check_device_id(&query.device_id)?;
-    command(
-        &services,
-        &auth.user,
-        Request::QueueAdd(request::QueueAdd { uri: query.uri }),
-    )
-    .await
+    command(&services, &auth.user, Request::QueueAdd(request::QueueAdd { uri: query.uri })).await
 }
 
 #[derive(Deserialize)]
@@ -247,32 +205,16 @@ async fn transfer(
     let [device_id] = <[String; 1]>::try_from(body.device_ids)
         .map_err(|_| AppError::bad_request("device_ids must hold exactly one device id"))?;
     check_device_id(&Some(device_id.clone()))?;
-    command(
-        &services,
-        &auth.user,
-        Request::Transfer(request::Transfer {
-            device_id,
-            play: body.play,
-        }),
-    )
-    .await
+    command(&services, &auth.user, Request::Transfer(request::Transfer { device_id, play: body.play })).await
 }
 
-async fn devices(
-    services: web::Data<Services>,
-    AuthUser(auth): AuthUser,
-) -> ApiResult<HttpResponse> {
+async fn devices(services: web::Data<Services>, AuthUser(auth): AuthUser) -> ApiResult<HttpResponse> {
     let state = services.sessions.state(auth.user.id).await?;
     #[derive(Serialize)]
     struct Devices {
         devices: Vec<objects::Device>,
     }
-    let devices = state
-        .devices
-        .iter()
-        .filter(|d| d.online)
-        .map(objects::device)
-        .collect();
+    let devices = state.devices.iter().filter(|d| d.online).map(objects::device).collect();
     Ok(json(&Devices { devices }))
 }
 
@@ -328,13 +270,9 @@ async fn now_playing(
         timestamp: playback.timestamp_ms,
         progress_ms: playback.position_at(now_ms()),
         is_playing: playback.is_playing,
-        item: rows
-            .first()
-            .map(|row| objects::track(links, row, &user.country)),
+        item: rows.first().map(|row| objects::track(links, row, &user.country)),
         currently_playing_type: "track",
-        actions: Actions {
-            disallows: Default::default(),
-        },
+        actions: Actions { disallows: Default::default() },
     }))
 }
 
@@ -346,10 +284,7 @@ async fn playback_state(
     let state = services.sessions.state(auth.user.id).await?;
     let active = state.devices.iter().find(|d| d.is_active);
     let links = Links::new(base_url(&request, &services));
-    let (Some(active), Some(playing)) = (
-        active,
-        now_playing(&services, &links, &auth.user, &state).await?,
-    ) else {
+    let (Some(active), Some(playing)) = (active, now_playing(&services, &links, &auth.user, &state).await?) else {
         return Ok(HttpResponse::NoContent().finish());
     };
     let playback = state.playback.as_ref().expect("now_playing found playback");
@@ -392,36 +327,19 @@ async fn queue(
 ) -> ApiResult<HttpResponse> {
     let state = services.sessions.state(auth.user.id).await?;
     let links = Links::new(base_url(&request, &services));
-    let mut ids: Vec<Id> = state
-        .queue
-        .next
-        .iter()
-        .filter_map(|id| Id::parse(id))
-        .collect();
+    let mut ids: Vec<Id> = state.queue.next.iter().filter_map(|id| Id::parse(id)).collect();
     let current = state.playback.as_ref().and_then(|p| Id::parse(&p.track_id));
     ids.extend(current);
     let rows = services.store.tracks(&ids).await?;
-    let object = |id: &Id| {
-        rows.iter()
-            .find(|row| row.id == *id)
-            .map(|row| objects::track(&links, row, &auth.user.country))
-    };
+    let object =
+        |id: &Id| rows.iter().find(|row| row.id == *id).map(|row| objects::track(&links, row, &auth.user.country));
     #[derive(Serialize)]
     struct Queue {
         currently_playing: Option<objects::Track>,
         queue: Vec<objects::Track>,
     }
-    let queue = state
-        .queue
-        .next
-        .iter()
-        .filter_map(|id| Id::parse(id))
-        .filter_map(|id| object(&id))
-        .collect();
-    Ok(json(&Queue {
-        currently_playing: current.as_ref().and_then(object),
-        queue,
-    }))
+    let queue = state.queue.next.iter().filter_map(|id| Id::parse(id)).filter_map(|id| object(&id)).collect();
+    Ok(json(&Queue { currently_playing: current.as_ref().and_then(object), queue }))
 }
 
 #[derive(Deserialize)]
@@ -440,15 +358,10 @@ async fn recently_played(
     if !(1..=50).contains(&limit) {
         return Err(AppError::bad_request("limit must be within 1..50").into());
     }
-    let before = query
-        .before
-        .map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+    let before = query.before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
     // Read your own plays: whatever the session staged is written first.
     services.writer.flush().await;
-    let plays = services
-        .store
-        .recently_played(auth.user.id, before, limit)
-        .await?;
+    let plays = services.store.recently_played(auth.user.id, before, limit).await?;
     let ids: Vec<Id> = plays.iter().map(|p| p.track).collect();
     let rows = services.store.tracks(&ids).await?;
     let links = Links::new(base_url(&request, &services));
@@ -462,10 +375,9 @@ async fn recently_played(
         .iter()
         .filter_map(|play| {
             let row = rows.iter().find(|row| row.id == play.track)?;
-            let at = UNIX_EPOCH + Duration::from_millis(play.played_at_ms.max(0) as u64);
             Some(Played {
                 track: objects::track(&links, row, &auth.user.country),
-                played_at: humantime::format_rfc3339_millis(at).to_string(),
+                played_at: objects::timestamp(play.played_at_ms),
                 context: context(&links, play.context_uri.as_deref()),
             })
         })
@@ -486,20 +398,13 @@ async fn recently_played(
     let url = format!("{}/v1/me/player/recently-played", links.base);
     let oldest = plays.last().map(|p| p.played_at_ms.to_string());
     let newest = plays.first().map(|p| p.played_at_ms.to_string());
-    let next = (plays.len() == limit as usize).then(|| {
-        format!(
-            "{url}?limit={limit}&before={}",
-            oldest.clone().unwrap_or_default()
-        )
-    });
+    let next = (plays.len() == limit as usize)
+        .then(|| format!("{url}?limit={limit}&before={}", oldest.clone().unwrap_or_default()));
     Ok(json(&CursorPage {
         href: format!("{url}?limit={limit}"),
         items,
         limit,
         next,
-        cursors: Cursors {
-            after: newest,
-            before: oldest,
-        },
+        cursors: Cursors { after: newest, before: oldest },
     }))
 }

@@ -1,0 +1,270 @@
+//! Playlists in the store: their details, their items (each with a `uid` stable for the life of
+//! the item, ordered by a dense `position`), collaborators and followers.
+
+use sqlx::{QueryBuilder, Row};
+
+use super::{Store, StoreError, StoreResult, on_pool, placeholders};
+use crate::ids::Id;
+
+/// A playlist's details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaylistRow {
+    pub id: Id,
+    pub owner_id: Id,
+    pub owner_name: String,
+    pub name: String,
+    pub description: String,
+    pub public: bool,
+    pub collaborative: bool,
+    pub snapshot_id: String,
+    pub total_items: u64,
+    pub followers: u64,
+}
+
+/// One item of a playlist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaylistItemRow {
+    pub uid: String,
+    pub position: u32,
+    pub track_id: Id,
+    pub added_by: Option<Id>,
+    pub added_at_ms: i64,
+}
+
+/// What a new playlist is.
+#[derive(Debug, Clone)]
+pub struct NewPlaylist<'a> {
+    pub owner: Id,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub public: bool,
+    pub collaborative: bool,
+}
+
+fn parse_id(text: &str) -> StoreResult<Id> {
+    Id::parse(text).ok_or_else(|| StoreError::Corrupt(format!("id {text:?}")))
+}
+
+/// The snapshot id of a playlist at a version: opaque to clients, the same for the same state.
+pub fn snapshot_id(playlist: Id, version: i64) -> String {
+    let hash = playlist
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+    Id::from_u128((u128::from(version as u64) << 64) | u128::from(hash)).to_string()
+}
+
+const PLAYLIST_SELECT: &str = "SELECT p.id, p.owner_id, u.display_name AS owner_name, p.name, p.description,
+        p.public, p.collaborative, p.snapshot_id,
+        (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS total_items,
+        (SELECT COUNT(*) FROM playlist_followers f WHERE f.playlist_id = p.id) AS followers
+    FROM playlists p JOIN users u ON u.id = p.owner_id";
+
+macro_rules! playlist_row {
+    ($row:expr) => {{
+        let row = $row;
+        let total: i64 = row.try_get("total_items")?;
+        let followers: i64 = row.try_get("followers")?;
+        PlaylistRow {
+            id: parse_id(row.try_get::<&str, _>("id")?)?,
+            owner_id: parse_id(row.try_get::<&str, _>("owner_id")?)?,
+            owner_name: row.try_get("owner_name")?,
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            public: row.try_get("public")?,
+            collaborative: row.try_get("collaborative")?,
+            snapshot_id: row.try_get("snapshot_id")?,
+            total_items: total.max(0) as u64,
+            followers: followers.max(0) as u64,
+        }
+    }};
+}
+
+impl Store {
+    /// Creates an empty playlist with a new id.
+    pub async fn create_playlist(&self, playlist: &NewPlaylist<'_>, now_ms: i64) -> StoreResult<Id> {
+        let id = Id::random();
+        self.insert_playlist(id, playlist, now_ms).await?;
+        Ok(id)
+    }
+
+    /// Creates an empty playlist with this id; false (and nothing changes) when it exists.
+    pub async fn insert_playlist(&self, id: Id, playlist: &NewPlaylist<'_>, now_ms: i64) -> StoreResult<bool> {
+        let inserted = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO playlists (id, owner_id, name, description, public, collaborative, version,
+                                        snapshot_id, created_at_ms, updated_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id.as_str())
+            .bind(playlist.owner.as_str())
+            .bind(playlist.name)
+            .bind(playlist.description)
+            .bind(playlist.public)
+            .bind(playlist.collaborative)
+            .bind(snapshot_id(id, 0))
+            .bind(now_ms)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() == 1)
+        })?;
+        Ok(inserted)
+    }
+
+    /// The playlists with these ids that exist, in no particular order.
+    pub async fn playlists(&self, ids: &[Id]) -> StoreResult<Vec<PlaylistRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("{PLAYLIST_SELECT} WHERE p.id IN ({})", placeholders(1, ids.len()));
+        on_pool!(self, |pool| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(id.as_str());
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter().map(|row| Ok(playlist_row!(row))).collect()
+        })
+    }
+
+    pub async fn playlist(&self, id: Id) -> StoreResult<Option<PlaylistRow>> {
+        Ok(self.playlists(&[id]).await?.pop())
+    }
+
+    /// A page of a user's own playlists, newest first, and the total.
+    pub async fn owned_playlists(&self, owner: Id, limit: u32, offset: u32) -> StoreResult<(Vec<PlaylistRow>, u64)> {
+        let page_sql =
+            format!("{PLAYLIST_SELECT} WHERE p.owner_id = $1 ORDER BY p.created_at_ms DESC, p.id LIMIT $2 OFFSET $3");
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(page_sql))
+                .bind(owner.as_str())
+                .bind(i64::from(limit))
+                .bind(i64::from(offset))
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM playlists WHERE owner_id = $1")
+                .bind(owner.as_str())
+                .fetch_one(pool)
+                .await?
+                .try_get("n")?;
+            let playlists = rows.iter().map(|row| Ok(playlist_row!(row))).collect::<StoreResult<Vec<_>>>()?;
+            Ok((playlists, total.max(0) as u64))
+        })
+    }
+
+    /// Whether `user` may see `playlist`: it is public, theirs, or they collaborate on it.
+    pub async fn may_see_playlist(&self, user: Id, playlist: &PlaylistRow) -> StoreResult<bool> {
+        if playlist.public || playlist.owner_id == user {
+            return Ok(true);
+        }
+        let n: i64 = on_pool!(self, |pool| {
+            sqlx::query("SELECT COUNT(*) AS n FROM playlist_collaborators WHERE playlist_id = $1 AND user_id = $2")
+                .bind(playlist.id.as_str())
+                .bind(user.as_str())
+                .fetch_one(pool)
+                .await?
+                .try_get("n")
+        })?;
+        Ok(n > 0)
+    }
+
+    /// A page of a playlist's items in order, and the total.
+    pub async fn playlist_items(
+        &self,
+        playlist: Id,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<PlaylistItemRow>, u64)> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT uid, position, track_id, added_by, added_at_ms FROM playlist_items
+                 WHERE playlist_id = $1 ORDER BY position LIMIT $2 OFFSET $3",
+            )
+            .bind(playlist.as_str())
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(pool)
+            .await?;
+            let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM playlist_items WHERE playlist_id = $1")
+                .bind(playlist.as_str())
+                .fetch_one(pool)
+                .await?
+                .try_get("n")?;
+            let items = rows
+                .iter()
+                .map(|row| {
+                    let position: i64 = row.try_get("position")?;
+                    let added_by: Option<&str> = row.try_get("added_by")?;
+                    Ok(PlaylistItemRow {
+                        uid: row.try_get("uid")?,
+                        position: position.clamp(0, i64::from(u32::MAX)) as u32,
+                        track_id: parse_id(row.try_get::<&str, _>("track_id")?)?,
+                        added_by: added_by.map(parse_id).transpose()?,
+                        added_at_ms: row.try_get("added_at_ms")?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok((items, total.max(0) as u64))
+        })
+    }
+
+    /// Appends tracks at the end of a playlist in one transaction, each with a new uid, and
+    /// moves the playlist to its next version. Returns the new snapshot id.
+    pub async fn append_playlist_items(
+        &self,
+        playlist: Id,
+        tracks: &[Id],
+        added_by: Option<Id>,
+        now_ms: i64,
+    ) -> StoreResult<String> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query(
+                "SELECT version, (SELECT COUNT(*) FROM playlist_items WHERE playlist_id = $1) AS n
+                 FROM playlists WHERE id = $1",
+            )
+            .bind(playlist.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            let version: i64 = row.try_get("version")?;
+            let count: i64 = row.try_get("n")?;
+            for (chunk_start, chunk) in tracks.chunks(400).enumerate().map(|(n, c)| (n * 400, c)) {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO playlist_items (playlist_id, uid, position, track_id, added_by, added_at_ms) ",
+                );
+                insert.push_values(chunk.iter().enumerate(), |mut row, (n, track)| {
+                    row.push_bind(playlist.as_str())
+                        .push_bind(Id::random().to_string())
+                        .push_bind(count + (chunk_start + n) as i64)
+                        .push_bind(track.as_str())
+                        .push_bind(added_by.map(|id| id.to_string()))
+                        .push_bind(now_ms);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            let snapshot = snapshot_id(playlist, version + 1);
+            sqlx::query("UPDATE playlists SET version = $1, snapshot_id = $2, updated_at_ms = $3 WHERE id = $4")
+                .bind(version + 1)
+                .bind(&snapshot)
+                .bind(now_ms)
+                .bind(playlist.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(snapshot)
+        })
+    }
+
+    /// The track ids of a playlist in order (for playing it as a context).
+    pub async fn playlist_track_ids(&self, playlist: Id, limit: u32) -> StoreResult<Vec<Id>> {
+        on_pool!(self, |pool| {
+            let rows =
+                sqlx::query("SELECT track_id FROM playlist_items WHERE playlist_id = $1 ORDER BY position LIMIT $2")
+                    .bind(playlist.as_str())
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?;
+            rows.iter().map(|row| parse_id(row.try_get::<&str, _>("track_id")?)).collect()
+        })
+    }
+}
