@@ -1,7 +1,46 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit and property tests, the decoder fuzz properties, and the
-# integration tests that start real `segue` processes and talk to them over real sockets.
-# It needs nothing but the Rust toolchain; the embedded setup (SQLite) is all the tests use.
+# Runs the whole test suite: unit and property tests, the decoder fuzz properties, the store
+# suite on SQLite and PostgreSQL, and the integration tests that start real `segue` processes
+# and talk to them over real sockets. It needs the Rust toolchain; PostgreSQL it starts (and on
+# a machine without it, installs from Debian's packages) when it is not already running.
+# SEGUE_TEST_POSTGRES_URL points the tests at another PostgreSQL instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+postgres_ready() {
+    if command -v pg_isready >/dev/null 2>&1; then
+        pg_isready -h 127.0.0.1 -p 5432 -q
+    else
+        (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+    fi
+}
+
+ensure_postgres() {
+    [ -n "${SEGUE_TEST_POSTGRES_URL:-}" ] && return 0
+    postgres_ready && return 0
+    if ! ls -d /etc/postgresql/*/main >/dev/null 2>&1; then
+        echo "test.sh: PostgreSQL is not installed; installing Debian's package" >&2
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    local version hba
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    hba=/etc/postgresql/$version/main/pg_hba.conf
+    # The tests connect over TCP as `postgres` without a password.
+    if ! as_root grep -q "segue-tests" "$hba"; then
+        as_root sed -i '1i host all postgres 127.0.0.1/32 trust # segue-tests' "$hba"
+    fi
+    echo "test.sh: starting PostgreSQL $version" >&2
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 120); do
+        postgres_ready && return 0
+        sleep 0.5
+    done
+    echo "test.sh: PostgreSQL did not start on 127.0.0.1:5432" >&2
+    exit 1
+}
+
+ensure_postgres
 exec cargo test --workspace --locked "$@"

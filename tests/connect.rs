@@ -367,8 +367,17 @@ async fn the_eleventh_device_is_refused_and_closed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn rest_and_socket_change_the_same_session() {
-    let server = TestServer::start(&[]);
+async fn rest_and_socket_change_the_same_session_on_sqlite() {
+    rest_and_socket_change_the_same_session(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rest_and_socket_change_the_same_session_on_postgres() {
+    rest_and_socket_change_the_same_session(Backend::Postgres).await;
+}
+
+async fn rest_and_socket_change_the_same_session(backend: Backend) {
+    let server = TestServer::start_on(backend, &[]);
     let (_, token) = server.register("both-ways");
     let tracks = server.track_ids(&token, 2);
     let (mut speaker, _) = Device::connect(&server, &token, "speaker", true).await;

@@ -6,6 +6,21 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
+/// Runs each scenario against a server on SQLite and one on PostgreSQL.
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod on_sqlite { $( #[test] fn $scenario() { super::$scenario(super::Backend::Sqlite); } )* }
+        mod on_postgres { $( #[test] fn $scenario() { super::$scenario(super::Backend::Postgres); } )* }
+    };
+}
+
+on_both_stores!(
+    accounts_register_log_in_refresh_and_read_me,
+    catalog_objects_have_the_web_api_shapes,
+    paging_links_are_absolute_and_lead_through_every_page,
+    operations_endpoints_and_unknown_routes_answer,
+);
+
 fn assert_error_shape(reply: &Reply, status: u16, reason: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.body["error"]["status"], status, "{:?}", reply.body);
@@ -14,9 +29,8 @@ fn assert_error_shape(reply: &Reply, status: u16, reason: &str) {
     assert_eq!(reply.header("content-type"), Some("application/json"));
 }
 
-#[test]
-fn accounts_register_log_in_refresh_and_read_me() {
-    let server = TestServer::start(&[]);
+fn accounts_register_log_in_refresh_and_read_me(backend: Backend) {
+    let server = TestServer::start_on(backend, &[]);
     let register = |body: Value| server.request("POST", "/v1/auth/register", None, Some(body));
 
     let created =
@@ -77,9 +91,8 @@ fn accounts_register_log_in_refresh_and_read_me() {
     assert_error_shape(&server.get("/v1/me", &tampered), 401, "UNAUTHORIZED");
 }
 
-#[test]
-fn catalog_objects_have_the_web_api_shapes() {
-    let server = TestServer::start(&[]);
+fn catalog_objects_have_the_web_api_shapes(backend: Backend) {
+    let server = TestServer::start_on(backend, &[]);
     let (_, token) = server.register("reader");
     let (album_id, album_tracks) = server.album(&token);
     let (track_id, duration) = album_tracks[0].clone();
@@ -147,9 +160,8 @@ fn catalog_objects_have_the_web_api_shapes() {
     assert_error_shape(&server.get("/v1/artists/0000000000000000000000", &token), 404, "NOT_FOUND");
 }
 
-#[test]
-fn paging_links_are_absolute_and_lead_through_every_page() {
-    let server = TestServer::start(&[]);
+fn paging_links_are_absolute_and_lead_through_every_page(backend: Backend) {
+    let server = TestServer::start_on(backend, &[]);
     let (_, token) = server.register("pager");
     let (album_id, album_tracks) = server.album(&token);
     let mut seen = Vec::new();
@@ -194,9 +206,8 @@ fn paging_links_are_absolute_and_lead_through_every_page() {
     }
 }
 
-#[test]
-fn operations_endpoints_and_unknown_routes_answer() {
-    let server = TestServer::start(&[]);
+fn operations_endpoints_and_unknown_routes_answer(backend: Backend) {
+    let server = TestServer::start_on(backend, &[]);
     assert_eq!(server.request("GET", "/healthz", None, None).status, 200);
     assert_eq!(server.request("GET", "/readyz", None, None).status, 200);
     let metrics = server.request("GET", "/metrics", None, None);

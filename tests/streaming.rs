@@ -17,10 +17,7 @@ struct Raw {
 
 impl Raw {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     fn json(&self) -> serde_json::Value {
@@ -29,28 +26,18 @@ impl Raw {
 }
 
 fn fetch(method: &str, url: &str, headers: &[(&str, &str)]) -> Raw {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(WAIT))
-        .build()
-        .into();
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(WAIT)).build().into();
     let mut request = ureq::http::Request::builder().method(method).uri(url);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let mut response = agent
-        .run(request.body(()).unwrap())
-        .unwrap_or_else(|error| panic!("{method} {url}: {error}"));
+    let mut response = agent.run(request.body(()).unwrap()).unwrap_or_else(|error| panic!("{method} {url}: {error}"));
     let status = response.status().as_u16();
     let headers = response
         .headers()
         .iter()
-        .map(|(name, value)| {
-            (
-                name.to_string(),
-                value.to_str().unwrap_or_default().to_string(),
-            )
-        })
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or_default().to_string()))
         .collect();
     let body = if method == "HEAD" {
         Vec::new()
@@ -62,11 +49,7 @@ fn fetch(method: &str, url: &str, headers: &[(&str, &str)]) -> Raw {
             .read_to_vec()
             .unwrap_or_else(|error| panic!("{method} {url}: body: {error}"))
     };
-    Raw {
-        status,
-        headers,
-        body,
-    }
+    Raw { status, headers, body }
 }
 
 /// Asks for a stream URL; returns the reply.
@@ -168,33 +151,20 @@ fn the_bitrate_is_capped_by_product_and_the_url_serves_that_wav() {
         assert_eq!(reply.body["format"], "wav");
         assert_eq!(reply.header("cache-control"), Some("no-store"));
         let expires = reply.body["expires_at_ms"].as_u64().unwrap();
-        assert!(
-            expires >= before + 3_590_000 && expires <= segue_now_ms() + 3_600_000,
-            "an hour from now: {expires}"
-        );
+        assert!(expires >= before + 3_590_000 && expires <= segue_now_ms() + 3_600_000, "an hour from now: {expires}");
         assert!(url.starts_with(&format!("{}/v1/audio/{track}.wav?", server.base)));
         assert_eq!(param(&url, "q"), kbps.to_string());
         assert_eq!(param(&url, "e"), expires.to_string());
 
         let audio = fetch("GET", &url, &[]);
-        assert_eq!(
-            audio.status,
-            200,
-            "{:?}",
-            String::from_utf8_lossy(&audio.body)
-        );
+        assert_eq!(audio.status, 200, "{:?}", String::from_utf8_lossy(&audio.body));
         let len = expected_len(duration, kbps);
-        assert_eq!(
-            audio.header("content-length"),
-            Some(len.to_string().as_str())
-        );
+        assert_eq!(audio.header("content-length"), Some(len.to_string().as_str()));
         assert_eq!(audio.body.len() as u64, len);
         assert_eq!(audio.header("content-type"), Some("audio/wav"));
         assert_eq!(audio.header("accept-ranges"), Some("bytes"));
         assert!(
-            audio
-                .header("cache-control")
-                .is_some_and(|v| v.starts_with("private, max-age=")),
+            audio.header("cache-control").is_some_and(|v| v.starts_with("private, max-age=")),
             "{:?}",
             audio.header("cache-control")
         );
@@ -206,21 +176,14 @@ fn the_bitrate_is_capped_by_product_and_the_url_serves_that_wav() {
         assert_eq!(&wav[36..40], b"data");
         assert_eq!(u64::from(le_u32(wav, 40)), len - 44);
         // Not silence.
-        let samples: Vec<f64> = wav[44..]
-            .chunks_exact(2)
-            .map(|pair| f64::from(i16::from_le_bytes([pair[0], pair[1]])))
-            .collect();
+        let samples: Vec<f64> =
+            wav[44..].chunks_exact(2).map(|pair| f64::from(i16::from_le_bytes([pair[0], pair[1]]))).collect();
         let rms = (samples.iter().map(|s| s * s).sum::<f64>() / samples.len() as f64).sqrt();
         assert!(rms > 500.0, "audible: rms {rms}");
         bodies.push((kbps, audio.body));
     }
     // The same track at the same bitrate is the same file, whoever asks.
-    let of = |kbps| {
-        bodies
-            .iter()
-            .filter(move |(k, _)| *k == kbps)
-            .map(|(_, b)| b)
-    };
+    let of = |kbps| bodies.iter().filter(move |(k, _)| *k == kbps).map(|(_, b)| b);
     for kbps in [160, 320] {
         let first = of(kbps).next().unwrap();
         assert!(of(kbps).all(|body| body == first));
@@ -242,10 +205,7 @@ fn the_bitrate_is_capped_by_product_and_the_url_serves_that_wav() {
 }
 
 fn segue_now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
 #[test]
@@ -257,32 +217,17 @@ fn the_origin_serves_byte_ranges() {
     let whole = fetch("GET", &url, &[]);
     assert_eq!(whole.status, 200);
     let total = whole.body.len() as u64;
-    assert_eq!(
-        total,
-        expected_len(duration_ms(&server, &token, &track), 160)
-    );
+    assert_eq!(total, expected_len(duration_ms(&server, &token, &track), 160));
     let etag = whole.header("etag").expect("an etag").to_string();
 
     let partial = |range: &str, start: u64, end: u64| {
         let reply = fetch("GET", &url, &[("Range", range)]);
         assert_eq!(reply.status, 206, "{range}");
-        assert_eq!(
-            reply.header("content-range"),
-            Some(format!("bytes {start}-{end}/{total}").as_str()),
-            "{range}"
-        );
-        assert_eq!(
-            reply.header("content-length"),
-            Some((end - start + 1).to_string().as_str()),
-            "{range}"
-        );
+        assert_eq!(reply.header("content-range"), Some(format!("bytes {start}-{end}/{total}").as_str()), "{range}");
+        assert_eq!(reply.header("content-length"), Some((end - start + 1).to_string().as_str()), "{range}");
         assert_eq!(reply.header("accept-ranges"), Some("bytes"));
         assert_eq!(reply.header("content-type"), Some("audio/wav"));
-        assert_eq!(
-            reply.body,
-            &whole.body[start as usize..=end as usize],
-            "{range}"
-        );
+        assert_eq!(reply.body, &whole.body[start as usize..=end as usize], "{range}");
     };
     partial("bytes=0-0", 0, 0);
     partial("bytes=0-43", 0, 43);
@@ -295,25 +240,14 @@ fn the_origin_serves_byte_ranges() {
     partial("bytes=-12345", total - 12_345, total - 1);
     partial(&format!("bytes=-{}", total * 2), 0, total - 1);
     // The ETag as If-Range: the range is served.
-    let reply = fetch(
-        "GET",
-        &url,
-        &[("Range", "bytes=10-19"), ("If-Range", &etag)],
-    );
+    let reply = fetch("GET", &url, &[("Range", "bytes=10-19"), ("If-Range", &etag)]);
     assert_eq!(reply.status, 206);
 
     // Unsatisfiable: 416 with the size.
-    for range in [
-        format!("bytes={total}-"),
-        format!("bytes={}-{}", total + 10, total + 20),
-        "bytes=-0".to_string(),
-    ] {
+    for range in [format!("bytes={total}-"), format!("bytes={}-{}", total + 10, total + 20), "bytes=-0".to_string()] {
         let reply = fetch("GET", &url, &[("Range", &range)]);
         assert_eq!(reply.status, 416, "{range}");
-        assert_eq!(
-            reply.header("content-range"),
-            Some(format!("bytes */{total}").as_str())
-        );
+        assert_eq!(reply.header("content-range"), Some(format!("bytes */{total}").as_str()));
         assert_eq!(reply.json()["error"]["status"], 416);
     }
 
@@ -338,10 +272,7 @@ fn the_origin_serves_byte_ranges() {
     for headers in [vec![], vec![("Range", "bytes=0-9")]] {
         let head = fetch("HEAD", &url, &headers);
         assert_eq!(head.status, 200);
-        assert_eq!(
-            head.header("content-length"),
-            Some(total.to_string().as_str())
-        );
+        assert_eq!(head.header("content-length"), Some(total.to_string().as_str()));
         assert_eq!(head.header("accept-ranges"), Some("bytes"));
         assert_eq!(head.header("content-type"), Some("audio/wav"));
     }
@@ -366,56 +297,35 @@ fn the_origin_refuses_urls_it_did_not_sign_so() {
     let flipped = String::from_utf8(flipped).unwrap();
     assert_forbidden(&with_param(&url, "s", &flipped), "a flipped signature");
     assert_forbidden(&with_param(&url, "s", ""), "an empty signature");
-    assert_forbidden(
-        &with_param(&url, "s", "not!base64"),
-        "a malformed signature",
-    );
+    assert_forbidden(&with_param(&url, "s", "not!base64"), "a malformed signature");
     assert_forbidden(&url.replace(&format!("&s={signature}"), ""), "no signature");
     assert_forbidden(&format!("{url}&s={signature}"), "two signatures");
     assert_forbidden(url.split_once('?').unwrap().0, "no query");
 
     // Every field transplanted: another track, quality, user, expiry.
-    assert_forbidden(
-        &url.replace(&tracks[0], &tracks[1]),
-        "the signature of another track",
-    );
+    assert_forbidden(&url.replace(&tracks[0], &tracks[1]), "the signature of another track");
     assert_forbidden(&with_param(&url, "q", "320"), "a higher quality");
     assert_forbidden(&with_param(&url, "q", "96"), "a lower quality");
-    assert_forbidden(
-        &with_param(&url, "q", "0160"),
-        "a quality spelled otherwise",
-    );
+    assert_forbidden(&with_param(&url, "q", "0160"), "a quality spelled otherwise");
     assert_forbidden(&with_param(&url, "u", &bob_id), "another user");
     let expires: u64 = param(&url, "e").parse().unwrap();
     assert_forbidden(&with_param(&url, "e", "1000"), "an expiry in the past");
-    assert_forbidden(
-        &with_param(&url, "e", &(expires + 86_400_000).to_string()),
-        "a later expiry",
-    );
+    assert_forbidden(&with_param(&url, "e", &(expires + 86_400_000).to_string()), "a later expiry");
     assert_forbidden(&with_param(&url, "e", "soon"), "a malformed expiry");
 
     // Bob's signature for the same track and quality does not open Alice's URL, and the
     // other way round.
     let bobs = url_of(&stream(&server, &bob, &tracks[0], Some("normal")));
     assert_eq!(fetch("HEAD", &bobs, &[]).status, 200);
-    assert_forbidden(
-        &with_param(&url, "s", param(&bobs, "s")),
-        "bob's signature on alice's URL",
-    );
+    assert_forbidden(&with_param(&url, "s", param(&bobs, "s")), "bob's signature on alice's URL");
     assert_forbidden(&with_param(&bobs, "u", &alice_id), "bob's URL as alice");
     // Alice's signature of another track on this one's URL.
     let other = url_of(&stream(&server, &alice, &tracks[1], Some("normal")));
-    assert_forbidden(
-        &with_param(&url, "s", param(&other, "s")),
-        "the signature of another track's URL",
-    );
+    assert_forbidden(&with_param(&url, "s", param(&other, "s")), "the signature of another track's URL");
 
     // A path that is no audio file is simply not found.
     let base = &server.base;
-    assert_eq!(
-        fetch("GET", &format!("{base}/v1/audio/nothing"), &[]).status,
-        404
-    );
+    assert_eq!(fetch("GET", &format!("{base}/v1/audio/nothing"), &[]).status, 404);
     // The original still works: refusals changed nothing.
     assert_eq!(fetch("GET", &url, &[("Range", "bytes=0-3")]).body, b"RIFF");
 }
@@ -442,11 +352,7 @@ fn stream_requests_are_checked() {
     let reply = stream(&server, &token, "not-an-id", None);
     assert_eq!(reply.status, 400, "{:?}", reply.body);
     let reply = stream(&server, &token, "segue:album:0000000000000000000001", None);
-    assert_eq!(
-        reply.status, 400,
-        "an album is not a track: {:?}",
-        reply.body
-    );
+    assert_eq!(reply.status, 400, "an album is not a track: {:?}", reply.body);
 
     // 404 for a track that does not exist.
     let reply = stream(&server, &token, "zzzzzzzzzzzzzzzzzzzzzz", None);
@@ -466,10 +372,7 @@ fn stream_requests_are_checked() {
 fn restricted_track(server: &TestServer, token: &str) -> Option<String> {
     for query in ["e", "a", "o", "i"] {
         for offset in (0..=950).step_by(50) {
-            let reply = server.get(
-                &format!("/v1/search?q={query}&type=track&limit=50&offset={offset}"),
-                token,
-            );
+            let reply = server.get(&format!("/v1/search?q={query}&type=track&limit=50&offset={offset}"), token);
             let items = reply.body["tracks"]["items"].as_array()?.clone();
             if let Some(track) = items.iter().find(|t| t["is_playable"] == false) {
                 return track["id"].as_str().map(str::to_string);

@@ -1,11 +1,13 @@
 //! Resolving what a client names into tracks a session can play: track ids and URIs, album,
-//! artist and playlist contexts, offsets, and the user's country.
+//! artist and playlist contexts (a private playlist only for those who may see it), offsets,
+//! and the user's country.
 
 use std::collections::HashMap;
 
 use segue_protocol::ErrorCode;
 use segue_protocol::request::Play;
 
+use crate::auth::UserProfile;
 use crate::error::{AppError, AppResult};
 use crate::ids::{Id, Uri, UriKind};
 use crate::player::context::MAX_CONTEXT_TRACKS;
@@ -46,10 +48,11 @@ impl Resolver {
     }
 
     /// What a `play` starts: `None` when it names neither uris nor a context (resume).
-    pub async fn play_source(&self, play: &Play, country: &str) -> AppResult<Option<PlaySource>> {
+    pub async fn play_source(&self, play: &Play, user: &UserProfile) -> AppResult<Option<PlaySource>> {
+        let country = user.country.as_str();
         let (context_uri, tracks) = match (&play.uris, &play.context_uri) {
             (Some(uris), _) => (None, self.uris(uris, country).await?),
-            (None, Some(context)) => (Some(context.clone()), self.context(context, country).await?),
+            (None, Some(context)) => (Some(context.clone()), self.context(context, user).await?),
             (None, None) => return Ok(None),
         };
         let start = match &play.offset {
@@ -82,7 +85,8 @@ impl Resolver {
     }
 
     /// A context's tracks that are playable here, in order.
-    async fn context(&self, context_uri: &str, country: &str) -> AppResult<Vec<TrackRef>> {
+    async fn context(&self, context_uri: &str, user: &UserProfile) -> AppResult<Vec<TrackRef>> {
+        let country = user.country.as_str();
         let uri = Uri::parse(context_uri).ok_or_else(|| {
             AppError::bad_request("context_uri must be segue:<album|artist|playlist>:<id> (or spotify:…)")
         })?;
@@ -100,7 +104,15 @@ impl Resolver {
                 self.store.artist_top_tracks(uri.id, ARTIST_CONTEXT_TRACKS).await?
             }
             UriKind::Playlist => {
-                return Err(AppError::not_found(format!("no playlist {}", uri.id)));
+                let not_found = || AppError::not_found(format!("no playlist {}", uri.id));
+                let playlist = self.store.playlist(uri.id).await?.ok_or_else(not_found)?;
+                if !self.store.may_see_playlist(user.id, &playlist).await? {
+                    return Err(not_found());
+                }
+                let ids = self.store.playlist_track_ids(uri.id, MAX_CONTEXT_TRACKS as u32).await?;
+                let rows = self.store.tracks(&ids).await?;
+                // In the playlist's order (a track may stand in it more than once).
+                ids.iter().filter_map(|id| rows.iter().find(|row| row.id == *id).cloned()).collect()
             }
             UriKind::Track | UriKind::User => {
                 return Err(AppError::bad_request("context_uri must name an album, an artist or a playlist"));

@@ -13,7 +13,7 @@ use crate::player::DeviceInfo;
 pub async fn command_for(request: Request, resolver: &Resolver, user: &UserProfile) -> AppResult<Command> {
     Ok(match request {
         Request::Play(play) => {
-            let source = resolver.play_source(&play, &user.country).await?;
+            let source = resolver.play_source(&play, user).await?;
             Command::Play { device_id: play.device_id, source, position_ms: play.position_ms }
         }
         Request::Pause => Command::Pause,

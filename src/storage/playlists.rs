@@ -131,10 +131,19 @@ impl Store {
         Ok(self.playlists(&[id]).await?.pop())
     }
 
-    /// A page of a user's own playlists, newest first, and the total.
-    pub async fn owned_playlists(&self, owner: Id, limit: u32, offset: u32) -> StoreResult<(Vec<PlaylistRow>, u64)> {
+    /// A page of the playlists `owner` owns (only the public ones with `public_only`), newest
+    /// first, and their total.
+    pub async fn owned_playlists(
+        &self,
+        owner: Id,
+        public_only: bool,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<(Vec<PlaylistRow>, u64)> {
+        let filter = if public_only { "p.owner_id = $1 AND p.public" } else { "p.owner_id = $1" };
         let page_sql =
-            format!("{PLAYLIST_SELECT} WHERE p.owner_id = $1 ORDER BY p.created_at_ms DESC, p.id LIMIT $2 OFFSET $3");
+            format!("{PLAYLIST_SELECT} WHERE {filter} ORDER BY p.created_at_ms DESC, p.id LIMIT $2 OFFSET $3");
+        let count_sql = format!("SELECT COUNT(*) AS n FROM playlists p WHERE {filter}");
         on_pool!(self, |pool| {
             let rows = sqlx::query(sqlx::AssertSqlSafe(page_sql))
                 .bind(owner.as_str())
@@ -142,11 +151,8 @@ impl Store {
                 .bind(i64::from(offset))
                 .fetch_all(pool)
                 .await?;
-            let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM playlists WHERE owner_id = $1")
-                .bind(owner.as_str())
-                .fetch_one(pool)
-                .await?
-                .try_get("n")?;
+            let total: i64 =
+                sqlx::query(sqlx::AssertSqlSafe(count_sql)).bind(owner.as_str()).fetch_one(pool).await?.try_get("n")?;
             let playlists = rows.iter().map(|row| Ok(playlist_row!(row))).collect::<StoreResult<Vec<_>>>()?;
             Ok((playlists, total.max(0) as u64))
         })

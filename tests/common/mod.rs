@@ -33,6 +33,40 @@ pub struct TestServer {
     pub base: String,
     pub data_dir: tempfile::TempDir,
     http: ureq::Agent,
+    /// The PostgreSQL database of a server started with [`TestServer::start_on_postgres`]:
+    /// `(admin URL, name)`, dropped with the server.
+    database: Option<(String, String)>,
+}
+
+/// Where a test server keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests use (`scripts/test.sh` starts it when it is not running).
+pub fn postgres_admin_url() -> String {
+    std::env::var("SEGUE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// Runs SQL on the PostgreSQL admin database, from any context (a thread with its own runtime,
+/// so it works inside and outside async tests alike).
+pub fn postgres_admin(sql: String) {
+    let url = postgres_admin_url();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let pool = sqlx::PgPool::connect(&url)
+                .await
+                .unwrap_or_else(|error| panic!("PostgreSQL must be reachable at {url}: {error}"));
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.expect("admin SQL runs");
+            pool.close().await;
+        })
+    })
+    .join()
+    .expect("the admin thread finishes");
 }
 
 /// An HTTP answer.
@@ -65,6 +99,28 @@ impl TestServer {
         TestServer::start_in(data_dir, extra)
     }
 
+    /// Starts a server on `backend`: SQLite in a temporary dir, or a fresh PostgreSQL database.
+    pub fn start_on(backend: Backend, extra: &[&str]) -> TestServer {
+        match backend {
+            Backend::Sqlite => TestServer::start(extra),
+            Backend::Postgres => TestServer::start_on_postgres(extra),
+        }
+    }
+
+    /// Starts a server whose store is a fresh PostgreSQL database, dropped with the server.
+    pub fn start_on_postgres(extra: &[&str]) -> TestServer {
+        let name = format!("segue_test_{}", segue::ids::Id::random().as_str().to_lowercase());
+        postgres_admin(format!("CREATE DATABASE {name}"));
+        let admin_url = postgres_admin_url();
+        let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
+        let url = format!("{base}/{name}");
+        let mut args = vec!["--database-url", url.as_str()];
+        args.extend_from_slice(extra);
+        let mut server = TestServer::start_in(tempfile::tempdir().expect("a temporary dir"), &args);
+        server.database = Some((admin_url, name));
+        server
+    }
+
     /// Starts a server on an existing data dir (to test restarts).
     pub fn start_in(data_dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
         let mut child = Command::new(segue_binary())
@@ -86,7 +142,7 @@ impl TestServer {
         let line = rx.recv_timeout(Duration::from_secs(60)).expect("segue prints its address");
         let base = line.split_whitespace().find(|w| w.starts_with("http://")).expect("an http:// address").to_string();
         let http = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(WAIT)).build().into();
-        TestServer { child, base, data_dir, http }
+        TestServer { child, base, data_dir, http, database: None }
     }
 
     pub fn ws_url(&self) -> String {
@@ -116,13 +172,13 @@ impl TestServer {
 
     /// Runs another `segue` command on this server's data dir.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(segue_binary())
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .env("SEGUE_LOG", "warn")
-            .output()
-            .expect("segue runs")
+        let mut command = Command::new(segue_binary());
+        command.args(args).arg("--data-dir").arg(self.data_dir.path());
+        if let Some((admin_url, name)) = &self.database {
+            let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
+            command.arg("--database-url").arg(format!("{base}/{name}"));
+        }
+        command.env("SEGUE_LOG", "warn").output().expect("segue runs")
     }
 
     pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
@@ -206,6 +262,9 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some((_, name)) = self.database.take() {
+            postgres_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod library;
 pub mod objects;
 mod ops;
 mod player;
+mod playlists;
 mod streaming;
 
 use std::future::Future;
@@ -48,6 +49,7 @@ pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
         .configure(catalog::routes)
         .configure(library::routes)
         .configure(player::routes)
+        .configure(playlists::routes)
         .configure(streaming::routes)
         .default_service(web::to(|request: HttpRequest| async move {
             let error = AppError::not_found(format!("no route for {} {}", request.method(), request.path()));

@@ -1,0 +1,272 @@
+//! The store test suite, run against both databases: a real SQLite file and a real PostgreSQL
+//! database (a fresh one per test, dropped afterwards). Every behaviour of the store is checked
+//! the same way on both, so the two stay one store.
+//!
+//! PostgreSQL is reached at `SEGUE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); `scripts/test.sh` starts it when it is not
+//! running.
+
+use segue::catalog::synthetic;
+use segue::ids::Id;
+use segue::storage::library::Collection;
+use segue::storage::playlists::NewPlaylist;
+use segue::storage::snapshots::{PlayRecord, SnapshotRecord};
+use segue::storage::users::{Product, UserUpsert};
+use segue::storage::{Store, StoreLocation};
+
+/// A store and what keeps it alive (the temporary dir, or the database to drop).
+struct TestStore {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    database: Option<(String, String)>,
+}
+
+impl TestStore {
+    /// Closes the store and drops its PostgreSQL database. (Not a `Drop`: closing needs the
+    /// test's own runtime, which a `Drop` must not block.)
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin_url, name)) = &self.database
+            && let Ok(admin) = sqlx::PgPool::connect(admin_url).await
+        {
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
+            admin.close().await;
+        }
+    }
+}
+
+async fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreLocation::DataDir(dir.path().to_path_buf())).await.expect("SQLite opens");
+    TestStore { store, _dir: Some(dir), database: None }
+}
+
+async fn postgres() -> TestStore {
+    let admin_url = std::env::var("SEGUE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let name = format!("segue_test_{}", Id::random().as_str().to_lowercase());
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|error| {
+        panic!("PostgreSQL must be reachable at {admin_url} (scripts/test.sh starts it): {error}")
+    });
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    admin.close().await;
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    let store = Store::open(&StoreLocation::Url(url)).await.expect("PostgreSQL opens");
+    TestStore { store, _dir: None, database: Some((admin_url, name)) }
+}
+
+/// Runs each suite function against SQLite and against PostgreSQL.
+macro_rules! both_stores {
+    ($($suite:ident),* $(,)?) => {
+        mod on_sqlite {
+            $( #[tokio::test] async fn $suite() { let test = super::sqlite().await; super::$suite(&test.store).await; test.finish().await; } )*
+        }
+        mod on_postgres {
+            $( #[tokio::test] async fn $suite() { let test = super::postgres().await; super::$suite(&test.store).await; test.finish().await; } )*
+        }
+    };
+}
+
+both_stores!(users, catalog, snapshots_and_history, library, playlists, songs_import);
+
+fn upsert<'a>(name: &'a str, product: Option<Product>, country: Option<&'a str>) -> UserUpsert<'a> {
+    UserUpsert { username: name, password_hash: "hash-1", display_name: None, product, country }
+}
+
+async fn users(store: &Store) {
+    let id = store.insert_user(&upsert("ada", None, Some("GB")), 1).await.unwrap();
+    assert!(store.insert_user(&upsert("ada", None, None), 2).await.unwrap_err().is_unique_violation());
+    let ada = store.user_by_username("ada").await.unwrap().unwrap();
+    assert_eq!(
+        (ada.id, ada.product, ada.country.as_str(), ada.display_name.as_str()),
+        (id, Product::Free, "GB", "ada")
+    );
+
+    let changed = UserUpsert {
+        password_hash: "hash-2",
+        display_name: Some("Ada"),
+        ..upsert("ada", Some(Product::Premium), None)
+    };
+    assert_eq!(store.upsert_user(&changed, 3).await.unwrap(), (id, false));
+    let ada = store.user_by_id(id).await.unwrap().unwrap();
+    assert_eq!((ada.product, ada.country.as_str(), ada.display_name.as_str()), (Product::Premium, "GB", "Ada"));
+    assert_eq!(ada.password_hash, "hash-1", "updating a user keeps its password");
+    let (bob, created) = store.upsert_user(&upsert("bob", None, None), 4).await.unwrap();
+    assert!(created);
+    let mut both: Vec<Id> =
+        store.users_by_ids(&[id, bob, Id::from_u128(1)]).await.unwrap().iter().map(|u| u.id).collect();
+    both.sort();
+    let mut expected = vec![id, bob];
+    expected.sort();
+    assert_eq!(both, expected);
+
+    let first = store.secret("k", || "one".into()).await.unwrap();
+    assert_eq!(first, "one");
+    assert_eq!(store.secret("k", || "two".into()).await.unwrap(), "one", "a secret is made once");
+}
+
+async fn catalog(store: &Store) {
+    let bundles: Vec<_> = synthetic::generate(7, 300).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    store.import_bundles(&bundles).await.unwrap();
+    assert!(!store.catalog_is_empty().await.unwrap());
+    let bundle = &bundles[0];
+    let album = &bundle.albums[0];
+    let album_id = Id::parse(&album.id).unwrap();
+    let tracks = store.album_tracks(album_id).await.unwrap();
+    let expected: Vec<_> = bundle.tracks.iter().filter(|t| t.album_id == album.id).collect();
+    assert_eq!(tracks.len(), expected.len(), "an import run twice adds nothing");
+    assert!(tracks.windows(2).all(|w| (w[0].disc_number, w[0].track_number) < (w[1].disc_number, w[1].track_number)));
+    let first = &tracks[0];
+    assert_eq!(first.album.total_tracks as usize, expected.len());
+    assert_eq!(first.artist.name, bundle.artist.name);
+
+    let track = &expected[0];
+    let id = Id::parse(&track.id).unwrap();
+    let row = &store.tracks(&[id, Id::from_u128(5)]).await.unwrap()[0];
+    assert_eq!(
+        (row.name.as_str(), row.duration_ms, row.explicit),
+        (track.name.as_str(), track.duration_ms, track.explicit)
+    );
+    assert_eq!(row.isrc.as_deref(), Some(track.isrc.as_str()));
+    assert_eq!(row.markets, track.available_markets);
+
+    let artist = Id::parse(&bundle.artist.id).unwrap();
+    let top = store.artist_top_tracks(artist, 5).await.unwrap();
+    assert!(top.windows(2).all(|w| w[0].popularity >= w[1].popularity));
+    let (albums, total) = store.artist_albums(artist, 2, 0).await.unwrap();
+    assert_eq!(total as usize, bundle.albums.len());
+    assert!(albums.len() <= 2);
+    assert_eq!(store.artist(artist).await.unwrap().unwrap().genres, bundle.artist.genres);
+
+    let features = &store.audio_features(&[id]).await.unwrap()[0];
+    assert!((features.tempo - f64::from(track.features.tempo)).abs() < 0.01);
+    assert_eq!(features.key, i64::from(track.features.key));
+
+    let word = track.name.split_whitespace().next().unwrap().to_uppercase();
+    let (found, total) = store.search_tracks_simple(&word, 50, 0).await.unwrap();
+    assert!(
+        total > 0
+            && found
+                .iter()
+                .all(|t| t.name.to_uppercase().contains(&word) || t.artist.name.to_uppercase().contains(&word))
+    );
+    let (none, zero) = store.search_tracks_simple("%_\\", 10, 0).await.unwrap();
+    assert_eq!((none.len(), zero), (0, 0), "LIKE wildcards in the query are literal");
+}
+
+async fn snapshots_and_history(store: &Store) {
+    let user = store.insert_user(&upsert("listener", None, None), 1).await.unwrap();
+    let snapshot = |epoch, seq, byte| SnapshotRecord { epoch, seq, state: vec![byte; 3] };
+    store.write_batch(&[(user, snapshot(1, 10, 1))], &[], 100).await.unwrap();
+    store.write_batch(&[(user, snapshot(2, 11, 2))], &[], 101).await.unwrap();
+    store.write_batch(&[(user, snapshot(1, 99, 3))], &[], 102).await.unwrap();
+    assert_eq!(
+        store.load_snapshot(user).await.unwrap(),
+        Some(snapshot(2, 11, 2)),
+        "a write from an older epoch is refused"
+    );
+
+    let bundles: Vec<_> = synthetic::generate(3, 20).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    let plays: Vec<PlayRecord> = bundles[0]
+        .tracks
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(n, t)| PlayRecord {
+            user,
+            track: Id::parse(&t.id).unwrap(),
+            context_uri: None,
+            played_at_ms: 1_000 + n as i64,
+        })
+        .collect();
+    store.write_batch(&[], &plays, 103).await.unwrap();
+    let recent = store.recently_played(user, i64::MAX, 10).await.unwrap();
+    assert_eq!(recent.iter().map(|p| p.played_at_ms).collect::<Vec<_>>(), [1_002, 1_001, 1_000]);
+    assert_eq!(store.recently_played(user, 1_002, 10).await.unwrap().len(), 2);
+}
+
+async fn library(store: &Store) {
+    let user = store.insert_user(&upsert("collector", None, None), 1).await.unwrap();
+    let friend = store.insert_user(&upsert("friend", None, None), 1).await.unwrap();
+    let bundles: Vec<_> = synthetic::generate(5, 30).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    let tracks: Vec<Id> = bundles[0].tracks.iter().take(4).map(|t| Id::parse(&t.id).unwrap()).collect();
+    let ghost = Id::from_u128(42);
+
+    assert_eq!(store.existing(Collection::SavedTracks, &[tracks[0], ghost]).await.unwrap(), [tracks[0]]);
+    store.add_to(Collection::SavedTracks, user, &tracks[..3], 100).await.unwrap();
+    store.add_to(Collection::SavedTracks, user, &tracks[..1], 500).await.unwrap();
+    assert_eq!(store.contains(Collection::SavedTracks, user, &[tracks[3], tracks[1]]).await.unwrap(), [false, true]);
+    let (page, total) = store.collection_page(Collection::SavedTracks, user, 2, 0).await.unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(
+        page.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [tracks[2], tracks[1]],
+        "newest first; a re-save keeps its time"
+    );
+    store.remove_from(Collection::SavedTracks, user, &[tracks[1], ghost]).await.unwrap();
+    assert_eq!(store.collection_page(Collection::SavedTracks, user, 10, 0).await.unwrap().1, 2);
+
+    store.add_to(Collection::FollowedUsers, user, &[friend], 1).await.unwrap();
+    assert_eq!(store.follower_count(friend).await.unwrap(), 1);
+    let artists: Vec<Id> = bundles.iter().map(|b| Id::parse(&b.artist.id).unwrap()).collect();
+    store.add_to(Collection::FollowedArtists, user, &artists, 1).await.unwrap();
+    let (first, total) = store.collection_after(Collection::FollowedArtists, user, None, 1).await.unwrap();
+    let (rest, _) = store.collection_after(Collection::FollowedArtists, user, Some(first[0]), 10).await.unwrap();
+    assert_eq!(total as usize, artists.len());
+    assert_eq!(first.len() + rest.len(), artists.len());
+    assert!(rest.iter().all(|id| *id > first[0]), "the cursor pages by id");
+}
+
+async fn playlists(store: &Store) {
+    let owner = store.insert_user(&upsert("owner", None, None), 1).await.unwrap();
+    let other = store.insert_user(&upsert("other", None, None), 1).await.unwrap();
+    let bundles: Vec<_> = synthetic::generate(9, 10).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    let tracks: Vec<Id> = bundles[0].tracks.iter().map(|t| Id::parse(&t.id).unwrap()).collect();
+    let details = NewPlaylist { owner, name: "Road trip", description: "", public: false, collaborative: false };
+    let playlist = store.create_playlist(&details, 10).await.unwrap();
+    assert!(!store.insert_playlist(playlist, &details, 11).await.unwrap(), "the same id again creates nothing");
+    let before = store.playlist(playlist).await.unwrap().unwrap().snapshot_id;
+    let after = store.append_playlist_items(playlist, &tracks[..3], Some(owner), 12).await.unwrap();
+    assert_ne!(before, after);
+    store.append_playlist_items(playlist, &tracks[3..5], Some(other), 13).await.unwrap();
+    let row = store.playlist(playlist).await.unwrap().unwrap();
+    assert_eq!((row.total_items, row.owner_name.as_str(), row.public), (5, "owner", false));
+    let (items, total) = store.playlist_items(playlist, 2, 2).await.unwrap();
+    assert_eq!(total, 5);
+    assert_eq!(items.iter().map(|i| (i.position, i.track_id)).collect::<Vec<_>>(), [(2, tracks[2]), (3, tracks[3])]);
+    assert_eq!(items[1].added_by, Some(other));
+    assert_eq!(store.playlist_track_ids(playlist, 100).await.unwrap(), tracks[..5]);
+    assert!(store.may_see_playlist(owner, &row).await.unwrap());
+    assert!(!store.may_see_playlist(other, &row).await.unwrap(), "a private playlist is its owner's");
+    store.add_to(Collection::FollowedPlaylists, other, &[playlist], 14).await.unwrap();
+    assert_eq!(store.playlists(&[playlist]).await.unwrap()[0].followers, 1);
+    assert_eq!(store.owned_playlists(owner, false, 10, 0).await.unwrap().1, 1);
+    assert_eq!(store.owned_playlists(owner, true, 10, 0).await.unwrap().1, 0, "others see only public ones");
+}
+
+async fn songs_import(store: &Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("songs.csv");
+    std::fs::write(
+        &path,
+        "track_id,track_name,track_artist,track_popularity,track_album_id,track_album_name,track_album_release_date,playlist_name,playlist_id,playlist_genre,playlist_subgenre,danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,duration_ms
+6f807x0ima9a1j3VPbc7VN,I Don't Care,Ed Sheeran,66,2oCs0DGTsRO98Gh5ZSl2Cx,I Don't Care,2019-06-14,Pop Remix,37i9dQZF1DXcZDD7cfEKhW,pop,dance pop,0.748,0.916,6,-2.634,1,0.0583,0.102,0,0.0653,0.518,122.036,194754
+0r7CVbZTWZgbTCYdfa2P31,Memories,Maroon 5,67,63rPSO264uRjW1X5E6cWv6,Memories,2019-12-13,Pop Remix,37i9dQZF1DXcZDD7cfEKhW,pop,dance pop,0.726,0.815,11,-4.969,1,0.0373,0.0724,0.00421,0.357,0.693,99.972,162600
+",
+    )
+    .unwrap();
+    let done = segue::catalog::import_songs_csv(store, &path).await.unwrap();
+    assert_eq!((done.tracks, done.artists, done.albums, done.playlists_created), (2, 2, 2, 1));
+    let again = segue::catalog::import_songs_csv(store, &path).await.unwrap();
+    assert_eq!(again.playlists_created, 0, "the second import adds nothing");
+    let playlist = store.playlist(Id::parse("37i9dQZF1DXcZDD7cfEKhW").unwrap()).await.unwrap().unwrap();
+    assert_eq!((playlist.total_items, playlist.public, playlist.owner_name.as_str()), (2, true, "Segue Editorial"));
+    let track = &store.tracks(&[Id::parse("0r7CVbZTWZgbTCYdfa2P31").unwrap()]).await.unwrap()[0];
+    assert_eq!((track.name.as_str(), track.artist.name.as_str(), track.popularity), ("Memories", "Maroon 5", 67));
+}
