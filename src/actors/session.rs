@@ -134,7 +134,12 @@ impl SessionCore {
             }
             _ => None,
         };
-        let track_before = session.current().map(|c| (c.track.id, c.timestamp_ms));
+        let track_before = session.current().map(|c| c.track.id);
+        // Commands that (re)start a track even when it is the same one as before.
+        let starts_a_track = matches!(
+            &message.command,
+            Command::Play { source: Some(_), .. } | Command::Next | Command::Previous | Command::TrackEnded { .. }
+        );
         let applied = session
             .apply(message.sender.as_deref(), message.command, now_ms(), rand::random())
             .map_err(AppError::from)?;
@@ -145,7 +150,7 @@ impl SessionCore {
             self.deps.bus.publish(self.user, Audience::Connection(connection), close);
         }
         if applied.changed {
-            self.stage_play_if_started(track_before);
+            self.stage_play_if_started(track_before, starts_a_track);
             self.publish_and_stage();
         }
         Ok(Executed { applied, state })
@@ -155,21 +160,22 @@ impl SessionCore {
         self.session.to_wire()
     }
 
-    /// Records a play in the listening history when a track started from its beginning.
-    fn stage_play_if_started(&self, track_before: Option<(Id, u64)>) {
+    /// Records a play in the listening history when a track started playing: another track
+    /// than before plays, or a command started one (`play` of tracks, `next`, `previous`, the end of
+    /// a track with repeat).
+    fn stage_play_if_started(&self, track_before: Option<Id>, starts_a_track: bool) {
         let session = &self.session;
-        if let Some(current) = session.current()
-            && current.position_ms == 0
-            && Some((current.track.id, current.timestamp_ms)) != track_before
-        {
-            let context_uri = if current.from_queue { None } else { session.context().uri().map(str::to_string) };
-            self.deps.writer.stage_play(PlayRecord {
-                user: self.user,
-                track: current.track.id,
-                context_uri,
-                played_at_ms: current.timestamp_ms as i64,
-            });
+        let Some(current) = session.current().filter(|c| c.is_playing) else { return };
+        if track_before == Some(current.track.id) && !starts_a_track {
+            return;
         }
+        let context_uri = if current.from_queue { None } else { session.context().uri().map(str::to_string) };
+        self.deps.writer.stage_play(PlayRecord {
+            user: self.user,
+            track: current.track.id,
+            context_uri,
+            played_at_ms: current.timestamp_ms as i64,
+        });
     }
 
     /// Publishes the new state to every connection of the user and stages its snapshot.

@@ -173,9 +173,13 @@ fn build_server(services: Arc<Services>, listener: std::net::TcpListener) -> std
                 .upgrade(fn_service(move |(request, framed)| {
                     connect::upgrade(request, framed, upgrade_services.clone())
                 }))
-                .finish(map_config(App::new().configure(|app| http::configure(app, services.clone())), |_| {
-                    AppConfig::default()
-                }))
+                .finish(map_config(
+                    App::new()
+                        // Clients write `/v1/me/` as well as `/v1/me` (rspotify does).
+                        .wrap(actix_web::middleware::NormalizePath::trim())
+                        .configure(|app| http::configure(app, services.clone())),
+                    |_| AppConfig::default(),
+                ))
                 .tcp()
         })?
         .run();
