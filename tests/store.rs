@@ -69,7 +69,7 @@ macro_rules! both_stores {
     };
 }
 
-both_stores!(users, catalog, snapshots_and_history, library, playlists, songs_import);
+both_stores!(users, catalog, snapshots_and_history, library, playlists, songs_import, search_feed);
 
 fn upsert<'a>(name: &'a str, product: Option<Product>, country: Option<&'a str>) -> UserUpsert<'a> {
     UserUpsert { username: name, password_hash: "hash-1", display_name: None, product, country }
@@ -269,4 +269,36 @@ async fn songs_import(store: &Store) {
     assert_eq!((playlist.total_items, playlist.public, playlist.owner_name.as_str()), (2, true, "Segue Editorial"));
     let track = &store.tracks(&[Id::parse("0r7CVbZTWZgbTCYdfa2P31").unwrap()]).await.unwrap()[0];
     assert_eq!((track.name.as_str(), track.artist.name.as_str(), track.popularity), ("Memories", "Maroon 5", 67));
+}
+
+async fn search_feed(store: &Store) {
+    let bundles: Vec<_> = synthetic::generate(11, 120).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    let owner = store.insert_user(&upsert("dj", None, None), 1).await.unwrap();
+    let public = NewPlaylist { owner, name: "Warm up", description: "for the gym", public: true, collaborative: false };
+    store.create_playlist(&public, 2).await.unwrap();
+    store.create_playlist(&NewPlaylist { public: false, name: "Secret", ..public.clone() }, 3).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.feed_tracks(after, 50).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|t| t.id);
+        seen.extend(page);
+    }
+    assert_eq!(seen.len(), 120, "keyset paging reaches every track once");
+    assert!(seen.windows(2).all(|w| w[0].id < w[1].id));
+    let track = &bundles[0].tracks[0];
+    let fed = seen.iter().find(|t| t.id.as_str() == track.id).unwrap();
+    assert_eq!((fed.name.as_str(), fed.artist.as_str()), (track.name.as_str(), bundles[0].artist.name.as_str()));
+    assert_eq!(store.feed_artists(None, 1000).await.unwrap().len(), bundles.len());
+    let albums = store.feed_albums(None, 1000).await.unwrap();
+    assert_eq!(albums.len(), bundles.iter().map(|b| b.albums.len()).sum::<usize>());
+    let playlists = store.feed_public_playlists(None, 10).await.unwrap();
+    assert_eq!(playlists.iter().map(|p| (p.name.as_str(), p.by.as_str())).collect::<Vec<_>>(), [("Warm up", "dj")]);
+    let counts = store.feed_counts().await.unwrap();
+    assert_eq!(counts, [120, bundles.len() as u64, albums.len() as u64, 1]);
 }
