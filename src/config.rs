@@ -11,6 +11,8 @@ pub struct ServerConfig {
     /// Address to listen on; port 0 picks a free one (printed at start).
     pub listen: String,
     pub store: StoreLocation,
+    /// This node's own files (the search index; the SQLite store in the embedded setup).
+    pub data_dir: std::path::PathBuf,
     /// Cluster mode's Redis; `None` runs the embedded setup.
     pub redis_url: Option<String>,
     pub node_id: String,
@@ -39,9 +41,11 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// The defaults of `segue serve` with its data under `data_dir`.
     pub fn embedded(data_dir: impl Into<std::path::PathBuf>) -> ServerConfig {
+        let data_dir = data_dir.into();
         ServerConfig {
             listen: "127.0.0.1:7400".into(),
-            store: StoreLocation::DataDir(data_dir.into()),
+            store: StoreLocation::DataDir(data_dir.clone()),
+            data_dir,
             redis_url: None,
             node_id: "node-1".into(),
             public_url: None,

@@ -19,6 +19,7 @@ on_both_stores!(
     catalog_objects_have_the_web_api_shapes,
     paging_links_are_absolute_and_lead_through_every_page,
     operations_endpoints_and_unknown_routes_answer,
+    search_forgives_typos_completes_prefixes_and_spans_kinds,
 );
 
 fn assert_error_shape(reply: &Reply, status: u16, reason: &str) {
@@ -222,4 +223,63 @@ fn operations_endpoints_and_unknown_routes_answer(backend: Backend) {
     // A plain GET of the socket path without an upgrade is no WebSocket.
     let plain = server.request("GET", "/v1/connect", None, None);
     assert!(plain.status >= 400 && plain.status < 500, "{}", plain.status);
+}
+
+fn search_forgives_typos_completes_prefixes_and_spans_kinds(backend: Backend) {
+    let server = TestServer::start_on(backend, &[]);
+    let (_, token) = server.register("seeker");
+    let (album_id, album_tracks) = server.album(&token);
+    let track = server.get(&format!("/v1/tracks/{}", album_tracks[0].0), &token).body;
+    let title = track["name"].as_str().unwrap().to_string();
+    let artist = track["artists"][0]["name"].as_str().unwrap().to_string();
+    let found_on_first_page = |query: &str, kind: &str, list: &str, id: &str| {
+        let path = format!("/v1/search?type={kind}&limit=20&q={}", query.replace(' ', "+"));
+        let reply = server.get(&path, &token);
+        assert_eq!(reply.status, 200, "{path}: {:?}", reply.body);
+        reply.body[list]["items"].as_array().unwrap().iter().any(|item| item["id"] == id)
+    };
+    let track_id = album_tracks[0].0.as_str();
+    assert!(found_on_first_page(&title, "track", "tracks", track_id), "the exact title {title:?}");
+    // One typo in the longest word of four letters or more.
+    let longest = title.split_whitespace().max_by_key(|w| w.chars().count()).unwrap().to_string();
+    if longest.chars().count() >= 4 {
+        let mut chars: Vec<char> = longest.chars().collect();
+        chars[1] = if chars[1] == 'x' { 'y' } else { 'x' };
+        let typo = title.replacen(&longest, &chars.iter().collect::<String>(), 1);
+        assert!(found_on_first_page(&typo, "track", "tracks", track_id), "the title with a typo {typo:?}");
+    }
+    let prefix: String = artist.chars().take(4).collect();
+    let artist_id = track["artists"][0]["id"].as_str().unwrap();
+    assert!(found_on_first_page(&prefix, "artist", "artists", artist_id), "the artist by its first letters {prefix:?}");
+    let album_name = server.get(&format!("/v1/albums/{album_id}"), &token).body["name"].as_str().unwrap().to_string();
+    assert!(found_on_first_page(&album_name, "album", "albums", &album_id), "the album {album_name:?}");
+
+    let every_kind = server.get(&format!("/v1/search?type=track,artist,album,playlist&q={}", prefix), &token);
+    for list in ["tracks", "artists", "albums", "playlists"] {
+        assert!(every_kind.body[list]["total"].is_u64(), "{list} in {:?}", every_kind.body);
+    }
+    // Playlists: a public one is found, a private one never.
+    for (name, public) in [("Zebra Crossing Anthems", true), ("Zebra Crossing Secrets", false)] {
+        let made =
+            server.request("POST", "/v1/me/playlists", Some(&token), Some(json!({"name": name, "public": public})));
+        assert_eq!(made.status, 201);
+    }
+    let playlists = server.get("/v1/search?type=playlist&q=zebra+crossing", &token);
+    let names: Vec<&str> =
+        playlists.body["playlists"]["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Zebra Crossing Anthems"]);
+
+    // Pages neither repeat nor skip.
+    let page = |offset: u32| -> Vec<String> {
+        let body = server.get(&format!("/v1/search?type=track&q=a&limit=10&offset={offset}"), &token).body;
+        body["tracks"]["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
+    };
+    let two_pages: Vec<String> = page(0).into_iter().chain(page(10)).collect();
+    let wide = server.get("/v1/search?type=track&q=a&limit=20", &token).body;
+    let wide: Vec<String> =
+        wide["tracks"]["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(two_pages, wide);
+    for bad in ["/v1/search?type=track&q=%20", "/v1/search?type=show&q=x", "/v1/search?type=track&q=x&offset=1001"] {
+        assert_eq!(server.get(bad, &token).status, 400, "{bad}");
+    }
 }

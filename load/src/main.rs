@@ -5,9 +5,11 @@
 //! - `relay`: the bare relay, the floor Segue is compared against.
 //! - `compare`: the control scenario against the relay, then against Segue, side by side.
 //! - `idle`: K idle connections and the server's resident memory per connection.
+//! - `catalog`: catalog reads and search over REST from N concurrent clients.
 //!
 //! This file owns the command line and the runtimes; each scenario lives in its own module.
 
+mod catalog;
 mod control;
 mod idle;
 mod procfs;
@@ -60,6 +62,9 @@ enum Command {
     /// Open K connections that say hello and stay idle; measures the server's resident memory
     /// per connection.
     Idle(idle::IdleArgs),
+    /// N clients read the catalog and search over REST; measures the latency of each kind of
+    /// request. The server must hold `segue import synthetic --tracks N --seed S`.
+    Catalog(catalog::CatalogArgs),
 }
 
 #[derive(Args)]
@@ -101,6 +106,10 @@ fn main() -> ExitCode {
         Command::Relay(args) => relay_runtime().and_then(|runtime| runtime.block_on(relay::main(&args))),
         Command::Control(args) => client_runtime().and_then(|runtime| runtime.block_on(control(args))),
         Command::Compare(args) => compare(args),
+        Command::Catalog(args) => client_runtime().and_then(|runtime| {
+            let summary = catalog::run(&args, &runtime)?;
+            catalog::report(&args, &summary)
+        }),
         Command::Idle(args) => client_runtime().and_then(|runtime| {
             runtime.block_on(async {
                 let summary = idle::main(&args).await?;

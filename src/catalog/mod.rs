@@ -3,6 +3,7 @@
 //! them into the store, and resolving what a client names (ids, `segue:`/`spotify:` URIs,
 //! contexts) into tracks a session can play ([`resolve`]).
 
+pub mod indexing;
 pub mod resolve;
 pub mod songs_csv;
 pub mod synthetic;

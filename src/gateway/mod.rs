@@ -28,6 +28,7 @@ use crate::auth::Accounts;
 use crate::catalog::resolve::Resolver;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
+use crate::search::SearchIndex;
 use crate::storage::snapshots::WriteBehind;
 use crate::storage::{Store, StoreError};
 
@@ -43,6 +44,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// Signed streaming URLs.
     pub streaming: Arc<crate::streaming::Streaming>,
+    /// The search index of the catalog.
+    pub search: SearchIndex,
     /// The clock of every rate limiter.
     pub clock: DefaultClock,
 }
@@ -52,6 +55,8 @@ pub struct Services {
 pub enum StartError {
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Indexing(#[from] crate::catalog::indexing::IndexingError),
     #[error("cannot listen on {address}: {error}")]
     Listen { address: String, error: std::io::Error },
     #[error("{0}")]
@@ -83,6 +88,7 @@ impl Node {
             Arc::new(Accounts::new(store.clone(), config.access_token_ttl_s, config.refresh_token_ttl_s).await?);
         let metrics = Arc::new(Metrics::default());
         let streaming = Arc::new(crate::streaming::Streaming::new(&store).await?);
+        let search = open_search_index(&config, &store).await?;
         let hub = Arc::new(LocalHub::new(1));
         let writer = WriteBehind::start(store.clone());
         let deps = SessionDeps {
@@ -104,6 +110,7 @@ impl Node {
             writer,
             metrics,
             streaming,
+            search,
             clock: DefaultClock::default(),
         });
         let listener = std::net::TcpListener::bind(&services.config.listen)
@@ -142,6 +149,22 @@ impl Node {
         services.sessions.stop_shards();
         Ok(())
     }
+}
+
+/// Opens this node's search index (under the data dir), brings it in step with the store before
+/// the node serves, and keeps it in step from then on.
+async fn open_search_index(config: &ServerConfig, store: &Store) -> Result<SearchIndex, StartError> {
+    let dir = config.data_dir.join("search");
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| StartError::Config(format!("cannot create {}: {error}", dir.display())))?;
+    let index = SearchIndex::open_in_dir(&dir).map_err(|error| StartError::Config(format!("search index: {error}")))?;
+    let started = std::time::Instant::now();
+    let fed = crate::catalog::indexing::sync(&index, store).await?;
+    if !fed.is_empty() {
+        tracing::info!(?fed, seconds = started.elapsed().as_secs_f32(), "search index built");
+    }
+    actix_rt::spawn(crate::catalog::indexing::keep_in_step(index.clone(), store.clone()));
+    Ok(index)
 }
 
 fn build_server(services: Arc<Services>, listener: std::net::TcpListener) -> std::io::Result<actix_server::Server> {

@@ -402,26 +402,4 @@ impl Store {
                 .collect()
         })
     }
-
-    /// Tracks whose title or artist contains `text` (case-insensitive), most popular first:
-    /// the simple search of the embedded catalog. Returns the page and the total.
-    pub async fn search_tracks_simple(&self, text: &str, limit: u32, offset: u32) -> StoreResult<(Vec<TrackRow>, u64)> {
-        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let filter = "WHERE LOWER(t.name) LIKE $1 ESCAPE '\\' OR LOWER(ar.name) LIKE $1 ESCAPE '\\'";
-        let page_sql = format!("{TRACK_SELECT} {filter} ORDER BY t.popularity DESC, t.id LIMIT $2 OFFSET $3");
-        let count_sql = format!("SELECT COUNT(*) AS n FROM tracks t JOIN artists ar ON ar.id = t.artist_id {filter}");
-        on_pool!(self, |pool| {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(page_sql))
-                .bind(&pattern)
-                .bind(i64::from(limit))
-                .bind(i64::from(offset))
-                .fetch_all(pool)
-                .await?;
-            let total: i64 =
-                sqlx::query(sqlx::AssertSqlSafe(count_sql)).bind(&pattern).fetch_one(pool).await?.try_get("n")?;
-            let tracks = rows.iter().map(|row| Ok(read_row!(track, row))).collect::<StoreResult<Vec<_>>>()?;
-            Ok((tracks, total.max(0) as u64))
-        })
-    }
 }

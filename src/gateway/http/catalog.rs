@@ -1,4 +1,4 @@
-//! Catalog reads: tracks, albums, artists, and the simple track search of the embedded catalog.
+//! Catalog reads: tracks, albums, artists, their audio features.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -14,8 +14,6 @@ use crate::storage::catalog::AudioFeaturesRow;
 
 /// Most ids one `GET /v1/tracks?ids=` takes.
 const MAX_IDS: usize = 50;
-/// Deepest offset a search page may start at.
-const MAX_SEARCH_OFFSET: u32 = 1_000;
 
 pub fn routes(app: &mut web::ServiceConfig) {
     app.route("/v1/tracks", web::get().to(several_tracks))
@@ -28,8 +26,7 @@ pub fn routes(app: &mut web::ServiceConfig) {
         .route("/v1/albums", web::get().to(several_albums))
         .route("/v1/artists", web::get().to(several_artists))
         .route("/v1/audio-features", web::get().to(several_audio_features))
-        .route("/v1/audio-features/{id}", web::get().to(one_audio_features))
-        .route("/v1/search", web::get().to(search));
+        .route("/v1/audio-features/{id}", web::get().to(one_audio_features));
 }
 
 /// `limit` and `offset` of a paged endpoint.
@@ -192,57 +189,6 @@ async fn artist_top_tracks(
     }
     let tracks = rows.iter().map(|row| objects::track(&links, row, &auth.user.country)).collect();
     Ok(json(&TopTracks { tracks }))
-}
-
-#[derive(Deserialize)]
-struct SearchQuery {
-    q: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    limit: Option<u32>,
-    offset: Option<u32>,
-}
-
-async fn search(
-    request: HttpRequest,
-    services: web::Data<Services>,
-    AuthUser(auth): AuthUser,
-    query: web::Query<SearchQuery>,
-) -> ApiResult<HttpResponse> {
-    let text = query.q.as_deref().map(str::trim).unwrap_or_default();
-    if text.is_empty() {
-        return Err(AppError::bad_request("q is required").into());
-    }
-    let kinds = query.kind.as_deref().unwrap_or_default();
-    if kinds.is_empty() {
-        return Err(AppError::bad_request("type is required: track").into());
-    }
-    for kind in kinds.split(',') {
-        if kind != "track" {
-            return Err(AppError::bad_request(format!(
-                "search type {:?} is not supported yet; use track",
-                shorten(kind)
-            ))
-            .into());
-        }
-    }
-    let (offset, limit) = PageQuery { limit: query.limit, offset: query.offset }.resolve()?;
-    if offset > MAX_SEARCH_OFFSET {
-        return Err(AppError::bad_request(format!("offset must be at most {MAX_SEARCH_OFFSET}")).into());
-    }
-    let (rows, total) = services.store.search_tracks_simple(text, limit, offset).await?;
-    let links = Links::new(base_url(&request, &services));
-    let items = rows.iter().map(|row| objects::track(&links, row, &auth.user.country)).collect();
-    let url = format!(
-        "{}/v1/search?{}",
-        links.base,
-        serde_urlencoded::to_string([("q", text), ("type", "track")]).unwrap_or_default()
-    );
-    #[derive(Serialize)]
-    struct Results {
-        tracks: objects::Paging<objects::Track>,
-    }
-    Ok(json(&Results { tracks: paging(&url, items, offset, limit, total) }))
 }
 
 /// Ids from `?ids=a,b,…` (ids or URIs), 1..`max` of them.

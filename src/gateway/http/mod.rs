@@ -8,6 +8,7 @@ pub mod objects;
 mod ops;
 mod player;
 mod playlists;
+mod search;
 mod streaming;
 
 use std::future::Future;
@@ -50,6 +51,7 @@ pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
         .configure(library::routes)
         .configure(player::routes)
         .configure(playlists::routes)
+        .configure(search::routes)
         .configure(streaming::routes)
         .default_service(web::to(|request: HttpRequest| async move {
             let error = AppError::not_found(format!("no route for {} {}", request.method(), request.path()));

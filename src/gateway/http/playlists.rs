@@ -59,6 +59,10 @@ async fn create(
     let details = NewPlaylist { owner: user.id, name, description: &description, public, collaborative };
     let id = services.store.create_playlist(&details, now_ms() as i64).await?;
     let row = services.store.playlist(id).await?.ok_or_else(AppError::internal)?;
+    if let Err(error) = crate::catalog::indexing::index_playlist(&services.search, &row).await {
+        // The playlist exists; the periodic sync will index it.
+        tracing::warn!(%error, "a new playlist is not in the search index yet");
+    }
     let links = Links::new(base_url(request, services));
     Ok(HttpResponse::Created().json(full_playlist(services, &links, &row, user, &PageQuery::first()).await?))
 }
