@@ -184,7 +184,7 @@ fn sample_catalog(seed: u64, tracks: usize) -> Vec<Sampled> {
     let mut n = 0usize;
     for bundle in segue::catalog::synthetic::generate(seed, tracks) {
         for track in bundle.tracks {
-            if n % every == 0 {
+            if n.is_multiple_of(every) {
                 sample.push(Sampled {
                     id: track.id,
                     name: track.name,
