@@ -40,6 +40,7 @@ pub async fn import_synthetic(
         written += batch.iter().map(|b| b.tracks.len()).sum::<usize>();
         progress(written);
     }
+    store.analyze().await?;
     Ok(written)
 }
 
@@ -96,6 +97,7 @@ pub async fn import_songs_csv(store: &Store, path: &Path) -> StoreResult<SongsIm
             playlists_created += 1;
         }
     }
+    store.analyze().await?;
     Ok(SongsImport {
         tracks: catalog.track_count(),
         artists: catalog.bundles.len(),

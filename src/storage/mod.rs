@@ -146,6 +146,14 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics, after a bulk import: PostgreSQL plans a join over a
+    /// freshly loaded million rows badly until it has them (album reads measured 7 ms, 0.3 ms
+    /// after).
+    pub async fn analyze(&self) -> StoreResult<()> {
+        on_pool!(self, |pool| sqlx::query("ANALYZE").execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
