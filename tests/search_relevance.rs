@@ -1,7 +1,7 @@
 //! Search relevance on a real catalog, and search speed on a synthetic one.
 //!
 //! - `relevance_on_the_spotify_songs_dataset`: indexes the 28,356 distinct tracks of the
-//!   "30,000 Spotify songs" dataset (read from `/work/shared/data/spotify-songs-2020/`, or
+//!   "30,000 Spotify songs" dataset (read from `../shared/data/spotify-songs-2020/` beside the checkout, or
 //!   `SEGUE_SONGS_CSV`; skipped with a notice when absent) and checks, on a deterministic
 //!   sample of 1,000 tracks, that (a) the exact title, (b) the title with one typo and (c) a
 //!   two-word prefix of the title find the track on the first page (20 results).
@@ -26,7 +26,8 @@ use segue::catalog::synthetic;
 use segue::ids::Id;
 use segue::search::{AlbumDoc, ArtistDoc, PlaylistDoc, SearchIndex, SearchKind, TrackDoc};
 
-const SONGS_CSV: &str = "/work/shared/data/spotify-songs-2020/spotify_songs.csv";
+/// The dataset, in `shared/` beside the checkout (where CI puts it too).
+const SONGS_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/spotify-songs-2020/spotify_songs.csv");
 const PAGE: usize = 20;
 /// Titles shared by more tracks than fit a page cannot all be on it: counted apart.
 const AMBIGUOUS_OVER: usize = PAGE;
