@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub demo_catalog: bool,
     /// How long a draining node waits for sockets and requests before it exits anyway.
     pub shutdown_grace: Duration,
+    /// Cluster mode: how long a node stays alive in Redis without renewing.
+    pub lease: Duration,
 }
 
 impl ServerConfig {
@@ -59,6 +61,7 @@ impl ServerConfig {
             session_idle: Duration::from_secs(300),
             demo_catalog: true,
             shutdown_grace: Duration::from_secs(10),
+            lease: Duration::from_secs(2),
         }
     }
 }

@@ -119,6 +119,10 @@ struct ServeArgs {
     /// Seconds a draining node waits for sockets and requests.
     #[arg(long, env = "SEGUE_SHUTDOWN_GRACE_S", default_value_t = 10)]
     shutdown_grace_s: u64,
+    /// Cluster mode: milliseconds a node stays alive in Redis without renewing (renewed every
+    /// quarter of it); a dead node's sessions are taken over within this.
+    #[arg(long, env = "SEGUE_LEASE_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(200..=60_000))]
+    lease_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -286,6 +290,10 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.session_idle = Duration::from_secs(args.session_idle_s);
     config.demo_catalog = !args.no_demo_catalog;
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace_s);
+    config.lease = Duration::from_millis(args.lease_ms);
+    if config.redis_url.is_some() && !matches!(&config.store, StoreLocation::Url(url) if url.starts_with("postgres")) {
+        return Err(usage("--redis-url needs --database-url postgres://…: every node of a cluster shares one database"));
+    }
 
     let node = Node::start(config).await.map_err(usage)?;
     println!("segue listening on http://{}", node.local_addr);

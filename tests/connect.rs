@@ -22,15 +22,6 @@ fn error_code(frame: &segue_protocol::ServerFrame) -> ErrorCode {
     frame.error.as_ref().expect("an error body").code
 }
 
-fn reply_seq(frame: &segue_protocol::ServerFrame) -> u64 {
-    assert_eq!(frame.ok, Some(true), "expected success, got {:?}", frame.error);
-    frame
-        .body
-        .as_ref()
-        .and_then(|b| b.as_map())
-        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("seq")).and_then(|(_, v)| v.as_u64()))
-        .expect("a seq in the reply")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transfer_hands_playback_over_at_the_same_position() {

@@ -24,6 +24,9 @@ pub enum OutFrame {
     /// A `state` event, already encoded, with its seq (so a connection can skip what its
     /// `welcome` already covered).
     State { seq: u64, frame: Bytes },
+    /// The whole state again, sent even when its seq was already sent (after a Redis outage in
+    /// cluster mode, every device gets its whole state again).
+    Resync { seq: u64, frame: Bytes },
     /// Another event, already encoded.
     Event(Bytes),
     /// Close the connection with this code.
@@ -91,6 +94,11 @@ impl LocalHub {
         if let Some(mut links) = self.users.get_mut(&user) {
             links.retain(|link| link.connection != connection || link.tx.try_send(frame.clone()).is_ok());
         }
+    }
+
+    /// The users with a connection here.
+    pub fn users(&self) -> Vec<Id> {
+        self.users.iter().map(|links| *links.key()).collect()
     }
 
     /// Connections registered here.

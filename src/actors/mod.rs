@@ -7,6 +7,7 @@
 //! outbound queue in the [`hub::LocalHub`].
 
 pub mod bus;
+pub mod cluster;
 pub mod directory;
 pub mod hub;
 pub mod session;

@@ -15,7 +15,7 @@
 //! (the REST API) go through the mailbox as before. Measured at 10,000 commands/s: see
 //! BENCHMARKS.md.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -26,15 +26,16 @@ use bytes::Bytes;
 use segue_protocol::SessionState;
 use segue_protocol::envelope::encode_event;
 
-use super::bus::{Audience, Bus};
+use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, StateChange};
 use super::hub::OutFrame;
 use crate::auth::Accounts;
 use crate::clock::now_ms;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::ids::Id;
 use crate::metrics::Metrics;
 use crate::player::{Applied, Command, Session, SkipPolicy};
 use crate::storage::snapshots::{PlayRecord, SnapshotRecord, WriteBehind};
+use segue_protocol::ErrorCode;
 use crate::storage::users::Product;
 
 /// Messages a session may have waiting. Senders wait (`send`) when it is full: the backpressure
@@ -49,13 +50,33 @@ pub struct SessionDeps {
     pub accounts: Arc<Accounts>,
     pub writer: WriteBehind,
     pub bus: Arc<dyn Bus>,
+    /// Where an activation finds its session's newest snapshot.
+    pub snapshots: Arc<dyn SnapshotSource>,
     pub metrics: Arc<Metrics>,
     /// The free tier's skip budget.
     pub skip_policy: SkipPolicy,
     /// A session with no device online and no command for this long is retired.
     pub idle_retirement: Duration,
-    /// The fencing epoch this node writes snapshots with.
-    pub epoch: i64,
+}
+
+/// Where an activation finds the newest snapshot of its session.
+pub trait SnapshotSource: Send + Sync + 'static {
+    fn load(&self, user: Id) -> BusFuture<AppResult<Option<SnapshotRecord>>>;
+
+    /// Which of these connections (of devices online in a snapshot) are gone. Embedded: all of
+    /// them, since a new activation means the old one ended; in a cluster, those of processes
+    /// that are not alive (the others' connections still stand, and still receive events).
+    fn stale_connections(&self, connections: Vec<u64>) -> BusFuture<Vec<u64>> {
+        Box::pin(std::future::ready(connections))
+    }
+}
+
+/// The embedded setup: staged, in flight, or stored in the database.
+impl SnapshotSource for WriteBehind {
+    fn load(&self, user: Id) -> BusFuture<AppResult<Option<SnapshotRecord>>> {
+        let writer = self.clone();
+        Box::pin(async move { Ok(writer.load_snapshot(user).await?) })
+    }
 }
 
 /// Why a session could not answer.
@@ -90,6 +111,13 @@ pub struct Executed {
     pub state: Option<SessionState>,
 }
 
+impl Executed {
+    /// For a state stored with no command behind it.
+    fn nothing() -> Executed {
+        Executed { applied: Applied { changed: false, seq: 0 }, state: None }
+    }
+}
+
 impl Message for Execute {
     type Result = Result<Executed, SessionError>;
 }
@@ -121,11 +149,57 @@ pub struct SessionCore {
     deps: Arc<SessionDeps>,
     session: Session,
     last_command: Instant,
+    /// The fencing epoch of this activation.
+    epoch: i64,
+    /// Set when a state could not be made durable: the state in memory may be ahead of the
+    /// stored one, so this activation takes no more commands and retires; the next one starts
+    /// from the stored state.
+    poisoned: Rc<Cell<bool>>,
+}
+
+/// A command applied in memory, and what makes it durable.
+pub struct Pending {
+    executed: Executed,
+    commit: Option<Commit>,
+    poisoned: Rc<Cell<bool>>,
+}
+
+impl Pending {
+    /// Waits until the command's state is durable; only then is the command acknowledged. A
+    /// failure poisons the activation.
+    pub async fn settle(self) -> Result<Executed, SessionError> {
+        let Some(commit) = self.commit else { return Ok(self.executed) };
+        match commit.await {
+            Ok(()) => Ok(self.executed),
+            Err(error) => {
+                self.poisoned.set(true);
+                Err(match error {
+                    // Another node holds the session now: the caller finds it there.
+                    CommitError::Fenced => SessionError::Retired,
+                    CommitError::Unavailable => SessionError::App(AppError::new(
+                        ErrorCode::Unavailable,
+                        "the session store is unreachable; retry soon",
+                    )),
+                })
+            }
+        }
+    }
 }
 
 impl SessionCore {
-    /// Applies one command; after a change, publishes the state and stages the snapshot.
-    pub fn execute(&mut self, message: Execute) -> Result<Executed, SessionError> {
+    /// Applies one command in memory; after a change, hands the new state to the bus. The
+    /// command is acknowledged once [`Pending::settle`] says the state is durable.
+    pub fn execute(&mut self, message: Execute) -> Result<Pending, SessionError> {
+        if self.poisoned.get() {
+            return Err(SessionError::Retired);
+        }
+        if !self.deps.bus.available() {
+            // Refused before anything changes: a state that cannot be stored is not applied.
+            return Err(SessionError::App(AppError::new(
+                ErrorCode::Unavailable,
+                "the session store is unreachable; retry soon",
+            )));
+        }
         self.last_command = Instant::now();
         let session = &mut self.session;
         let replaced = match &message.command {
@@ -149,11 +223,12 @@ impl SessionCore {
             let close = Arc::new(OutFrame::Close { code: segue_protocol::close_code::REPLACED, reason: "replaced" });
             self.deps.bus.publish(self.user, Audience::Connection(connection), close);
         }
+        let mut commit = None;
         if applied.changed {
             self.stage_play_if_started(track_before, starts_a_track);
-            self.publish_and_stage();
+            commit = self.commit();
         }
-        Ok(Executed { applied, state })
+        Ok(Pending { executed: Executed { applied, state }, commit, poisoned: self.poisoned.clone() })
     }
 
     pub fn read_state(&self) -> SessionState {
@@ -178,21 +253,27 @@ impl SessionCore {
         });
     }
 
-    /// Publishes the new state to every connection of the user and stages its snapshot.
-    fn publish_and_stage(&self) {
+    /// Hands the new state to the bus: its event for every connection of the user, and its
+    /// snapshot.
+    fn commit(&self) -> Option<Commit> {
         // Encoded once, from the borrowed view (no copy of the state), for every device.
         let seq = self.session.seq();
         let frame = Bytes::from(encode_event("state", Some(seq), &self.session.wire_view()));
         self.deps.metrics.states_published.inc();
-        self.deps.bus.publish(self.user, Audience::User, Arc::new(OutFrame::State { seq, frame }));
-        match rmp_serde::to_vec(&self.session) {
-            Ok(state) => {
-                self.deps.writer.stage_snapshot(self.user, SnapshotRecord { epoch: self.deps.epoch, seq, state })
-            }
+        let snapshot = match rmp_serde::to_vec(&self.session) {
+            Ok(snapshot) => snapshot,
             Err(error) => {
-                tracing::error!(user = %self.user, %error, "cannot encode a session snapshot")
+                // Cannot happen for this plain data; were it to, the state still reaches the devices.
+                tracing::error!(user = %self.user, %error, "cannot encode a session snapshot");
+                Vec::new()
             }
-        }
+        };
+        self.deps.bus.commit(StateChange { user: self.user, epoch: self.epoch, seq, frame, snapshot })
+    }
+
+    /// Hands the current state to the bus again (after the store lost it, or a reconnect).
+    pub fn recommit(&self) -> Option<Commit> {
+        self.commit()
     }
 }
 
@@ -200,6 +281,8 @@ impl SessionCore {
 pub struct UserSession {
     user: Id,
     deps: Arc<SessionDeps>,
+    /// The fencing epoch this activation writes with.
+    epoch: i64,
     /// `None` until the last snapshot is loaded in `started`.
     core: Option<Rc<RefCell<SessionCore>>>,
     retired: bool,
@@ -208,8 +291,8 @@ pub struct UserSession {
 }
 
 impl UserSession {
-    pub fn new(user: Id, deps: Arc<SessionDeps>, on_retire: OnRetire) -> UserSession {
-        UserSession { user, deps, core: None, retired: false, on_retire }
+    pub fn new(user: Id, epoch: i64, deps: Arc<SessionDeps>, on_retire: OnRetire) -> UserSession {
+        UserSession { user, deps, epoch, core: None, retired: false, on_retire }
     }
 
     fn core(&self) -> Result<&Rc<RefCell<SessionCore>>, SessionError> {
@@ -245,8 +328,9 @@ impl UserSession {
         let core = core.borrow();
         let idle = core.last_command.elapsed() >= self.deps.idle_retirement;
         let online = core.session.devices().iter().any(|d| d.online);
+        let poisoned = core.poisoned.get();
         drop(core);
-        if idle && !online {
+        if poisoned || (idle && !online) {
             // The newest snapshot is already staged; a new activation reads it from there.
             self.retire(ctx);
         }
@@ -260,7 +344,7 @@ async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>), A
         Product::Free => Some(deps.skip_policy),
         Product::Premium => None,
     };
-    let mut session = match deps.writer.load_snapshot(user).await? {
+    let mut session = match deps.snapshots.load(user).await? {
         Some(record) => match rmp_serde::from_slice::<Session>(&record.state) {
             Ok(session) => session,
             Err(error) => {
@@ -272,10 +356,11 @@ async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>), A
         None => Session::new(None),
     };
     session.set_skip_policy(policy);
-    // Devices online in the snapshot belonged to an earlier activation: they are offline until
-    // they say hello again. Their connections, if any still live, are told to reconnect.
-    let stale: Vec<u64> = session.devices().iter().filter(|d| d.online).map(|d| d.connection).collect();
-    session.all_offline(now_ms());
+    // Devices online in the snapshot whose connections are gone are offline until they say
+    // hello again; their connections, if any still live, are told to reconnect.
+    let online: Vec<u64> = session.devices().iter().filter(|d| d.online).map(|d| d.connection).collect();
+    let stale = if online.is_empty() { online } else { deps.snapshots.stale_connections(online).await };
+    session.offline_where(now_ms(), |connection| stale.contains(&connection));
     Ok((session, stale))
 }
 
@@ -288,15 +373,27 @@ impl Actor for UserSession {
         let load = load(self.user, self.deps.clone());
         ctx.wait(load.into_actor(self).map(|loaded, actor, ctx| match loaded {
             Ok((session, stale_connections)) => {
-                let core =
-                    SessionCore { user: actor.user, deps: actor.deps.clone(), session, last_command: Instant::now() };
+                let core = SessionCore {
+                    user: actor.user,
+                    deps: actor.deps.clone(),
+                    session,
+                    last_command: Instant::now(),
+                    epoch: actor.epoch,
+                    poisoned: Rc::default(),
+                };
                 if !stale_connections.is_empty() {
                     let close =
                         Arc::new(OutFrame::Close { code: CLOSE_SESSION_RESTARTED, reason: "session restarted" });
                     for connection in stale_connections {
                         actor.deps.bus.publish(actor.user, Audience::Connection(connection), close.clone());
                     }
-                    core.publish_and_stage();
+                    // Nobody waits on this state; a failure to store it poisons the activation.
+                    if let Some(commit) = core.commit() {
+                        let pending = Pending { executed: Executed::nothing(), commit: Some(commit), poisoned: core.poisoned.clone() };
+                        actix_rt::spawn(async move {
+                            let _ = pending.settle().await;
+                        });
+                    }
                 }
                 let core = Rc::new(RefCell::new(core));
                 LOCAL_CORES.with(|cores| cores.borrow_mut().insert(actor.user, core.clone()));
@@ -318,10 +415,59 @@ impl Actor for UserSession {
 }
 
 impl Handler<Execute> for UserSession {
-    type Result = Result<Executed, SessionError>;
+    type Result = ResponseFuture<Result<Executed, SessionError>>;
 
     fn handle(&mut self, message: Execute, _ctx: &mut Self::Context) -> Self::Result {
-        self.core()?.borrow_mut().execute(message)
+        // The command is applied now, in mailbox order; the wait for its durability is not part
+        // of the actor's turn, so the next command does not wait for this one's round trip.
+        let pending = self.core().and_then(|core| core.borrow_mut().execute(message));
+        Box::pin(async move { pending?.settle().await })
+    }
+}
+
+/// Store the current state again (after Redis came back).
+#[derive(Debug, Clone, Copy)]
+pub struct Recommit;
+
+impl Message for Recommit {
+    type Result = ();
+}
+
+impl Handler<Recommit> for UserSession {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _message: Recommit, _ctx: &mut Self::Context) -> Self::Result {
+        let commit = self.core().ok().map(|core| {
+            let core = core.borrow();
+            (core.recommit(), core.poisoned.clone())
+        });
+        Box::pin(async move {
+            // Only a fence poisons here: the state in memory was acknowledged already, and a
+            // store that is still unreachable is no reason to drop it.
+            if let Some((Some(commit), poisoned)) = commit
+                && commit.await == Err(CommitError::Fenced)
+            {
+                poisoned.set(true);
+            }
+        })
+    }
+}
+
+/// Stop this activation (a draining node hands its sessions over).
+#[derive(Debug, Clone, Copy)]
+pub struct Retire;
+
+impl Message for Retire {
+    type Result = ();
+}
+
+impl Handler<Retire> for UserSession {
+    type Result = ();
+
+    fn handle(&mut self, _message: Retire, ctx: &mut Self::Context) {
+        if !self.retired {
+            self.retire(ctx);
+        }
     }
 }
 

@@ -290,8 +290,16 @@ impl DeviceConnection {
         let Some((connection, outbound)) = services.hub.connect(self.user.id) else {
             let error = ErrorBody::new(ErrorCode::Unavailable, "this node is shutting down; reconnect");
             self.reply_err(id, error).await?;
-            return Err(Ending::Close(close_code::GOING_AWAY, "server going away".into()));
+            return Err(Ending::Close(close_code::GOING_AWAY, "server going away"
+.into()));
         };
+        // This node must receive the user's events before the device attaches, or it could miss
+        // the state the attach itself causes.
+        if let Err(error) = services.bus.watch(self.user.id).await {
+            services.bus.unwatch(self.user.id);
+            services.hub.disconnect(self.user.id, connection);
+            return self.reply_err(id, error.to_body()).await;
+        }
         let attach = Execute {
             sender: Some(hello.device_id.clone()),
             command: Command::Attach { device: device_info(&hello), connection },
@@ -313,6 +321,7 @@ impl DeviceConnection {
             }
             Err(error) => {
                 services.hub.disconnect(self.user.id, connection);
+                services.bus.unwatch(self.user.id);
                 let too_many = error.code == ErrorCode::TooManyDevices;
                 self.reply_err(id, error.to_body()).await?;
                 if too_many {
@@ -360,6 +369,11 @@ impl DeviceConnection {
                 self.feed(Message::Binary(frame.clone())).await
             }
             OutFrame::State { .. } => Ok(()),
+            OutFrame::Resync { seq, frame } if *seq >= self.last_seq => {
+                self.last_seq = *seq;
+                self.feed(Message::Binary(frame.clone())).await
+            }
+            OutFrame::Resync { .. } => Ok(()),
             OutFrame::Event(bytes) => self.feed(Message::Binary(bytes.clone())).await,
             OutFrame::Close { code, reason } => {
                 // What was fed before the close still goes out first.
@@ -416,6 +430,7 @@ impl DeviceConnection {
         let services = self.services.clone();
         if let Some(attached) = self.attached.take() {
             services.hub.disconnect(self.user.id, attached.connection);
+            services.bus.unwatch(self.user.id);
             drop(attached.outbound);
             let detach = Command::Detach { device_id: attached.device_id, connection: attached.connection };
             if let Err(error) = services.sessions.execute(self.user.id, None, detach).await {

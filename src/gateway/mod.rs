@@ -19,18 +19,25 @@ use actix_web::App;
 use actix_web::dev::AppConfig;
 use governor::clock::DefaultClock;
 
-use crate::actors::bus::InProcessBus;
-use crate::actors::directory::Sessions;
+use crate::actors::bus::{Bus, InProcessBus};
+use crate::actors::cluster::{self, ClusterBus, ClusterSnapshots, Rpc, Subscriptions};
+use crate::actors::directory::{Placement, Sessions};
 use crate::actors::hub::LocalHub;
-use crate::actors::session::SessionDeps;
+use crate::actors::session::{SessionDeps, SnapshotSource as SessionSnapshots};
 use crate::actors::shards::Shards;
 use crate::auth::Accounts;
 use crate::catalog::resolve::Resolver;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::search::SearchIndex;
+use crate::storage::redis::RedisEngine;
 use crate::storage::snapshots::WriteBehind;
 use crate::storage::{Store, StoreError};
+
+/// Cluster mode: a Redis command that takes longer fails, and its request answers `UNAVAILABLE`.
+const REDIS_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Cluster mode: how long a call waits for the node holding a session.
+const RPC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Everything a request or a connection needs, shared by every worker.
 pub struct Services {
@@ -39,6 +46,10 @@ pub struct Services {
     pub accounts: Arc<Accounts>,
     pub sessions: Sessions,
     pub hub: Arc<LocalHub>,
+    /// Carries events to this node's connections (and, in a cluster, the others').
+    pub bus: Arc<dyn Bus>,
+    /// Cluster mode's Redis.
+    pub redis: Option<Arc<RedisEngine>>,
     pub resolver: Resolver,
     pub writer: WriteBehind,
     pub metrics: Arc<Metrics>,
@@ -74,12 +85,6 @@ impl Node {
     /// Opens the store, imports the demo catalog on first start, binds the listener and starts
     /// serving. Must run inside an actix system.
     pub async fn start(config: ServerConfig) -> Result<Node, StartError> {
-        if config.redis_url.is_some() {
-            return Err(StartError::Config(
-                "--redis-url: cluster mode is not available in this build yet; run without it for the embedded setup"
-                    .into(),
-            ));
-        }
         let store = Store::open(&config.store).await?;
         if config.demo_catalog && crate::catalog::import_demo_if_empty(&store).await? {
             tracing::info!("imported the demo catalog");
@@ -89,24 +94,63 @@ impl Node {
         let metrics = Arc::new(Metrics::default());
         let streaming = Arc::new(crate::streaming::Streaming::new(&store).await?);
         let search = open_search_index(&config, &store).await?;
-        let hub = Arc::new(LocalHub::new(1));
         let writer = WriteBehind::start(store.clone());
+        let redis = match &config.redis_url {
+            Some(url) => Some(Arc::new(
+                RedisEngine::connect(url, config.lease, REDIS_COMMAND_TIMEOUT)
+                    .await
+                    .map_err(|error| StartError::Config(format!("--redis-url: {error}")))?,
+            )),
+            None => None,
+        };
+        let (hub, bus, snapshots, placement): (_, Arc<dyn Bus>, Arc<dyn SessionSnapshots>, _) = match &redis {
+            None => {
+                let hub = Arc::new(LocalHub::new(1));
+                let bus = Arc::new(InProcessBus::new(hub.clone(), writer.clone()));
+                (hub, bus, Arc::new(writer.clone()), None)
+            }
+            Some(engine) => {
+                // Connection ids carry this process's number in their high bits: unique in the cluster.
+                // Calls from other nodes arrive on this process's inbox channel.
+                engine
+                    .subscribe(vec![crate::storage::redis::rpc_channel(engine.instance())])
+                    .await
+                    .map_err(|error| StartError::Config(format!("--redis-url: {error}")))?;
+                let hub = Arc::new(LocalHub::new(engine.number() << 32));
+                let bus = Arc::new(ClusterBus::new(engine.clone(), writer.clone(), Subscriptions::start(engine.clone())));
+                let snapshots = Arc::new(ClusterSnapshots { engine: engine.clone(), writer: writer.clone() });
+                let placement = Arc::new(Placement {
+                    engine: engine.clone(),
+                    rpc: Rpc::new(engine.clone(), RPC_TIMEOUT),
+                    lease: config.lease,
+                });
+                tracing::info!(node = %config.node_id, instance = engine.instance(), "joined the cluster");
+                (hub, bus, snapshots, Some(placement))
+            }
+        };
         let deps = SessionDeps {
             accounts: accounts.clone(),
             writer: writer.clone(),
-            bus: Arc::new(InProcessBus::new(hub.clone())),
+            bus: bus.clone(),
+            snapshots,
             metrics: metrics.clone(),
             skip_policy: config.skip_policy,
             idle_retirement: config.session_idle,
-            epoch: 0,
         };
+        let sessions = Sessions::new(Arc::new(deps), Shards::start(config.workers), placement.clone());
+        if let (Some(engine), Some(placement)) = (&redis, placement) {
+            actix_rt::spawn(cluster::keep_alive(engine.clone(), config.lease));
+            actix_rt::spawn(cluster::dispatch(engine.clone(), placement, sessions.clone(), hub.clone()));
+        }
         let services = Arc::new(Services {
             resolver: Resolver::new(store.clone()),
-            sessions: Sessions::new(Arc::new(deps), Shards::start(config.workers)),
+            sessions,
             config,
             store,
             accounts,
             hub,
+            bus,
+            redis,
             writer,
             metrics,
             streaming,
@@ -142,8 +186,16 @@ impl Node {
         }
         handle.stop(true).await;
         let _ = server.await;
+        if let Some(engine) = &services.redis {
+            // Hand every session over at once rather than after the lease.
+            services.sessions.release_all().await;
+            let _ = engine.retire_instance().await;
+        }
         if tokio::time::timeout(grace, services.writer.flush()).await.is_err() {
             tracing::warn!("grace period over before every snapshot was written");
+        }
+        if let Some(engine) = &services.redis {
+            engine.quit().await;
         }
         services.store.close().await;
         services.sessions.stop_shards();

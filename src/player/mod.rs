@@ -99,7 +99,7 @@ impl Current {
 }
 
 /// What `play` starts: a new list of tracks (a context or plain uris) and where in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlaySource {
     pub context_uri: Option<String>,
     pub tracks: Vec<TrackRef>,
@@ -107,7 +107,7 @@ pub struct PlaySource {
 }
 
 /// Where a new [`PlaySource`] starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StartAt {
     /// The first track (or, with shuffle, a random one).
     Beginning,
@@ -118,7 +118,7 @@ pub enum StartAt {
 }
 
 /// One command to the session. Tracks are already resolved against the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// A device connected (`hello`).
     Attach {
@@ -253,13 +253,28 @@ impl Session {
     /// Marks every device offline, as at the start of a new activation whose devices have not
     /// said hello yet. A change (with its own `seq`) when any device was online.
     pub fn all_offline(&mut self, now_ms: u64) -> bool {
+        self.offline_where(now_ms, |_| true)
+    }
+
+    /// Marks offline the online devices whose connection is `stale` (a new activation's devices
+    /// whose connections are gone), in one change (with its own `seq`) when there was any; playback
+    /// stops only when the active device is among them.
+    pub fn offline_where(&mut self, now_ms: u64, stale: impl Fn(u64) -> bool) -> bool {
         let now = now_ms.max(self.clock_ms);
         let mut changed = false;
+        let mut active_gone = false;
         for device in &mut self.devices {
-            changed |= std::mem::replace(&mut device.online, false);
+            if device.online && stale(device.connection) {
+                device.online = false;
+                device.last_seen_ms = now;
+                changed = true;
+                active_gone |= self.active_device.as_deref() == Some(device.info.id.as_str());
+            }
         }
         if changed {
-            self.deactivate(now);
+            if active_gone {
+                self.deactivate(now);
+            }
             self.clock_ms = now;
             self.seq += 1;
         }

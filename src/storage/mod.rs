@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod library;
 pub mod playlists;
+pub mod redis;
 pub mod search_feed;
 pub mod snapshots;
 pub mod users;

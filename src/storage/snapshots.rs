@@ -176,9 +176,14 @@ impl WriteBehind {
         self.shared.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Stages the newest snapshot of a user (replacing any staged one).
+    /// Stages the newest snapshot of a user (replacing any staged one that is older: snapshots
+    /// may be staged out of order in a cluster, where they are staged once Redis stored them).
     pub fn stage_snapshot(&self, user: Id, snapshot: SnapshotRecord) {
         let mut pending = self.pending();
+        match pending.staged.get(&user) {
+            Some(staged) if (staged.epoch, staged.seq) > (snapshot.epoch, snapshot.seq) => return,
+            _ => {}
+        }
         pending.staged.insert(user, snapshot);
         pending.generation += 1;
         drop(pending);

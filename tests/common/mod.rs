@@ -428,3 +428,142 @@ async fn read_until_close(socket: &mut Socket) -> (Vec<ServerFrame>, u16, String
         }
     }
 }
+
+/// A Redis server of the test's own, on a free port, without persistence; stopped when dropped.
+/// (`scripts/test.sh` installs `redis-server` when it is missing.)
+pub struct TestRedis {
+    child: Option<Child>,
+    pub port: u16,
+}
+
+impl TestRedis {
+    pub fn start() -> TestRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut redis = TestRedis { child: None, port };
+        redis.run();
+        redis
+    }
+
+    fn run(&mut self) {
+        let binary = std::env::var("SEGUE_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let child = Command::new(binary)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("redis-server starts (scripts/test.sh installs it)");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "redis-server listens on {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (its data is gone: it keeps none).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.run();
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Several `segue serve` cluster nodes sharing one Redis and one fresh PostgreSQL database.
+pub struct TestCluster {
+    pub nodes: Vec<Option<TestServer>>,
+    pub redis: TestRedis,
+    database_url: String,
+    database: String,
+}
+
+impl TestCluster {
+    /// Starts `count` nodes with these extra flags each.
+    pub fn start(count: usize, extra: &[&str]) -> TestCluster {
+        let redis = TestRedis::start();
+        let database = format!("segue_cluster_{}", segue::ids::Id::random().as_str().to_lowercase());
+        postgres_admin(format!("CREATE DATABASE {database}"));
+        let admin_url = postgres_admin_url();
+        let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
+        let database_url = format!("{base}/{database}");
+        let mut cluster = TestCluster { nodes: Vec::new(), redis, database_url, database };
+        for n in 0..count {
+            let node = cluster.start_node(n, extra);
+            cluster.nodes.push(Some(node));
+        }
+        cluster
+    }
+
+    /// Starts another node (the `n`th: its node id) with these extra flags.
+    pub fn start_node(&self, n: usize, extra: &[&str]) -> TestServer {
+        let node_id = format!("node-{n}");
+        let redis_url = self.redis.url();
+        let mut args = vec![
+            "--database-url",
+            self.database_url.as_str(),
+            "--redis-url",
+            redis_url.as_str(),
+            "--node-id",
+            node_id.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        TestServer::start_in(tempfile::tempdir().expect("a temporary dir"), &args)
+    }
+
+    pub fn node(&self, n: usize) -> &TestServer {
+        self.nodes[n].as_ref().expect("that node runs")
+    }
+
+    /// `kill -9` of node `n`.
+    pub fn kill(&mut self, n: usize) {
+        if let Some(mut node) = self.nodes[n].take() {
+            Command::new("kill").args(["-KILL", &node.pid().to_string()]).status().expect("kill runs");
+            node.wait_exit(WAIT).expect("the node dies");
+        }
+    }
+
+    /// Runs a `segue` command against the cluster's database.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(segue_binary())
+            .args(args)
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .env("SEGUE_LOG", "warn")
+            .output()
+            .expect("segue runs")
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        postgres_admin(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+    }
+}
+
+/// The `seq` of a successful command's reply.
+pub fn reply_seq(frame: &ServerFrame) -> u64 {
+    assert_eq!(frame.ok, Some(true), "expected success, got {:?}", frame.error);
+    frame
+        .body
+        .as_ref()
+        .and_then(|b| b.as_map())
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("seq")).and_then(|(_, v)| v.as_u64()))
+        .expect("a seq in the reply")
+}
