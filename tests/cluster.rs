@@ -421,9 +421,14 @@ async fn sigterm_drains_a_node_and_its_devices_carry_on_elsewhere() {
     let (mut phone, welcome) = Device::connect(cluster.node(1), &token, "phone", true).await;
     assert!(started.elapsed() < Duration::from_millis(900), "no wait for a lease: {:?}", started.elapsed());
     assert!(welcome.seq > seq);
-    assert!(welcome.state.playback.as_ref().unwrap().is_playing, "still playing after the move");
-    let reply = phone.request("pause", json!({})).await;
+    // Its going offline stopped playback (only an online active device plays), where it was.
+    let playback = welcome.state.playback.as_ref().expect("the session kept its playback");
+    assert_eq!(playback.track_id, tracks[0]);
+    assert!(!playback.is_playing);
+    let reply = phone.request("play", json!({"device_id": "phone"})).await;
     assert_eq!(reply.ok, Some(true), "{:?}", reply.error);
+    let state = phone.state_at(reply_seq(&reply)).await;
+    assert!(state.playback.unwrap().is_playing);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -436,6 +441,7 @@ async fn while_redis_is_down_requests_fail_fast_and_afterwards_every_device_gets
     let reply = phone.request("play", json!({"uris": tracks})).await;
     let seq = reply_seq(&reply);
     speaker.state_at(seq).await;
+    phone.state_at(seq).await;
 
     cluster.redis.kill();
     tokio::time::sleep(Duration::from_millis(300)).await;
