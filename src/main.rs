@@ -292,7 +292,9 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace_s);
     config.lease = Duration::from_millis(args.lease_ms);
     if config.redis_url.is_some() && !matches!(&config.store, StoreLocation::Url(url) if url.starts_with("postgres")) {
-        return Err(usage("--redis-url needs --database-url postgres://…: every node of a cluster shares one database"));
+        return Err(usage(
+            "--redis-url needs --database-url postgres://…: every node of a cluster shares one database",
+        ));
     }
 
     let node = Node::start(config).await.map_err(usage)?;

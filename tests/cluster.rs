@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-use futures_util::stream::{SplitSink, StreamExt};
 use futures_util::SinkExt;
+use futures_util::stream::{SplitSink, StreamExt};
 use segue::ids::Id;
 use segue::storage::redis::{Committed, Ownership, RedisEngine};
 use segue_protocol::envelope::encode_request;
@@ -305,10 +305,17 @@ async fn killing_a_node_under_load_loses_no_acknowledged_change() {
 
     let mut drivers = Vec::new();
     for (u, token) in users.iter().cloned().enumerate() {
-        let (urls, live, observed, stop, tracks) = (urls.clone(), live.clone(), observed.clone(), stop.clone(), tracks.clone());
+        let (urls, live, observed, stop, tracks) =
+            (urls.clone(), live.clone(), observed.clone(), stop.clone(), tracks.clone());
         drivers.push(tokio::spawn(async move {
             let mut devices: Vec<ChaosDevice> = (0..3)
-                .map(|d| ChaosDevice { id: format!("dev-{d}"), token: token.clone(), last_seq: Arc::default(), link: None, next_request: 1 })
+                .map(|d| ChaosDevice {
+                    id: format!("dev-{d}"),
+                    token: token.clone(),
+                    last_seq: Arc::default(),
+                    link: None,
+                    next_request: 1,
+                })
                 .collect();
             let mut ledger = Ledger::default();
             let mut last_ack = Instant::now();

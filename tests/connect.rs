@@ -22,7 +22,6 @@ fn error_code(frame: &segue_protocol::ServerFrame) -> ErrorCode {
     frame.error.as_ref().expect("an error body").code
 }
 
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transfer_hands_playback_over_at_the_same_position() {
     let server = TestServer::start(&[]);

@@ -19,6 +19,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::nodes;
 use crate::procfs;
 use crate::report::write_json;
 use crate::rest::Rest;
@@ -33,9 +34,14 @@ const SPARE_FILES: u64 = 64;
 
 #[derive(Args, Debug, Clone)]
 pub struct IdleArgs {
-    /// Base URL of the Segue server.
+    /// Base URL of the Segue server (with `--node-url`: the first node, which also serves the
+    /// REST setup).
     #[arg(long, default_value = "http://127.0.0.1:7400")]
     pub url: String,
+    /// Base URL of a further node of the same cluster; repeat for more. Connection k goes to
+    /// node k % N of the N nodes, `--url` being node 0.
+    #[arg(long = "node-url", value_name = "URL")]
+    pub node_urls: Vec<String>,
     /// Connections to open and keep idle.
     #[arg(long, default_value_t = 19_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
@@ -44,8 +50,9 @@ pub struct IdleArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub users: Option<u32>,
     /// PID of the server process: its VmRSS is read before connecting and after settling.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// Repeat it, once per node, to sum the VmRSS of several.
+    #[arg(long = "server-pid", value_name = "PID")]
+    pub server_pids: Vec<u32>,
     /// Connections being opened (connect, upgrade, hello) at once.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub connect_concurrency: u32,
@@ -59,7 +66,8 @@ pub struct IdleArgs {
     /// still open (longer than 3 server heartbeats shows that pings are answered).
     #[arg(long, default_value_t = 0)]
     pub hold: u64,
-    /// Users are named `load-<PREFIX>-<n>`.
+    /// Users are named `load-<PREFIX>-<n>`. Load processes run side by side need distinct
+    /// prefixes, or their devices would replace each other.
     #[arg(long, default_value = "idle")]
     pub prefix: String,
     /// Use these access tokens, one per line, one user each, instead of registering or
@@ -75,13 +83,20 @@ pub struct IdleArgs {
 /// What an idle run found.
 #[derive(Debug, Serialize)]
 pub struct IdleSummary {
+    /// The socket URL of the first node.
     pub target: String,
+    /// Nodes the connections were spread over.
+    pub nodes: usize,
+    /// The socket URLs of all the nodes, `target` first.
+    pub node_targets: Vec<String>,
     pub users: u32,
     pub connections_wanted: u32,
     pub connections_open: usize,
     pub connect_seconds: f64,
     /// Connections that failed, by reason (the first of each kind is shown whole).
     pub failures: Vec<(String, usize)>,
+    /// Server processes whose VmRSS is summed in `server_rss_before` and `server_rss_after`.
+    pub server_processes: usize,
     pub server_rss_before: Option<u64>,
     pub server_rss_after: Option<u64>,
     /// (after − before) / open connections.
@@ -106,6 +121,7 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
     }
     let rest = Rest::new(&args.url);
     rest.check_reachable().await?;
+    nodes::check_reachable(&args.node_urls).await?;
     let tokens = match &args.tokens {
         Some(path) => read_tokens(path)?,
         None => {
@@ -121,21 +137,15 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
     };
     let users = u32::try_from(tokens.len()).map_err(|_| "too many users".to_string())?;
     check_capacity(connections, users)?;
-    let ws_url = format!("{}/v1/connect", args.url.trim_end_matches('/').replacen("http://", "ws://", 1));
+    let ws_urls = nodes::connect_urls(&args.url, &args.node_urls);
 
-    let server_rss = |what: &str| match args.server_pid {
-        Some(pid) => match procfs::rss_bytes(Some(pid)) {
-            Ok(bytes) => Some(bytes),
-            Err(error) => {
-                eprintln!("  warning: cannot read the server's memory {what}: {error}");
-                None
-            }
-        },
-        None => None,
-    };
-    let server_rss_before = server_rss("before connecting");
+    let server_rss_before = server_rss(&args.server_pids, "before connecting");
 
-    eprintln!("idle: opening {connections} connections, {} at a time", args.connect_concurrency);
+    eprintln!(
+        "idle: opening {connections} connections{}, {} at a time",
+        nodes::over(ws_urls.len()),
+        args.connect_concurrency
+    );
     let started = Instant::now();
     let open = Arc::new(AtomicUsize::new(0));
     let (stop_tx, stop) = watch::channel(false);
@@ -143,7 +153,8 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
     let permits = Arc::new(Semaphore::new(args.connect_concurrency as usize));
     let mut readers = JoinSet::new();
     for k in 0..connections {
-        let (token, url) = (tokens[(k % users) as usize].clone(), ws_url.clone());
+        // Connection k goes to node k % N.
+        let (token, url) = (tokens[(k % users) as usize].clone(), ws_urls[k as usize % ws_urls.len()].clone());
         let (open, stop, failed, permits) = (open.clone(), stop.clone(), failed_tx.clone(), permits.clone());
         let device = k / users;
         readers.spawn(async move {
@@ -183,7 +194,7 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
     eprintln!("  {connections_open} connections open in {connect_seconds:.1} s; settling for {} s", args.settle);
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
 
-    let server_rss_after = server_rss("after settling");
+    let server_rss_after = server_rss(&args.server_pids, "after settling");
     let client_rss = procfs::rss_bytes(None).ok();
     let per_connection = |bytes: f64| (connections_open > 0).then(|| bytes / connections_open as f64);
     let server_bytes_per_connection = match (server_rss_before, server_rss_after) {
@@ -203,12 +214,15 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
     while readers.join_next().await.is_some() {}
 
     Ok(IdleSummary {
-        target: ws_url,
+        target: ws_urls[0].clone(),
+        nodes: ws_urls.len(),
+        node_targets: ws_urls,
         users,
         connections_wanted: connections,
         connections_open,
         connect_seconds,
         failures: group(failures),
+        server_processes: args.server_pids.len(),
         server_rss_before,
         server_rss_after,
         server_bytes_per_connection,
@@ -217,6 +231,21 @@ pub async fn main(args: &IdleArgs) -> Result<IdleSummary, String> {
         open_after_hold,
         hold_seconds: args.hold,
     })
+}
+
+/// The VmRSS of the server processes `pids`, summed: `None` when no PID is given, or (with a
+/// warning) when one of them cannot be read.
+fn server_rss(pids: &[u32], what: &str) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    match pids.iter().map(|&pid| procfs::rss_bytes(Some(pid))).sum::<Result<u64, String>>() {
+        Ok(bytes) => Some(bytes),
+        Err(error) => {
+            eprintln!("  warning: cannot read the server's memory {what}: {error}");
+            None
+        }
+    }
 }
 
 /// Fails unless `users` can hold `connections` devices between them.
@@ -295,10 +324,22 @@ impl std::fmt::Display for IdleSummary {
             "idle at {}: {} of {} connections open ({} users), opened in {:.1} s",
             self.target, self.connections_open, self.connections_wanted, self.users, self.connect_seconds
         )?;
+        if self.nodes > 1 {
+            writeln!(f, "  nodes: {} ({})", self.nodes, self.node_targets.join(", "))?;
+        }
         for (failure, count) in &self.failures {
             writeln!(f, "  failed: {count} x {failure}")?;
         }
-        writeln!(f, "  server VmRSS  before {}, after {}", mib(self.server_rss_before), mib(self.server_rss_after))?;
+        let summed = match self.server_processes {
+            0 | 1 => String::new(),
+            processes => format!(" (sum of {processes} processes)"),
+        };
+        writeln!(
+            f,
+            "  server VmRSS{summed}  before {}, after {}",
+            mib(self.server_rss_before),
+            mib(self.server_rss_after)
+        )?;
         match self.server_bytes_per_connection {
             Some(bytes) => {
                 writeln!(f, "  server memory per idle connection: {bytes:.0} bytes ({:.2} KiB)", bytes / 1024.0)?
@@ -330,6 +371,46 @@ pub fn report(args: &IdleArgs, summary: &IdleSummary) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: IdleArgs,
+    }
+
+    #[test]
+    fn nodes_and_server_pids_repeat() {
+        let cli = Cli::try_parse_from([
+            "idle",
+            "--url",
+            "http://127.0.0.1:7411",
+            "--node-url",
+            "http://127.0.0.1:7412",
+            "--node-url",
+            "http://127.0.0.1:7413",
+            "--server-pid",
+            "11",
+            "--server-pid",
+            "12",
+        ])
+        .unwrap();
+        assert_eq!(cli.args.node_urls, ["http://127.0.0.1:7412", "http://127.0.0.1:7413"]);
+        assert_eq!(cli.args.server_pids, [11, 12]);
+        let single = Cli::try_parse_from(["idle", "--server-pid", "11"]).unwrap();
+        assert!(single.args.node_urls.is_empty());
+        assert_eq!(single.args.server_pids, [11]);
+    }
+
+    #[test]
+    fn server_memory_is_summed_over_the_pids() {
+        let me = std::process::id();
+        assert_eq!(server_rss(&[], "now"), None);
+        assert!(server_rss(&[me], "now").is_some_and(|bytes| bytes > 0));
+        assert!(server_rss(&[me, me], "now").is_some_and(|bytes| bytes > 0));
+        // One unreadable process spoils the sum rather than leaving it short.
+        assert_eq!(server_rss(&[me, u32::MAX], "now"), None);
+    }
 
     #[test]
     fn failures_group_by_their_text_without_numbers() {

@@ -12,6 +12,7 @@
 mod catalog;
 mod control;
 mod idle;
+mod nodes;
 mod procfs;
 mod relay;
 mod report;
@@ -69,9 +70,14 @@ enum Command {
 
 #[derive(Args)]
 struct ControlArgs {
-    /// Base URL of the Segue server.
+    /// Base URL of the Segue server (with `--node-url`: the first node, which also serves the
+    /// REST setup).
     #[arg(long, default_value = "http://127.0.0.1:7400")]
     url: String,
+    /// Base URL of a further node of the same cluster; repeat for more. Device d of user u
+    /// connects to node (d + u) % N of the N nodes, `--url` being node 0.
+    #[arg(long = "node-url", value_name = "URL", conflicts_with = "relay")]
+    node_urls: Vec<String>,
     /// Run against the bare relay at this WebSocket URL (see `relay`) instead of Segue.
     #[arg(long, value_name = "WS_URL")]
     relay: Option<String>,
@@ -84,9 +90,14 @@ struct ControlArgs {
 
 #[derive(Args)]
 struct CompareArgs {
-    /// Base URL of the Segue server.
+    /// Base URL of the Segue server (with `--node-url`: the first node, which also serves the
+    /// REST setup).
     #[arg(long, default_value = "http://127.0.0.1:7400")]
     url: String,
+    /// Base URL of a further Segue node of the same cluster; repeat for more. Device d of user
+    /// u connects to node (d + u) % N of the N nodes, `--url` being node 0.
+    #[arg(long = "node-url", value_name = "URL")]
+    node_urls: Vec<String>,
     /// Start the relay in this process (its own 2-worker runtime), listening here.
     #[arg(long, default_value = "127.0.0.1:7500")]
     relay_listen: String,
@@ -146,7 +157,7 @@ fn relay_runtime() -> Result<tokio::runtime::Runtime, String> {
 async fn control(args: ControlArgs) -> Result<(), String> {
     let endpoint = match args.relay {
         Some(url) => Endpoint::Relay(url),
-        None => Endpoint::Segue(args.url),
+        None => Endpoint::Segue { url: args.url, node_urls: args.node_urls },
     };
     let summary = control::run(&endpoint, &args.scenario).await?;
     println!("{summary}");
@@ -177,11 +188,45 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     // The relay runs in this process, so the CPU of "this process" covers it; no server PID.
     let relay_scenario = Scenario { server_pid: None, ..args.scenario.clone() };
     let relay = client.block_on(control::run(&Endpoint::Relay(relay_url), &relay_scenario))?;
-    let segue = client.block_on(control::run(&Endpoint::Segue(args.url), &args.scenario))?;
+    let endpoint = Endpoint::Segue { url: args.url, node_urls: args.node_urls };
+    let segue = client.block_on(control::run(&endpoint, &args.scenario))?;
     let comparison = Comparison::new(relay, segue);
     println!("{comparison}");
     match &args.json {
         Some(path) => write_json(path, &comparison),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn control_and_compare_take_further_nodes() {
+        let nodes = ["--url", "http://127.0.0.1:7411", "--node-url", "http://127.0.0.1:7412"];
+        let Command::Control(control) =
+            Cli::try_parse_from(["segue-load", "control"].iter().chain(&nodes)).unwrap().command
+        else {
+            panic!("not control");
+        };
+        assert_eq!(control.node_urls, ["http://127.0.0.1:7412"]);
+        let Command::Compare(compare) =
+            Cli::try_parse_from(["segue-load", "compare"].iter().chain(&nodes)).unwrap().command
+        else {
+            panic!("not compare");
+        };
+        assert_eq!(compare.node_urls, ["http://127.0.0.1:7412"]);
+        // The relay is one node.
+        assert!(
+            Cli::try_parse_from(["segue-load", "control", "--relay", "ws://127.0.0.1:7500"].iter().chain(&nodes))
+                .is_err()
+        );
     }
 }

@@ -50,8 +50,12 @@ impl Display for Percentiles {
 pub struct Setup {
     /// `segue` or `relay`.
     pub scenario: &'static str,
-    /// The socket URL the devices connected to.
+    /// The socket URL the devices connected to (the first node's, with several).
     pub target: String,
+    /// Nodes the devices were spread over (1: a single server, or the relay).
+    pub nodes: usize,
+    /// The socket URLs of all the nodes, `target` first.
+    pub node_targets: Vec<String>,
     pub users: usize,
     /// Users whose devices all connected (the others took no part).
     pub users_connected: usize,
@@ -168,6 +172,10 @@ impl Display for Summary {
             self.measured_s,
             setup.warmup_s
         )?;
+        match setup.nodes {
+            1 => writeln!(f, "  nodes: 1")?,
+            nodes => writeln!(f, "  nodes: {nodes} ({})", setup.node_targets.join(", "))?,
+        }
         writeln!(f, "  commands        {:>10}  ({:.0}/s)", self.commands, self.commands_per_s)?;
         writeln!(
             f,
@@ -228,6 +236,7 @@ impl Display for Comparison {
         };
         let ratio = |segue: u64, relay: u64| Some(segue as f64 / relay.max(1) as f64);
         row("", "relay".into(), "segue".into(), None);
+        row("nodes", r.setup.nodes.to_string(), s.setup.nodes.to_string(), None);
         row("commands/s", format!("{:.0}", r.commands_per_s), format!("{:.0}", s.commands_per_s), None);
         row("state events/s", format!("{:.0}", r.state_events_per_s), format!("{:.0}", s.state_events_per_s), None);
         row(
@@ -277,6 +286,8 @@ mod tests {
         let setup = Setup {
             scenario,
             target: "ws://127.0.0.1:1".into(),
+            nodes: 1,
+            node_targets: vec!["ws://127.0.0.1:1".into()],
             users: 10,
             users_connected: 10,
             devices_per_user: 3,
@@ -300,6 +311,18 @@ mod tests {
         let json = serde_json::to_value(&summary).unwrap();
         assert_eq!(json["scenario"], "segue");
         assert_eq!(json["latency_us"]["p50"], 300);
+        assert_eq!(json["nodes"], 1);
+        assert!(text.contains("nodes: 1"), "{text}");
+    }
+
+    #[test]
+    fn a_summary_names_its_nodes() {
+        let mut summary = summary("segue", &[100]);
+        summary.setup.nodes = 2;
+        summary.setup.node_targets = vec!["ws://127.0.0.1:1".into(), "ws://127.0.0.1:2".into()];
+        let text = summary.to_string();
+        assert!(text.contains("nodes: 2 (ws://127.0.0.1:1, ws://127.0.0.1:2)"), "{text}");
+        assert_eq!(serde_json::to_value(&summary).unwrap()["nodes"], 2);
     }
 
     #[test]

@@ -142,8 +142,13 @@ async fn manage_subscriptions(engine: Arc<RedisEngine>, mut rx: mpsc::UnboundedR
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, 1024).await > 0 {
         let mut waiters = Vec::new();
-        let before: HashMap<Id, bool> =
-            batch.iter().map(|i| match i { Interest::Watch(u, _) | Interest::Unwatch(u) => *u }).map(|u| (u, counts.contains_key(&u))).collect();
+        let before: HashMap<Id, bool> = batch
+            .iter()
+            .map(|i| match i {
+                Interest::Watch(u, _) | Interest::Unwatch(u) => *u,
+            })
+            .map(|u| (u, counts.contains_key(&u)))
+            .collect();
         for interest in batch.drain(..) {
             match interest {
                 Interest::Watch(user, waiter) => {
@@ -270,7 +275,9 @@ impl SnapshotSource for ClusterSnapshots {
         Box::pin(async move {
             let stored = engine.load_snapshot(user).await.map_err(|_| redis_unavailable())?;
             match stored {
-                Some(snapshot) => Ok(Some(SnapshotRecord { epoch: snapshot.epoch, seq: snapshot.seq, state: snapshot.state })),
+                Some(snapshot) => {
+                    Ok(Some(SnapshotRecord { epoch: snapshot.epoch, seq: snapshot.seq, state: snapshot.state }))
+                }
                 None => Ok(writer.load_snapshot(user).await?),
             }
         })
@@ -350,7 +357,9 @@ impl RemoteAnswer {
 
     pub fn into_executed(self) -> Option<Executed> {
         match self {
-            RemoteAnswer::Executed { changed, seq, state } => Some(Executed { applied: Applied { changed, seq }, state }),
+            RemoteAnswer::Executed { changed, seq, state } => {
+                Some(Executed { applied: Applied { changed, seq }, state })
+            }
             RemoteAnswer::State(_) => None,
         }
     }
@@ -445,37 +454,6 @@ fn scopeguard(f: impl FnOnce()) -> impl Drop {
     Guard(Some(f))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_messages_round_trip_and_garbage_is_refused() {
-        let state = OutFrame::State { seq: 7, frame: Bytes::from_static(b"state bytes") };
-        let (audience, decoded) = decode_user_message(encode_user_message(Audience::User, &state)).unwrap();
-        assert_eq!(audience, Audience::User);
-        assert!(matches!(decoded, OutFrame::State { seq: 7, ref frame } if &frame[..] == b"state bytes"));
-
-        let close = OutFrame::Close { code: 4001, reason: "replaced" };
-        let (audience, decoded) = decode_user_message(encode_user_message(Audience::Connection(9), &close)).unwrap();
-        assert_eq!(audience, Audience::Connection(9));
-        assert!(matches!(decoded, OutFrame::Close { code: 4001, reason: "replaced" }));
-
-        for garbage in [&b""[..], b"\x01", b"\x09\0\0\0\0\0\0\0\0xyz", b"\x01\0\0\0\0\0\0\0\0\0"] {
-            assert!(decode_user_message(Bytes::copy_from_slice(garbage)).is_none(), "{garbage:?}");
-        }
-    }
-
-    #[test]
-    fn a_command_survives_the_trip_between_nodes() {
-        let call = RemoteCall::Execute { sender: Some("phone".into()), command: Command::Seek { position_ms: 5 }, want_state: true };
-        let message = RpcMessage::Request { id: 3, reply_to: "abc".into(), user: Id::from_u128(1), call };
-        let bytes = rmp_serde::to_vec_named(&message).unwrap();
-        let back: RpcMessage = rmp_serde::from_slice(&bytes).unwrap();
-        assert!(matches!(back, RpcMessage::Request { id: 3, call: RemoteCall::Execute { command: Command::Seek { position_ms: 5 }, .. }, .. }));
-    }
-}
-
 // ----- the node's side of Redis: liveness, the inbox, resyncs -----
 
 /// Renews this process's liveness key every quarter lease, for as long as the process runs.
@@ -494,7 +472,12 @@ pub async fn keep_alive(engine: Arc<RedisEngine>, lease: Duration) {
 /// connections, calls to the sessions held here, replies to the calls waiting here; and after a
 /// reconnect or a lag, stores every local session's state again and sends every local device its
 /// whole state.
-pub async fn dispatch(engine: Arc<RedisEngine>, placement: Arc<super::directory::Placement>, sessions: super::directory::Sessions, hub: Arc<LocalHub>) {
+pub async fn dispatch(
+    engine: Arc<RedisEngine>,
+    placement: Arc<super::directory::Placement>,
+    sessions: super::directory::Sessions,
+    hub: Arc<LocalHub>,
+) {
     let inbox = rpc_channel(engine.instance());
     let listener = engine.clone();
     listener
@@ -545,5 +528,47 @@ async fn resync(engine: Arc<RedisEngine>, sessions: super::directory::Sessions, 
             }
             Err(error) => tracing::warn!(%user, %error, "cannot resync a user's devices"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_messages_round_trip_and_garbage_is_refused() {
+        let state = OutFrame::State { seq: 7, frame: Bytes::from_static(b"state bytes") };
+        let (audience, decoded) = decode_user_message(encode_user_message(Audience::User, &state)).unwrap();
+        assert_eq!(audience, Audience::User);
+        assert!(matches!(decoded, OutFrame::State { seq: 7, ref frame } if &frame[..] == b"state bytes"));
+
+        let close = OutFrame::Close { code: 4001, reason: "replaced" };
+        let (audience, decoded) = decode_user_message(encode_user_message(Audience::Connection(9), &close)).unwrap();
+        assert_eq!(audience, Audience::Connection(9));
+        assert!(matches!(decoded, OutFrame::Close { code: 4001, reason: "replaced" }));
+
+        for garbage in [&b""[..], b"\x01", b"\x09\0\0\0\0\0\0\0\0xyz", b"\x01\0\0\0\0\0\0\0\0\0"] {
+            assert!(decode_user_message(Bytes::copy_from_slice(garbage)).is_none(), "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn a_command_survives_the_trip_between_nodes() {
+        let call = RemoteCall::Execute {
+            sender: Some("phone".into()),
+            command: Command::Seek { position_ms: 5 },
+            want_state: true,
+        };
+        let message = RpcMessage::Request { id: 3, reply_to: "abc".into(), user: Id::from_u128(1), call };
+        let bytes = rmp_serde::to_vec_named(&message).unwrap();
+        let back: RpcMessage = rmp_serde::from_slice(&bytes).unwrap();
+        assert!(matches!(
+            back,
+            RpcMessage::Request {
+                id: 3,
+                call: RemoteCall::Execute { command: Command::Seek { position_ms: 5 }, .. },
+                ..
+            }
+        ));
     }
 }

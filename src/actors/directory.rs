@@ -300,7 +300,9 @@ impl Sessions {
                     let message = Execute { sender: sender.clone(), command: command.clone(), want_state: *want_state };
                     self.call_actor(user, addr, message).await.map(|r| r.map(RemoteAnswer::executed))
                 }
-                RemoteCall::ReadState => self.call_actor(user, addr, ReadState).await.map(|r| r.map(RemoteAnswer::State)),
+                RemoteCall::ReadState => {
+                    self.call_actor(user, addr, ReadState).await.map(|r| r.map(RemoteAnswer::State))
+                }
             };
             if let Some(answer) = answer {
                 return answer.map_err(RemoteError::from);

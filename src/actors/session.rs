@@ -35,8 +35,8 @@ use crate::ids::Id;
 use crate::metrics::Metrics;
 use crate::player::{Applied, Command, Session, SkipPolicy};
 use crate::storage::snapshots::{PlayRecord, SnapshotRecord, WriteBehind};
-use segue_protocol::ErrorCode;
 use crate::storage::users::Product;
+use segue_protocol::ErrorCode;
 
 /// Messages a session may have waiting. Senders wait (`send`) when it is full: the backpressure
 /// reaches the connection that sent the command, never another user's.
@@ -389,7 +389,11 @@ impl Actor for UserSession {
                     }
                     // Nobody waits on this state; a failure to store it poisons the activation.
                     if let Some(commit) = core.commit() {
-                        let pending = Pending { executed: Executed::nothing(), commit: Some(commit), poisoned: core.poisoned.clone() };
+                        let pending = Pending {
+                            executed: Executed::nothing(),
+                            commit: Some(commit),
+                            poisoned: core.poisoned.clone(),
+                        };
                         actix_rt::spawn(async move {
                             let _ = pending.settle().await;
                         });

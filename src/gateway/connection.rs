@@ -290,8 +290,7 @@ impl DeviceConnection {
         let Some((connection, outbound)) = services.hub.connect(self.user.id) else {
             let error = ErrorBody::new(ErrorCode::Unavailable, "this node is shutting down; reconnect");
             self.reply_err(id, error).await?;
-            return Err(Ending::Close(close_code::GOING_AWAY, "server going away"
-.into()));
+            return Err(Ending::Close(close_code::GOING_AWAY, "server going away".into()));
         };
         // This node must receive the user's events before the device attaches, or it could miss
         // the state the attach itself causes.

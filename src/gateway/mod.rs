@@ -117,7 +117,8 @@ impl Node {
                     .await
                     .map_err(|error| StartError::Config(format!("--redis-url: {error}")))?;
                 let hub = Arc::new(LocalHub::new(engine.number() << 32));
-                let bus = Arc::new(ClusterBus::new(engine.clone(), writer.clone(), Subscriptions::start(engine.clone())));
+                let bus =
+                    Arc::new(ClusterBus::new(engine.clone(), writer.clone(), Subscriptions::start(engine.clone())));
                 let snapshots = Arc::new(ClusterSnapshots { engine: engine.clone(), writer: writer.clone() });
                 let placement = Arc::new(Placement {
                     engine: engine.clone(),

@@ -20,6 +20,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
+use crate::nodes;
 use crate::procfs::CpuClock;
 use crate::report::{Setup, Summary};
 use crate::rest::Rest;
@@ -71,21 +72,25 @@ pub struct Scenario {
 /// Where a run sends its users.
 #[derive(Debug, Clone)]
 pub enum Endpoint {
-    /// A Segue server's base URL, `http://host:port`.
-    Segue(String),
+    /// A Segue server's base URL, `http://host:port`, which serves the REST setup and is the
+    /// first node; `node_urls` are the base URLs of further nodes of the same cluster, over
+    /// which the devices are spread (see [`nodes::node_of`]).
+    Segue { url: String, node_urls: Vec<String> },
     /// A relay's WebSocket URL, `ws://host:port`.
     Relay(String),
 }
 
 /// Runs the scenario against `endpoint` and returns its summary.
 pub async fn run(endpoint: &Endpoint, scenario: &Scenario) -> Result<Summary, String> {
-    let (target, identities, label) = prepare(endpoint, scenario).await?;
+    let (target, identities) = prepare(endpoint, scenario).await?;
+    let node_targets = target.urls();
+    let label = node_targets[0].clone();
     let users = identities.len();
     let devices = scenario.devices as usize;
     let phase = Arc::new(Phase::new());
     let stats = Arc::new(Stats::new());
 
-    eprintln!("{label}: connecting {users} users x {devices} devices");
+    eprintln!("{label}: connecting {users} users x {devices} devices{}", nodes::over(node_targets.len()));
     let started = Instant::now();
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
     let permits = Arc::new(Semaphore::new(scenario.connect_concurrency as usize));
@@ -144,10 +149,12 @@ pub async fn run(endpoint: &Endpoint, scenario: &Scenario) -> Result<Summary, St
 
     let setup = Setup {
         scenario: match endpoint {
-            Endpoint::Segue(_) => "segue",
+            Endpoint::Segue { .. } => "segue",
             Endpoint::Relay(_) => "relay",
         },
         target: label,
+        nodes: node_targets.len(),
+        node_targets,
         users,
         users_connected,
         devices_per_user: devices,
@@ -159,33 +166,31 @@ pub async fn run(endpoint: &Endpoint, scenario: &Scenario) -> Result<Summary, St
 }
 
 /// Names the users and learns what the target needs: Segue accounts and tracks, or nothing.
-async fn prepare(endpoint: &Endpoint, scenario: &Scenario) -> Result<(Target, Vec<Identity>, String), String> {
+async fn prepare(endpoint: &Endpoint, scenario: &Scenario) -> Result<(Target, Vec<Identity>), String> {
     let users = scenario.users as usize;
     match endpoint {
-        Endpoint::Segue(base) => {
-            let rest = Rest::new(base);
+        Endpoint::Segue { url, node_urls } => {
+            let rest = Rest::new(url);
             rest.check_reachable().await?;
+            nodes::check_reachable(node_urls).await?;
             eprintln!("segue: registering or logging in {users} users");
             let accounts = rest.accounts(&scenario.prefix, users, scenario.register_concurrency as usize).await?;
             let tracks = rest.playable_tracks(&accounts[0].access_token, 50).await?;
-            let ws_url = format!(
-                "{}/v1/connect",
-                base.trim_end_matches('/').replacen("http://", "ws://", 1).replacen("https://", "wss://", 1)
-            );
             let identities = accounts
                 .into_iter()
                 .enumerate()
                 .map(|(index, account)| Identity { index, name: account.username, token: Some(account.access_token) })
                 .collect();
-            let target = Target::Segue { ws_url: ws_url.clone(), tracks: Arc::new(tracks) };
-            Ok((target, identities, ws_url))
+            let ws_urls = nodes::connect_urls(url, node_urls);
+            let target = Target::Segue { ws_urls: Arc::new(ws_urls), tracks: Arc::new(tracks) };
+            Ok((target, identities))
         }
         Endpoint::Relay(url) => {
             let identities = (0..users)
                 .map(|index| Identity { index, name: format!("{}-{index}", scenario.prefix), token: None })
                 .collect();
             let target = Target::Relay { url: url.clone(), frame_bytes: scenario.relay_frame_bytes };
-            Ok((target, identities, url.clone()))
+            Ok((target, identities))
         }
     }
 }

@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::commands;
 use super::tracker::Tracker;
+use crate::nodes;
 use crate::rng::Rng;
 use crate::stats::{Phase, Stats, Tally};
 use crate::ws::{self, Head, Socket};
@@ -41,10 +42,21 @@ const DEVICE_TYPES: [DeviceType; 4] =
 /// What the users talk to.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// A Segue server: `ws_url` is its `/v1/connect`; `tracks` are playable track ids.
-    Segue { ws_url: String, tracks: Arc<Vec<String>> },
+    /// Segue: `ws_urls` are the `/v1/connect` URLs of its nodes (one unless it is a cluster),
+    /// over which each user's devices are spread; `tracks` are playable track ids.
+    Segue { ws_urls: Arc<Vec<String>>, tracks: Arc<Vec<String>> },
     /// The bare relay at `url`, with frames of about `frame_bytes`.
     Relay { url: String, frame_bytes: usize },
+}
+
+impl Target {
+    /// The socket URLs the devices connect to: one per node (the relay is one node).
+    pub fn urls(&self) -> Vec<String> {
+        match self {
+            Target::Segue { ws_urls, .. } => ws_urls.to_vec(),
+            Target::Relay { url, .. } => vec![url.clone()],
+        }
+    }
 }
 
 /// Who a simulated user is.
@@ -87,14 +99,15 @@ pub struct User {
 }
 
 impl User {
-    /// Connects the user's `devices` devices; against Segue every device says hello and the
-    /// first one starts playback.
+    /// Connects the user's `devices` devices; against Segue every device, on its node (see
+    /// [`nodes::node_of`]), says hello and the first one starts playback.
     pub async fn connect(target: &Target, who: &Identity, devices: usize) -> Result<User, String> {
         let mut sockets = Vec::with_capacity(devices);
         let (mode, state) = match target {
-            Target::Segue { ws_url, tracks } => {
+            Target::Segue { ws_urls, tracks } => {
                 let mut state = None;
                 for index in 0..devices {
+                    let ws_url = &ws_urls[nodes::node_of(who.index, index, ws_urls.len())];
                     let mut socket = ws::connect(ws_url, who.token.as_deref(), READ_BUFFER).await?;
                     let welcome = ws::hello(&mut socket, hello(index)).await?;
                     state = Some(welcome.state);
