@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit and property tests, the decoder fuzz properties, the store
 # suite on SQLite and PostgreSQL, and the integration tests that start real `segue` processes
-# and talk to them over real sockets. It needs the Rust toolchain; PostgreSQL it starts (and on
-# a machine without it, installs from Debian's packages) when it is not already running.
-# SEGUE_TEST_POSTGRES_URL points the tests at another PostgreSQL instead.
+# and talk to them over real sockets, cluster nodes included. It needs the Rust toolchain;
+# PostgreSQL it starts (and on a machine without it, installs from Debian's packages) when it is
+# not already running. SEGUE_TEST_POSTGRES_URL points the tests at another PostgreSQL instead.
+# The cluster tests start Redis servers of their own (`redis-server`, installed from Debian's
+# packages when missing; SEGUE_TEST_REDIS_SERVER names another binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,5 +44,14 @@ ensure_postgres() {
     exit 1
 }
 
+ensure_redis_server() {
+    [ -n "${SEGUE_TEST_REDIS_SERVER:-}" ] && return 0
+    command -v redis-server >/dev/null 2>&1 && return 0
+    echo "test.sh: redis-server is not installed; installing Debian's package" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+}
+
 ensure_postgres
+ensure_redis_server
 exec cargo test --workspace --locked "$@"

@@ -452,6 +452,7 @@ async fn while_redis_is_down_requests_fail_fast_and_afterwards_every_device_gets
 
     cluster.redis.kill();
     tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(cluster.node(0).request("GET", "/readyz", None, None).status, 503, "not ready without Redis");
     for device in [&mut phone, &mut speaker] {
         let started = Instant::now();
         let reply = device.request("pause", json!({})).await;
@@ -461,6 +462,11 @@ async fn while_redis_is_down_requests_fail_fast_and_afterwards_every_device_gets
     }
 
     cluster.redis.restart();
+    let deadline = Instant::now() + WAIT;
+    while cluster.node(0).request("GET", "/readyz", None, None).status != 200 {
+        assert!(Instant::now() < deadline, "ready again once Redis is back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Every device gets its whole state again once its node is back on Redis.
     for device in [&mut phone, &mut speaker] {
         let state = device.state_where(|_| true).await;
@@ -479,4 +485,28 @@ async fn while_redis_is_down_requests_fail_fast_and_afterwards_every_device_gets
         assert!(Instant::now() < deadline, "commands work again after Redis is back: {:?}", reply.error);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playback_control_goes_on_while_postgresql_is_unreachable() {
+    let cluster = TestCluster::start(2, &["--lease-ms", LEASE_MS]);
+    let (_, token) = cluster.node(0).register("frank");
+    let tracks = cluster.node(0).track_ids(&token, 2);
+    let (mut phone, _) = Device::connect(cluster.node(0), &token, "phone", false).await;
+    let (mut speaker, _) = Device::connect(cluster.node(1), &token, "speaker", true).await;
+    let reply = phone.request("play", json!({"uris": tracks, "device_id": "speaker"})).await;
+    speaker.state_at(reply_seq(&reply)).await;
+
+    // The cluster's database refuses every connection, and those it had are cut.
+    cluster.block_database(true);
+    for (kind, body) in [("pause", json!({})), ("seek", json!({"position_ms": 1000})), ("resume", json!({}))] {
+        let reply = phone.request(kind, body).await;
+        assert_eq!(reply.ok, Some(true), "{kind} without PostgreSQL: {:?}", reply.error);
+        let state = speaker.state_at(reply_seq(&reply)).await;
+        assert_single_playback(&state);
+    }
+    let reply = speaker.request("volume", json!({"percent": 12})).await;
+    let state = phone.state_at(reply_seq(&reply)).await;
+    assert_eq!(state.devices.iter().find(|d| d.device_id == "speaker").unwrap().volume_percent, Some(12));
+    cluster.block_database(false);
 }

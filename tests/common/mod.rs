@@ -538,6 +538,17 @@ impl TestCluster {
         }
     }
 
+    /// Makes the cluster's database refuse connections (and cuts the open ones), or accept them again.
+    pub fn block_database(&self, blocked: bool) {
+        let name = &self.database;
+        postgres_admin(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {}", !blocked));
+        if blocked {
+            postgres_admin(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ));
+        }
+    }
+
     /// Runs a `segue` command against the cluster's database.
     pub fn cli(&self, args: &[&str]) -> Output {
         Command::new(segue_binary())

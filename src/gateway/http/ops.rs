@@ -1,5 +1,5 @@
 //! Operations: `GET /healthz` (the process is up), `GET /readyz` (it can serve: the store
-//! answers), `GET /metrics` (Prometheus text) and `GET /openapi.json`.
+//! answers and, in cluster mode, Redis is connected), `GET /metrics` (Prometheus text) and `GET /openapi.json`.
 
 use actix_web::{HttpResponse, web};
 
@@ -17,6 +17,9 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(services: web::Data<Services>) -> HttpResponse {
+    if services.redis.as_ref().is_some_and(|redis| !redis.is_connected()) {
+        return HttpResponse::ServiceUnavailable().content_type("text/plain").body("redis unreachable\n");
+    }
     match tokio::time::timeout(std::time::Duration::from_secs(2), services.store.ping()).await {
         Ok(Ok(())) => HttpResponse::Ok().content_type("text/plain").body("ready\n"),
         _ => HttpResponse::ServiceUnavailable().content_type("text/plain").body("store unreachable\n"),
