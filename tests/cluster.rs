@@ -386,8 +386,8 @@ async fn killing_a_node_under_load_loses_no_acknowledged_change() {
     for (token, ledger) in &ledgers {
         println!("{ledger:?}");
         assert!(ledger.acknowledged > 20, "the load ran: {ledger:?}");
-        // Back within the lease plus a second (and the RPC timeout that discovers the death).
-        assert!(ledger.longest_gap < Duration::from_millis(1_000 + 1_000 + 1_500), "{ledger:?}");
+        // Active again within the lease plus a second.
+        assert!(ledger.longest_gap < Duration::from_millis(1_000 + 1_000), "{ledger:?}");
         let state = cluster.node(1).get("/v1/me/player/devices", token);
         assert_eq!(state.status, 200);
         let player = read_state(&cluster, token).await;

@@ -521,12 +521,23 @@ async fn resync(engine: Arc<RedisEngine>, sessions: super::directory::Sessions, 
     let _ = engine.renew().await;
     sessions.recommit_all().await;
     for user in hub.users() {
+        tokio::spawn(resync_user(sessions.clone(), hub.clone(), user));
+    }
+}
+
+/// Sends `user`'s local devices the whole state, retrying while the cluster settles (the node
+/// holding the session may still be resubscribing to its inbox).
+async fn resync_user(sessions: super::directory::Sessions, hub: Arc<LocalHub>, user: Id) {
+    const ATTEMPTS: u32 = 20;
+    for attempt in 1..=ATTEMPTS {
         match sessions.state(user).await {
             Ok(state) => {
                 let frame = Bytes::from(segue_protocol::envelope::encode_event("state", Some(state.seq), &state));
                 hub.deliver_to_user(user, Arc::new(OutFrame::Resync { seq: state.seq, frame }));
+                return;
             }
-            Err(error) => tracing::warn!(%user, %error, "cannot resync a user's devices"),
+            Err(error) if attempt == ATTEMPTS => tracing::warn!(%user, %error, "cannot resync a user's devices"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     }
 }

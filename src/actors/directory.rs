@@ -258,22 +258,25 @@ impl Sessions {
                 Err(RpcFailure::Unreachable) => return Err(redis_unavailable()),
                 Err(RpcFailure::Timeout) => {
                     self.directory.remote.remove(&user);
-                    // Wait out the owner's lease: once it lapses the session is taken over.
-                    match placement.engine.is_alive(&owner).await {
-                        Ok(false) => dead = Some(owner),
-                        Ok(true) if tokio::time::Instant::now() + placement.lease / 4 < deadline => {
-                            tokio::time::sleep(placement.lease / 4).await;
-                            if placement.engine.is_alive(&owner).await.is_ok_and(|alive| !alive) {
-                                dead = Some(owner);
-                            } else {
+                    // Dead or only slow? A dead owner's liveness key lapses at most a lease after
+                    // its last renewal: watch it that long, then take the session over.
+                    let give_up = (tokio::time::Instant::now() + placement.lease).min(deadline);
+                    loop {
+                        match placement.engine.is_alive(&owner).await {
+                            Ok(false) => break,
+                            Ok(true) if tokio::time::Instant::now() < give_up => {
+                                tokio::time::sleep(placement.lease / 8).await;
+                            }
+                            Ok(true) => {
                                 return Err(AppError::new(
                                     ErrorCode::Unavailable,
                                     "the node holding the session does not answer; retry soon",
                                 ));
                             }
+                            Err(_) => return Err(redis_unavailable()),
                         }
-                        _ => return Err(redis_unavailable()),
                     }
+                    dead = Some(owner);
                 }
             }
         }
