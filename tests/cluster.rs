@@ -449,6 +449,10 @@ async fn while_redis_is_down_requests_fail_fast_and_afterwards_every_device_gets
     let seq = reply_seq(&reply);
     speaker.state_at(seq).await;
     phone.state_at(seq).await;
+    let (tablet, welcome) = Device::connect(cluster.node(1), &token, "tablet", false).await;
+    speaker.state_at(welcome.seq).await;
+    phone.state_at(welcome.seq).await;
+    let seq = welcome.seq;
 
     cluster.redis.kill();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -461,6 +465,8 @@ async fn while_redis_is_down_requests_fail_fast_and_afterwards_every_device_gets
         assert!(started.elapsed() < Duration::from_millis(2_500), "fails fast: {:?}", started.elapsed());
     }
 
+    // The tablet leaves while its going offline cannot be stored.
+    drop(tablet);
     cluster.redis.restart();
     let deadline = Instant::now() + WAIT;
     while cluster.node(0).request("GET", "/readyz", None, None).status != 200 {
@@ -473,6 +479,9 @@ async fn while_redis_is_down_requests_fail_fast_and_afterwards_every_device_gets
         assert!(state.seq >= seq, "never behind what the device saw");
         assert!(state.playback.as_ref().unwrap().is_playing, "the pause was refused, so it still plays");
     }
+    // The tablet's going offline is stored once Redis is back.
+    let state = speaker.state_where(|s| s.devices.iter().any(|d| d.device_id == "tablet" && !d.online)).await;
+    assert!(state.seq > seq);
     // And commands work again.
     let deadline = Instant::now() + WAIT;
     loop {

@@ -432,8 +432,11 @@ impl DeviceConnection {
             services.bus.unwatch(self.user.id);
             drop(attached.outbound);
             let detach = Command::Detach { device_id: attached.device_id, connection: attached.connection };
-            if let Err(error) = services.sessions.execute(self.user.id, None, detach).await {
+            if let Err(error) = services.sessions.execute(self.user.id, None, detach.clone()).await {
+                // Left online, the device could be chosen to play while nobody hears it: try again
+                // in the background (a detach of a connection the session no longer has is a no-op).
                 log_detach_failure(&error);
+                actix_rt::spawn(retry_detach(services.clone(), self.user.id, detach));
             }
         }
         if let Ending::Close(code, reason) = ending {
@@ -456,4 +459,19 @@ impl DeviceConnection {
 
 fn log_detach_failure(error: &AppError) {
     tracing::warn!(%error, "could not mark a device offline");
+}
+
+/// Retries a failed detach a few times, a second apart, for as long as the failure is one that
+/// passes (the session unavailable for a moment: its node busy, a takeover, a Redis reconnect).
+async fn retry_detach(services: Arc<Services>, user: crate::ids::Id, detach: Command) {
+    const ATTEMPTS: u32 = 10;
+    for _ in 0..ATTEMPTS {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        match services.sessions.execute(user, None, detach.clone()).await {
+            Ok(_) => return,
+            Err(error) if error.code == ErrorCode::Unavailable => continue,
+            Err(error) => return log_detach_failure(&error),
+        }
+    }
+    tracing::warn!(%user, "gave up marking a device offline");
 }
