@@ -36,6 +36,8 @@ use actix_rt::ArbiterHandle;
 
 /// How long a caller waits for a session before answering `UNAVAILABLE`.
 pub const SESSION_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Users whose session's process this node remembers, at most (a bound on the cache's memory).
+const REMOTE_CACHE_MAX: usize = 200_000;
 /// Activations tried for one call before giving up.
 const ATTEMPTS: usize = 3;
 
@@ -244,6 +246,10 @@ impl Sessions {
                     Ownership::Elsewhere { instance } => instance,
                 },
             };
+            if self.directory.remote.len() >= REMOTE_CACHE_MAX {
+                // A cache, not a record: forgetting costs one `acquire` per user at the next call.
+                self.directory.remote.clear();
+            }
             self.directory.remote.insert(user, owner.clone());
             match placement.rpc.call(&owner, user, message.to_remote()).await {
                 Ok(Ok(answer)) => {
