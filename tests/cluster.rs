@@ -40,14 +40,34 @@ fn assert_single_playback(state: &SessionState) {
     assert_eq!(flagged, state.active_device_id, "the active flag matches active_device_id");
 }
 
+/// Two nodes, a user, some tracks of the demo catalog, and one device of the user on each node.
+struct TwoNodes {
+    cluster: TestCluster,
+    token: String,
+    tracks: Vec<String>,
+    first: Device,
+    second: Device,
+}
+
+/// Starts [`TwoNodes`]: `user` registered, `tracks` track ids, device `(id, can_play)` `first` on
+/// node 0 and `second` on node 1.
+async fn two_nodes(extra: &[&str], user: &str, tracks: usize, first: (&str, bool), second: (&str, bool)) -> TwoNodes {
+    let mut flags = vec!["--lease-ms", LEASE_MS];
+    flags.extend_from_slice(extra);
+    let cluster = TestCluster::start(2, &flags);
+    let (_, token) = cluster.node(0).register(user);
+    let tracks = cluster.node(0).track_ids(&token, tracks);
+    let (first, _) = Device::connect(cluster.node(0), &token, first.0, first.1).await;
+    let (second, _) = Device::connect(cluster.node(1), &token, second.0, second.1).await;
+    TwoNodes { cluster, token, tracks, first, second }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_on_different_nodes_share_one_session_in_step() {
-    let cluster = TestCluster::start(2, &["--lease-ms", LEASE_MS]);
-    let (_, token) = cluster.node(0).register("alice");
-    let tracks = cluster.node(0).track_ids(&token, 3);
-    let (mut phone, _) = Device::connect(cluster.node(0), &token, "phone", false).await;
-    let (mut speaker, welcome) = Device::connect(cluster.node(1), &token, "speaker", true).await;
-    assert_eq!(welcome.state.devices.len(), 2, "the speaker's welcome shows the phone on the other node");
+    let TwoNodes { cluster, token, tracks, first: mut phone, second: mut speaker } =
+        two_nodes(&[], "alice", 3, ("phone", false), ("speaker", true)).await;
+    let devices = cluster.node(1).get("/v1/me/player/devices", &token);
+    assert_eq!(devices.body["devices"].as_array().map(Vec::len), Some(2), "node 1 sees the phone on node 0");
 
     // The phone (node 0) starts playback on the speaker (node 1).
     let reply = phone.request("play", json!({"uris": tracks, "device_id": "speaker"})).await;
@@ -84,11 +104,8 @@ async fn devices_on_different_nodes_share_one_session_in_step() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_skip_budget_holds_when_two_nodes_skip_at_once() {
-    let cluster = TestCluster::start(2, &["--lease-ms", LEASE_MS, "--skip-limit", "3"]);
-    let (_, token) = cluster.node(0).register("free-bob");
-    let tracks = cluster.node(0).track_ids(&token, 12);
-    let (mut one, _) = Device::connect(cluster.node(0), &token, "one", true).await;
-    let (mut two, _) = Device::connect(cluster.node(1), &token, "two", true).await;
+    let TwoNodes { cluster: _cluster, tracks, first: mut one, second: mut two, .. } =
+        two_nodes(&["--skip-limit", "3"], "free-bob", 12, ("one", true), ("two", true)).await;
     let reply = one.request("play", json!({"uris": tracks})).await;
     assert_eq!(reply.ok, Some(true), "{:?}", reply.error);
 
@@ -119,11 +136,8 @@ async fn the_skip_budget_holds_when_two_nodes_skip_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_between_nodes_never_show_two_active_devices() {
-    let cluster = TestCluster::start(2, &["--lease-ms", LEASE_MS]);
-    let (_, token) = cluster.node(0).register("carol");
-    let tracks = cluster.node(0).track_ids(&token, 2);
-    let (mut left, _) = Device::connect(cluster.node(0), &token, "left", true).await;
-    let (mut right, _) = Device::connect(cluster.node(1), &token, "right", true).await;
+    let TwoNodes { cluster: _cluster, tracks, first: mut left, second: mut right, .. } =
+        two_nodes(&[], "carol", 2, ("left", true), ("right", true)).await;
     let reply = left.request("play", json!({"uris": tracks, "device_id": "left"})).await;
     let mut seq = reply_seq(&reply);
     for round in 0..20 {
@@ -440,11 +454,8 @@ async fn sigterm_drains_a_node_and_its_devices_carry_on_elsewhere() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_redis_is_down_requests_fail_fast_and_afterwards_every_device_gets_its_state() {
-    let mut cluster = TestCluster::start(2, &["--lease-ms", LEASE_MS]);
-    let (_, token) = cluster.node(0).register("erin");
-    let tracks = cluster.node(0).track_ids(&token, 2);
-    let (mut phone, _) = Device::connect(cluster.node(0), &token, "phone", true).await;
-    let (mut speaker, _) = Device::connect(cluster.node(1), &token, "speaker", true).await;
+    let TwoNodes { mut cluster, token, tracks, first: mut phone, second: mut speaker } =
+        two_nodes(&[], "erin", 2, ("phone", true), ("speaker", true)).await;
     let reply = phone.request("play", json!({"uris": tracks})).await;
     let seq = reply_seq(&reply);
     speaker.state_at(seq).await;
@@ -498,11 +509,8 @@ async fn while_redis_is_down_requests_fail_fast_and_afterwards_every_device_gets
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playback_control_goes_on_while_postgresql_is_unreachable() {
-    let cluster = TestCluster::start(2, &["--lease-ms", LEASE_MS]);
-    let (_, token) = cluster.node(0).register("frank");
-    let tracks = cluster.node(0).track_ids(&token, 2);
-    let (mut phone, _) = Device::connect(cluster.node(0), &token, "phone", false).await;
-    let (mut speaker, _) = Device::connect(cluster.node(1), &token, "speaker", true).await;
+    let TwoNodes { cluster, tracks, first: mut phone, second: mut speaker, .. } =
+        two_nodes(&[], "frank", 2, ("phone", false), ("speaker", true)).await;
     let reply = phone.request("play", json!({"uris": tracks, "device_id": "speaker"})).await;
     speaker.state_at(reply_seq(&reply)).await;
 
