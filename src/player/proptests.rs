@@ -299,6 +299,33 @@ fn the_active_device_going_offline_stops_playback_where_it_was() {
 }
 
 #[test]
+fn a_new_activation_takes_offline_only_the_devices_whose_connections_are_gone() {
+    // Connections 0, 1 and 2: the phone, the laptop (active) and the speaker.
+    let mut session = with_devices(&["phone", "laptop", "speaker"]);
+    play_on(&mut session, "laptop", vec![track(6)], 0);
+    let seq = session.seq();
+
+    // Nothing stale: nothing changes.
+    assert!(!session.offline_where(1_000, |_| false));
+    assert_eq!(session.seq(), seq);
+
+    // The phone's connection is gone; the laptop still plays, in one change.
+    assert!(session.offline_where(1_000, |connection| connection == 0));
+    assert_eq!(session.seq(), seq + 1);
+    assert!(!session.device("phone").unwrap().online);
+    assert_eq!(session.active_device_id(), Some("laptop"));
+    assert!(session.current().unwrap().is_playing);
+
+    // The laptop's and the speaker's go too: playback stops where it was, again in one change.
+    assert!(session.offline_where(2_500, |connection| connection >= 1));
+    assert_eq!(session.seq(), seq + 2);
+    assert_eq!(session.active_device_id(), None);
+    let current = session.current().unwrap();
+    assert_eq!((current.is_playing, current.position_ms), (false, 2_500));
+    assert!(session.devices().iter().all(|d| !d.online));
+}
+
+#[test]
 fn the_eleventh_device_is_refused() {
     let mut session = Session::new(None);
     for n in 0..MAX_ONLINE_DEVICES {
