@@ -323,20 +323,23 @@ impl Sessions {
     /// Applies a command: directly when the session's core is on this thread (a device
     /// connection on its user's shard), else through the actor's mailbox (or another node).
     pub async fn execute_message(&self, user: Id, message: Execute) -> AppResult<Executed> {
-        if let Some(core) = session::local_core(user) {
-            let pending = core.borrow_mut().execute(message.clone());
-            match pending {
-                Ok(pending) => match pending.settle().await {
-                    Ok(executed) => return Ok(executed),
-                    Err(SessionError::App(error)) => return Err(error),
-                    // Fenced: the session is elsewhere now; the directory finds it.
-                    Err(SessionError::Retired) => {}
-                },
-                Err(SessionError::App(error)) => return Err(error),
-                Err(SessionError::Retired) => {}
+        let Some(core) = session::local_core(user) else { return self.call(user, message).await };
+        // Only in a cluster can the core turn out to be fenced (then the command goes to the
+        // session's new node); one node keeps no copy of the command on this, the hottest path.
+        let retry = self.directory.placement.is_some().then(|| message.clone());
+        let pending = core.borrow_mut().execute(message);
+        let outcome = match pending {
+            Ok(pending) => pending.settle().await,
+            Err(error) => Err(error),
+        };
+        match (outcome, retry) {
+            (Ok(executed), _) => Ok(executed),
+            (Err(SessionError::App(error)), _) => Err(error),
+            (Err(SessionError::Retired), Some(message)) => self.call(user, message).await,
+            (Err(SessionError::Retired), None) => {
+                Err(AppError::new(ErrorCode::Unavailable, "the session is retiring; retry"))
             }
         }
-        self.call(user, message).await
     }
 
     /// Applies a command to the user's session.

@@ -111,13 +111,6 @@ pub struct Executed {
     pub state: Option<SessionState>,
 }
 
-impl Executed {
-    /// For a state stored with no command behind it.
-    fn nothing() -> Executed {
-        Executed { applied: Applied { changed: false, seq: 0 }, state: None }
-    }
-}
-
 impl Message for Execute {
     type Result = Result<Executed, SessionError>;
 }
@@ -271,9 +264,20 @@ impl SessionCore {
         self.deps.bus.commit(StateChange { user: self.user, epoch: self.epoch, seq, frame, snapshot })
     }
 
-    /// Hands the current state to the bus again (after the store lost it, or a reconnect).
-    pub fn recommit(&self) -> Option<Commit> {
-        self.commit()
+    /// Hands the current state to the bus with no command waiting on it (a new activation's
+    /// first state; the same state again after Redis came back). Only a fence poisons the
+    /// activation here: the state in memory was acknowledged already or carries nothing
+    /// acknowledged, and a store that is unreachable for now is no reason to drop it.
+    fn commit_unacknowledged(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let commit = self.commit();
+        let poisoned = self.poisoned.clone();
+        async move {
+            if let Some(commit) = commit
+                && commit.await == Err(CommitError::Fenced)
+            {
+                poisoned.set(true);
+            }
+        }
     }
 }
 
@@ -387,17 +391,8 @@ impl Actor for UserSession {
                     for connection in stale_connections {
                         actor.deps.bus.publish(actor.user, Audience::Connection(connection), close.clone());
                     }
-                    // Nobody waits on this state; a failure to store it poisons the activation.
-                    if let Some(commit) = core.commit() {
-                        let pending = Pending {
-                            executed: Executed::nothing(),
-                            commit: Some(commit),
-                            poisoned: core.poisoned.clone(),
-                        };
-                        actix_rt::spawn(async move {
-                            let _ = pending.settle().await;
-                        });
-                    }
+                    // Nobody waits on this state: the next command's state carries it if it fails.
+                    actix_rt::spawn(core.commit_unacknowledged());
                 }
                 let core = Rc::new(RefCell::new(core));
                 LOCAL_CORES.with(|cores| cores.borrow_mut().insert(actor.user, core.clone()));
@@ -441,17 +436,10 @@ impl Handler<Recommit> for UserSession {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _message: Recommit, _ctx: &mut Self::Context) -> Self::Result {
-        let commit = self.core().ok().map(|core| {
-            let core = core.borrow();
-            (core.recommit(), core.poisoned.clone())
-        });
+        let commit = self.core().ok().map(|core| core.borrow().commit_unacknowledged());
         Box::pin(async move {
-            // Only a fence poisons here: the state in memory was acknowledged already, and a
-            // store that is still unreachable is no reason to drop it.
-            if let Some((Some(commit), poisoned)) = commit
-                && commit.await == Err(CommitError::Fenced)
-            {
-                poisoned.set(true);
+            if let Some(commit) = commit {
+                commit.await;
             }
         })
     }

@@ -110,12 +110,12 @@ impl Node {
                 (hub, bus, Arc::new(writer.clone()), None)
             }
             Some(engine) => {
-                // Connection ids carry this process's number in their high bits: unique in the cluster.
                 // Calls from other nodes arrive on this process's inbox channel.
                 engine
                     .subscribe(vec![crate::storage::redis::rpc_channel(engine.instance())])
                     .await
                     .map_err(|error| StartError::Config(format!("--redis-url: {error}")))?;
+                // Connection ids carry this process's number in their high bits: unique in the cluster.
                 let hub = Arc::new(LocalHub::new(engine.number() << 32));
                 let bus =
                     Arc::new(ClusterBus::new(engine.clone(), writer.clone(), Subscriptions::start(engine.clone())));

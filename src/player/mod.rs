@@ -250,12 +250,6 @@ impl Session {
         Session { seq, ..Session::new(skip_policy) }
     }
 
-    /// Marks every device offline, as at the start of a new activation whose devices have not
-    /// said hello yet. A change (with its own `seq`) when any device was online.
-    pub fn all_offline(&mut self, now_ms: u64) -> bool {
-        self.offline_where(now_ms, |_| true)
-    }
-
     /// Marks offline the online devices whose connection is `stale` (a new activation's devices
     /// whose connections are gone), in one change (with its own `seq`) when there was any; playback
     /// stops only when the active device is among them.
