@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Cluster mode: how long a node stays alive in Redis without renewing.
     pub lease: Duration,
+    /// Device sockets this node holds at most; `None`: the open-file limit less a reserve.
+    pub max_connections: Option<usize>,
 }
 
 impl ServerConfig {
@@ -62,6 +64,7 @@ impl ServerConfig {
             demo_catalog: true,
             shutdown_grace: Duration::from_secs(10),
             lease: Duration::from_secs(2),
+            max_connections: None,
         }
     }
 }

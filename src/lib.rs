@@ -1,8 +1,10 @@
 //! Segue: the real-time Connect and session server of a music streaming service.
 //!
 //! # Layout
+//! - [`node`]: the composition root: builds a running [`node::Node`] from a configuration and
+//!   owns its background tasks.
 //! - [`gateway`]: HTTP (actix-web) and the Connect WebSocket; the only module that touches
-//!   sockets. Builds a running [`gateway::Node`].
+//!   sockets.
 //! - [`actors`]: the user session actor, the directory that activates it, the bus that fans its
 //!   events out, and the hub of this node's connections.
 //! - [`player`]: the pure session state machine, the heart of the server.
@@ -25,6 +27,7 @@ pub mod error;
 pub mod gateway;
 pub mod ids;
 pub mod metrics;
+pub mod node;
 pub mod player;
 pub mod search;
 pub mod storage;

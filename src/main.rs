@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use segue::config::ServerConfig;
-use segue::gateway::Node;
+use segue::node::Node;
 use segue::player::SkipPolicy;
 use segue::storage::users::{Product, UserUpsert};
 use segue::storage::{Store, StoreLocation};
@@ -123,6 +123,10 @@ struct ServeArgs {
     /// quarter of it); a dead node's sessions are taken over within this.
     #[arg(long, env = "SEGUE_LEASE_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(200..=60_000))]
     lease_ms: u64,
+    /// Device sockets this node holds at most; an upgrade past it is refused with 503 (default:
+    /// the open-file limit, raised to its hard limit, less 512).
+    #[arg(long, env = "SEGUE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -291,6 +295,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.demo_catalog = !args.no_demo_catalog;
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace_s);
     config.lease = Duration::from_millis(args.lease_ms);
+    config.max_connections = args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     if config.redis_url.is_some() && !matches!(&config.store, StoreLocation::Url(url) if url.starts_with("postgres")) {
         return Err(usage(
             "--redis-url needs --database-url postgres://…: every node of a cluster shares one database",

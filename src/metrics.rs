@@ -135,7 +135,32 @@ metrics! {
     protocol_violations: Counter = "Connections closed for a frame that was not an envelope.",
     slow_consumers: Counter = "Connections closed because they could not keep up.",
     http_requests: Counter = "REST requests served.",
+    session_panics: Counter = "Commands that panicked; their sessions restarted from the last saved state.",
+    unreadable_snapshots: Counter = "Session snapshots that could not be read (the session started afresh from their seq).",
+    malformed_cluster_messages: Counter = "Messages from Redis that could not be read (dropped).",
+    queue_overflows: Counter = "Items a full bounded queue refused (TEMPORARY: one counter for every queue).",
     command_seconds: Histogram = "Socket requests from frame received to reply written, in seconds.",
+}
+
+/// The bounded queues whose overflow is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    Outbound,
+    SessionMailbox,
+    WriteBehindPlays,
+    ClusterPublish,
+    ClusterInbox,
+    Subscriptions,
+    PasswordHashing,
+    ProfileCache,
+    Connections,
+}
+
+impl Metrics {
+    /// Counts one item a full queue refused.
+    pub fn overflowed(&self, _queue: Queue) {
+        self.queue_overflows.inc();
+    }
 }
 
 #[cfg(test)]

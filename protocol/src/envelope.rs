@@ -148,12 +148,12 @@ struct ReplyOk<'a, B: Serialize> {
 }
 
 #[derive(Serialize)]
-struct ReplyErr<'a> {
+struct ReplyErr<'a, E: Serialize> {
     #[serde(rename = "type")]
     kind: &'static str,
     id: u32,
     ok: bool,
-    error: &'a ErrorBody,
+    error: &'a E,
 }
 
 #[derive(Serialize)]
@@ -176,8 +176,9 @@ pub fn encode_reply_ok<B: Serialize>(id: u32, body: &B) -> Vec<u8> {
     encode(&ReplyOk { kind: "reply", id, ok: true, body })
 }
 
-/// Encodes `{"type": "reply", "id", "ok": false, "error"}`.
-pub fn encode_reply_err(id: u32, error: &ErrorBody) -> Vec<u8> {
+/// Encodes `{"type": "reply", "id", "ok": false, "error"}`; `error` is an [`ErrorBody`] or
+/// anything that serializes as one (the server's own error type).
+pub fn encode_reply_err<E: Serialize>(id: u32, error: &E) -> Vec<u8> {
     encode(&ReplyErr { kind: "reply", id, ok: false, error })
 }
 

@@ -106,9 +106,17 @@ impl Validate for Hello {
             return Err("device_id must be 1..64 characters of [A-Za-z0-9_.-]".into());
         }
         check_text("name", &self.name)?;
-        check_percent("volume_percent", self.volume_percent)
+        check_percent("volume_percent", self.volume_percent)?;
+        if self.last_seq.is_some_and(|seq| seq > MAX_SEQ) {
+            return Err(format!("last_seq must be at most {MAX_SEQ}"));
+        }
+        Ok(())
     }
 }
+
+/// The largest `seq` there is: 2^53 - 1, the largest integer every client (a browser's
+/// JavaScript numbers included) holds exactly. A session's `seq` never reaches it.
+pub const MAX_SEQ: u64 = (1 << 53) - 1;
 
 /// Where `play` starts within its context or uris.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,53 +1,51 @@
 //! The session directory: finds, or activates, the one live session actor of a user, and is
-//! the handle the gateway uses to talk to sessions.
+//! the one handle ([`Sessions`]) the rest of the server reaches sessions through. Its methods
+//! (`execute`, `attach`, `detach`, `state`) build the [`SessionCall`]s; nothing outside `actors`
+//! builds an actor message.
 //!
 //! **Embedded placement.** Every session lives in this process. A session whose actor retired or
 //! died is activated again on the next call, from its newest snapshot. The retry loop in
 //! [`Sessions::call`] is what makes a crashed actor come back ("supervision"): actix's
 //! `Supervisor` restarts actors whose context stopped, but not one whose task panicked, so the
-//! directory notices the closed mailbox instead and starts a fresh activation.
+//! directory notices the closed mailbox (or the retired, poisoned activation) instead and starts
+//! a fresh one.
 //!
 //! **Cluster placement** (with a [`Placement`]). A session is active in one process of the whole
 //! cluster: the one whose instance its ownership record in Redis names, under a fencing epoch.
-//! A call first looks for a live local activation; else it asks Redis to `acquire` the session:
-//! nobody holds it, so this process takes it (a new epoch) and activates it here; or another
-//! process holds it, and the call goes there over its inbox ([`Rpc`]). When that process does not
-//! answer, the caller checks its liveness key: while it lives the call fails with `UNAVAILABLE`
+//! A call first looks for a live local activation; else it asks the placement to `acquire` the
+//! session: nobody holds it, so this process takes it (a new epoch) and activates it here; or
+//! another process holds it, and the call goes there over its inbox. When that process does not
+//! answer, the caller checks its liveness: while it lives the call fails with `UNAVAILABLE`
 //! (the command may have been applied; repeating it could apply it twice), once it is gone
 //! (its lease lapsed: at most the lease after its death) the caller takes the session over with a
 //! higher epoch and activates it from the last stored state. The old owner, if it was only
 //! paused, finds its next write fenced and retires its activation.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix::prelude::*;
+use actix_rt::ArbiterHandle;
 use dashmap::DashMap;
 use segue_protocol::{ErrorCode, SessionState};
 
-use super::cluster::{RemoteAnswer, RemoteCall, RemoteError, Rpc, RpcFailure, redis_unavailable};
-use super::session::{self, Execute, Executed, ReadState, Recommit, Retire, SessionDeps, SessionError, UserSession};
+use super::call::{SessionCall, SessionReply};
+use super::placement::{Ownership, Placement, RemoteError, RpcFailure, cluster_unreachable};
+use super::session::{self, Call, Recommit, Retire, SessionDeps, SessionError, UserSession};
 use super::shards::Shards;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
-use crate::player::Command;
-use crate::storage::redis::{Ownership, RedisEngine};
-use actix_rt::ArbiterHandle;
+use crate::metrics::{Metrics, Queue};
+use crate::player::{Applied, Command, DeviceInfo};
 
 /// How long a caller waits for a session before answering `UNAVAILABLE`.
 pub const SESSION_CALL_TIMEOUT: Duration = Duration::from_secs(5);
-/// Users whose session's process this node remembers, at most (a bound on the cache's memory).
+/// Users whose session's process this node remembers, at most (a bound on the cache's memory);
+/// when full it is cleared, which costs one `acquire` per user at its next call.
 const REMOTE_CACHE_MAX: usize = 200_000;
 /// Activations tried for one call before giving up.
 const ATTEMPTS: usize = 3;
-
-/// What cluster placement needs: Redis, and the calls to other processes.
-pub struct Placement {
-    pub engine: Arc<RedisEngine>,
-    pub rpc: Rpc,
-    /// How long a process's liveness outlasts its last renewal.
-    pub lease: Duration,
-}
 
 /// A live activation: its actor and the epoch it writes with.
 #[derive(Clone)]
@@ -62,9 +60,9 @@ struct Directory {
     remote: DashMap<Id, String>,
     deps: Arc<SessionDeps>,
     shards: Shards,
-    placement: Option<Arc<Placement>>,
+    placement: Option<Arc<dyn Placement>>,
     /// Set when the node drains: it activates no session and serves no other node's calls.
-    draining: std::sync::atomic::AtomicBool,
+    draining: AtomicBool,
 }
 
 /// The handle to every session. Cheap to clone.
@@ -73,41 +71,20 @@ pub struct Sessions {
     directory: Arc<Directory>,
 }
 
-/// A message the directory can route to a session, here or on another node.
-pub trait Routed: Message<Result = Result<Self::Reply, SessionError>> + Clone + Send + 'static
-where
-    UserSession: Handler<Self>,
-{
-    type Reply: Send + 'static;
-    fn to_remote(&self) -> RemoteCall;
-    fn from_remote(answer: RemoteAnswer) -> Option<Self::Reply>;
+fn out_of_turn() -> AppError {
+    AppError::refusal(ErrorCode::Internal, "a session answered out of turn")
 }
 
-impl Routed for Execute {
-    type Reply = Executed;
-    fn to_remote(&self) -> RemoteCall {
-        RemoteCall::Execute { sender: self.sender.clone(), command: self.command.clone(), want_state: self.want_state }
-    }
-    fn from_remote(answer: RemoteAnswer) -> Option<Executed> {
-        answer.into_executed()
-    }
+fn unavailable() -> AppError {
+    AppError::refusal(ErrorCode::Unavailable, "the session is unavailable; retry soon")
 }
 
-impl Routed for ReadState {
-    type Reply = SessionState;
-    fn to_remote(&self) -> RemoteCall {
-        RemoteCall::ReadState
-    }
-    fn from_remote(answer: RemoteAnswer) -> Option<SessionState> {
-        match answer {
-            RemoteAnswer::State(state) => Some(state),
-            RemoteAnswer::Executed { .. } => None,
-        }
-    }
+fn shutting_down() -> AppError {
+    AppError::refusal(ErrorCode::Unavailable, "this node is shutting down; reconnect")
 }
 
 impl Sessions {
-    pub fn new(deps: Arc<SessionDeps>, shards: Shards, placement: Option<Arc<Placement>>) -> Sessions {
+    pub fn new(deps: Arc<SessionDeps>, shards: Shards, placement: Option<Arc<dyn Placement>>) -> Sessions {
         Sessions {
             directory: Arc::new(Directory {
                 live: DashMap::new(),
@@ -115,9 +92,13 @@ impl Sessions {
                 deps,
                 shards,
                 placement,
-                draining: Default::default(),
+                draining: AtomicBool::new(false),
             }),
         }
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.directory.deps.metrics
     }
 
     /// The shard `user`'s session and device connections live on.
@@ -133,6 +114,79 @@ impl Sessions {
     /// Live session actors on this node.
     pub fn live_count(&self) -> usize {
         self.directory.live.len()
+    }
+
+    // ----- what the rest of the server asks -----
+
+    /// Applies a command from `sender` (a device, or `None` for the REST API).
+    pub async fn execute(&self, user: Id, sender: Option<&str>, command: Command) -> AppResult<Applied> {
+        let call = SessionCall::Execute { sender: sender.map(str::to_string), command, want_state: false };
+        match self.call_here_first(user, call).await? {
+            SessionReply::Executed { changed, seq, .. } => Ok(Applied { changed, seq }),
+            SessionReply::State(_) => Err(out_of_turn()),
+        }
+    }
+
+    /// A device said `hello` on `connection`: it is online from now on. Answers the whole state
+    /// after it, for the `welcome`.
+    pub async fn attach(
+        &self,
+        user: Id,
+        device: DeviceInfo,
+        connection: u64,
+        last_seq: Option<u64>,
+    ) -> AppResult<SessionState> {
+        let sender = Some(device.id.clone());
+        let command = Command::Attach { device, connection, last_seq };
+        match self.call_here_first(user, SessionCall::Execute { sender, command, want_state: true }).await? {
+            SessionReply::Executed { state: Some(state), .. } => Ok(state),
+            _ => Err(out_of_turn()),
+        }
+    }
+
+    /// A device's connection ended.
+    pub async fn detach(&self, user: Id, device_id: String, connection: u64) -> AppResult<()> {
+        self.execute(user, None, Command::Detach { device_id, connection }).await.map(drop)
+    }
+
+    /// The user's whole session state.
+    pub async fn state(&self, user: Id) -> AppResult<SessionState> {
+        match self.call(user, SessionCall::ReadState).await? {
+            SessionReply::State(state) => Ok(state),
+            SessionReply::Executed { .. } => Err(out_of_turn()),
+        }
+    }
+
+    // ----- routing -----
+
+    /// Calls the session directly when its core is on this thread (a device connection on its
+    /// user's shard), else through the actor's mailbox (or another node).
+    async fn call_here_first(&self, user: Id, call: SessionCall) -> AppResult<SessionReply> {
+        let Some(core) = session::local_core(user).filter(|core| core.borrow().is_serving()) else {
+            return self.call(user, call).await;
+        };
+        // Only in a cluster can the core turn out to be fenced (then the call goes to the
+        // session's new node); one node keeps no copy of the call on this, the hottest path.
+        let retry = self.directory.placement.is_some().then(|| call.clone());
+        let pending = core.borrow_mut().call(call);
+        let outcome = match pending {
+            Ok(pending) => pending.settle().await,
+            Err(error) => Err(error),
+        };
+        match (outcome, retry) {
+            (Ok(reply), _) => Ok(reply),
+            (Err(SessionError::App(error)), _) => Err(error),
+            (Err(SessionError::Panicked), _) => {
+                // The actor takes its poisoned core back and retires; the next call activates
+                // the session afresh.
+                if let Some(live) = self.local(user) {
+                    live.addr.do_send(Retire);
+                }
+                Err(session::panicked())
+            }
+            (Err(SessionError::Retired), Some(call)) => self.call(user, call).await,
+            (Err(SessionError::Retired), None) => Err(unavailable()),
+        }
     }
 
     /// The live local actor of `user`, if any.
@@ -162,9 +216,7 @@ impl Sessions {
                     && let Some((_, live)) = directory.live.remove_if(&user, |_, live| live.addr == *addr)
                     && let Some(placement) = directory.placement.clone()
                 {
-                    actix_rt::spawn(async move {
-                        let _ = placement.engine.release(user, live.epoch).await;
-                    });
+                    actix_rt::spawn(placement.release(user, live.epoch));
                 }
             });
             UserSession::new(user, epoch, deps, on_retire)
@@ -177,67 +229,66 @@ impl Sessions {
         self.directory.live.remove_if(&user, |_, live| live.addr == *addr);
     }
 
-    /// Sends `message` to the local actor; `None` when it retired or died under us.
-    async fn call_actor<M: Routed>(&self, user: Id, addr: Addr<UserSession>, message: M) -> Option<AppResult<M::Reply>>
-    where
-        UserSession: Handler<M>,
-    {
-        match addr.send(message).timeout(SESSION_CALL_TIMEOUT).await {
+    /// Sends `call` to the local actor; `None` when it retired or died under us.
+    async fn call_actor(
+        &self,
+        user: Id,
+        addr: Addr<UserSession>,
+        call: SessionCall,
+    ) -> Option<AppResult<SessionReply>> {
+        match addr.send(Call(call)).timeout(SESSION_CALL_TIMEOUT).await {
             Ok(Ok(reply)) => Some(Ok(reply)),
             Ok(Err(SessionError::App(error))) => Some(Err(error)),
+            Ok(Err(SessionError::Panicked)) => Some(Err(session::panicked())),
             Ok(Err(SessionError::Retired)) | Err(MailboxError::Closed) => {
                 self.forget(user, &addr);
                 None
             }
             Err(MailboxError::Timeout) => {
-                Some(Err(AppError::new(ErrorCode::Unavailable, "the session did not answer in time")))
+                self.metrics().overflowed(Queue::SessionMailbox);
+                Some(Err(AppError::refusal(ErrorCode::Unavailable, "the session did not answer in time")))
             }
         }
     }
 
-    async fn call<M: Routed>(&self, user: Id, message: M) -> AppResult<M::Reply>
-    where
-        UserSession: Handler<M>,
-    {
+    /// Calls the user's session wherever it is, activating it if nobody holds it.
+    pub(crate) async fn call(&self, user: Id, call: SessionCall) -> AppResult<SessionReply> {
         if let Some(placement) = self.directory.placement.clone() {
-            return self.call_in_cluster(&placement, user, message).await;
+            return self.call_in_cluster(placement.as_ref(), user, call).await;
         }
         for _ in 0..ATTEMPTS {
             let addr = self.activation(user, 0);
-            if let Some(answer) = self.call_actor(user, addr, message.clone()).await {
+            if let Some(answer) = self.call_actor(user, addr, call.clone()).await {
                 return answer;
             }
         }
-        Err(AppError::new(ErrorCode::Unavailable, "the session is unavailable; retry soon"))
+        Err(unavailable())
     }
 
     /// Finds the session in the cluster (here, elsewhere, or nowhere: then here) and calls it.
-    async fn call_in_cluster<M: Routed>(&self, placement: &Placement, user: Id, message: M) -> AppResult<M::Reply>
-    where
-        UserSession: Handler<M>,
-    {
-        let deadline = tokio::time::Instant::now() + placement.lease + SESSION_CALL_TIMEOUT;
+    async fn call_in_cluster(&self, placement: &dyn Placement, user: Id, call: SessionCall) -> AppResult<SessionReply> {
+        let deadline = tokio::time::Instant::now() + placement.lease() + SESSION_CALL_TIMEOUT;
         let mut dead: Option<String> = None;
         loop {
             if tokio::time::Instant::now() > deadline {
-                return Err(AppError::new(ErrorCode::Unavailable, "the session is unavailable; retry soon"));
+                return Err(unavailable());
             }
             if let Some(live) = self.local(user) {
-                match self.call_actor(user, live.addr, message.clone()).await {
+                match self.call_actor(user, live.addr, call.clone()).await {
                     Some(answer) => return answer,
                     None => continue,
                 }
             }
-            if !placement.engine.is_connected() {
-                return Err(redis_unavailable());
+            if !placement.is_connected() {
+                return Err(cluster_unreachable());
             }
             let known = self.directory.remote.get(&user).map(|instance| instance.clone());
             let owner = match known {
                 Some(instance) if dead.as_deref() != Some(instance.as_str()) => instance,
-                _ => match placement.engine.acquire(user, dead.as_deref()).await.map_err(|_| redis_unavailable())? {
+                _ => match placement.acquire(user, dead.as_deref()).await? {
                     Ownership::Mine { epoch } => {
                         if self.draining() {
-                            return Err(AppError::new(ErrorCode::Unavailable, "this node is shutting down; reconnect"));
+                            return Err(shutting_down());
                         }
                         self.directory.remote.remove(&user);
                         self.activation(user, epoch);
@@ -251,46 +302,49 @@ impl Sessions {
                 self.directory.remote.clear();
             }
             self.directory.remote.insert(user, owner.clone());
-            match placement.rpc.call(&owner, user, message.to_remote()).await {
-                Ok(Ok(answer)) => {
-                    return M::from_remote(answer)
-                        .ok_or_else(|| AppError::new(ErrorCode::Internal, "another node answered out of turn"));
-                }
+            match placement.call(&owner, user, call.clone()).await {
+                Ok(Ok(reply)) => return Ok(reply),
                 Ok(Err(RemoteError::NotHere)) => {
                     self.directory.remote.remove(&user);
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 Ok(Err(error)) => return Err(error.into_app()),
-                Err(RpcFailure::Unreachable) => return Err(redis_unavailable()),
+                Err(RpcFailure::Unreachable) => return Err(cluster_unreachable()),
                 Err(RpcFailure::Timeout) => {
                     self.directory.remote.remove(&user);
-                    // Dead or only slow? A dead owner's liveness key lapses at most a lease after
-                    // its last renewal: watch it that long, then take the session over.
-                    let give_up = (tokio::time::Instant::now() + placement.lease).min(deadline);
-                    loop {
-                        match placement.engine.is_alive(&owner).await {
-                            Ok(false) => break,
-                            Ok(true) if tokio::time::Instant::now() < give_up => {
-                                tokio::time::sleep(placement.lease / 8).await;
-                            }
-                            Ok(true) => {
-                                return Err(AppError::new(
-                                    ErrorCode::Unavailable,
-                                    "the node holding the session does not answer; retry soon",
-                                ));
-                            }
-                            Err(_) => return Err(redis_unavailable()),
-                        }
-                    }
+                    self.wait_until_dead(placement, &owner, deadline).await?;
                     dead = Some(owner);
                 }
             }
         }
     }
 
+    /// After a call to `owner` timed out: dead or only slow? A dead owner's liveness lapses at
+    /// most a lease after its last renewal: watch it that long, then it may be taken over.
+    async fn wait_until_dead(
+        &self,
+        placement: &dyn Placement,
+        owner: &str,
+        deadline: tokio::time::Instant,
+    ) -> AppResult<()> {
+        let give_up = (tokio::time::Instant::now() + placement.lease()).min(deadline);
+        loop {
+            if !placement.is_alive(owner).await? {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Err(AppError::refusal(
+                    ErrorCode::Unavailable,
+                    "the node holding the session does not answer; retry soon",
+                ));
+            }
+            tokio::time::sleep(placement.lease() / 8).await;
+        }
+    }
+
     /// Serves a call from another process: only from a session this process holds (activating it
     /// if its ownership record names this process); anything else is `NotHere`.
-    pub async fn serve_remote(&self, user: Id, call: RemoteCall) -> Result<RemoteAnswer, RemoteError> {
+    pub async fn serve_remote(&self, user: Id, call: SessionCall) -> Result<SessionReply, RemoteError> {
         let Some(placement) = self.directory.placement.clone() else { return Err(RemoteError::NotHere) };
         if self.draining() {
             return Err(RemoteError::NotHere);
@@ -298,62 +352,20 @@ impl Sessions {
         for _ in 0..ATTEMPTS {
             let addr = match self.local(user) {
                 Some(live) => live.addr,
-                None => match placement.engine.acquire(user, None).await {
-                    Ok(Ownership::Mine { epoch }) => self.activation(user, epoch),
-                    Ok(Ownership::Elsewhere { .. }) => return Err(RemoteError::NotHere),
-                    Err(_) => return Err(redis_unavailable().into()),
+                None => match placement.acquire(user, None).await? {
+                    Ownership::Mine { epoch } => self.activation(user, epoch),
+                    Ownership::Elsewhere { .. } => return Err(RemoteError::NotHere),
                 },
             };
-            let answer = match &call {
-                RemoteCall::Execute { sender, command, want_state } => {
-                    let message = Execute { sender: sender.clone(), command: command.clone(), want_state: *want_state };
-                    self.call_actor(user, addr, message).await.map(|r| r.map(RemoteAnswer::executed))
-                }
-                RemoteCall::ReadState => {
-                    self.call_actor(user, addr, ReadState).await.map(|r| r.map(RemoteAnswer::State))
-                }
-            };
-            if let Some(answer) = answer {
+            if let Some(answer) = self.call_actor(user, addr, call.clone()).await {
                 return answer.map_err(RemoteError::from);
             }
         }
         Err(RemoteError::NotHere)
     }
 
-    /// Applies a command: directly when the session's core is on this thread (a device
-    /// connection on its user's shard), else through the actor's mailbox (or another node).
-    pub async fn execute_message(&self, user: Id, message: Execute) -> AppResult<Executed> {
-        let Some(core) = session::local_core(user) else { return self.call(user, message).await };
-        // Only in a cluster can the core turn out to be fenced (then the command goes to the
-        // session's new node); one node keeps no copy of the command on this, the hottest path.
-        let retry = self.directory.placement.is_some().then(|| message.clone());
-        let pending = core.borrow_mut().execute(message);
-        let outcome = match pending {
-            Ok(pending) => pending.settle().await,
-            Err(error) => Err(error),
-        };
-        match (outcome, retry) {
-            (Ok(executed), _) => Ok(executed),
-            (Err(SessionError::App(error)), _) => Err(error),
-            (Err(SessionError::Retired), Some(message)) => self.call(user, message).await,
-            (Err(SessionError::Retired), None) => {
-                Err(AppError::new(ErrorCode::Unavailable, "the session is retiring; retry"))
-            }
-        }
-    }
-
-    /// Applies a command to the user's session.
-    pub async fn execute(&self, user: Id, sender: Option<&str>, command: Command) -> AppResult<Executed> {
-        self.execute_message(user, Execute { sender: sender.map(str::to_string), command, want_state: false }).await
-    }
-
-    /// The user's whole session state.
-    pub async fn state(&self, user: Id) -> AppResult<SessionState> {
-        self.call(user, ReadState).await
-    }
-
     fn draining(&self) -> bool {
-        self.directory.draining.load(std::sync::atomic::Ordering::Acquire)
+        self.directory.draining.load(Ordering::Acquire)
     }
 
     fn held(&self) -> Vec<(Id, Live)> {
@@ -370,11 +382,11 @@ impl Sessions {
     /// Hands every session this process holds over (a draining node): the activations stop and
     /// their ownership is released, so other nodes take them at once instead of after the lease.
     pub async fn release_all(&self) {
-        self.directory.draining.store(true, std::sync::atomic::Ordering::Release);
+        self.directory.draining.store(true, Ordering::Release);
         let Some(placement) = self.directory.placement.clone() else { return };
         for (user, live) in self.held() {
             let _ = live.addr.send(Retire).await;
-            let _ = placement.engine.release(user, live.epoch).await;
+            placement.release(user, live.epoch).await;
         }
     }
 }

@@ -96,6 +96,11 @@ impl LocalHub {
         }
     }
 
+    /// Whether `connection` of `user` is registered here (its socket still stands).
+    pub fn holds(&self, user: Id, connection: u64) -> bool {
+        self.users.get(&user).is_some_and(|links| links.iter().any(|link| link.connection == connection))
+    }
+
     /// The users with a connection here.
     pub fn users(&self) -> Vec<Id> {
         self.users.iter().map(|links| *links.key()).collect()

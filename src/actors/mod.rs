@@ -2,13 +2,28 @@
 //! playback state), the directory that finds or activates it, the bus that carries its events,
 //! the hub of this node's device connections, and the shards (threads) each user is pinned to.
 //!
+//! # Layout
+//! - [`call`]: [`SessionCall`](call::SessionCall) and its reply, the one closed set of things a
+//!   session is asked, in process and across nodes.
+//! - [`directory`]: [`Sessions`](directory::Sessions), the one handle to every session.
+//! - [`session`]: the session actor and its core (supervision of panics included).
+//! - [`placement`]: the seam between the directory and the cluster: who holds which session.
+//! - [`bus`], [`hub`], [`shards`]: events out to connections; this node's connections; threads.
+//! - [`cluster`]: everything a node does through Redis; [`dispatch`]: what Redis delivers.
+//!
+//! Dependencies run one way: `dispatch` → `directory` → `session` → `bus`/`hub`; `cluster` →
+//! `placement`/`session`/`bus`; nothing here imports `gateway` or `node`.
+//!
 //! **Architecture invariant:** actors never hold a socket. A device connection (in `gateway`)
 //! talks to its session through [`directory::Sessions`] and receives events through its
 //! outbound queue in the [`hub::LocalHub`].
 
 pub mod bus;
+pub mod call;
 pub mod cluster;
 pub mod directory;
+pub mod dispatch;
 pub mod hub;
+pub mod placement;
 pub mod session;
 pub mod shards;

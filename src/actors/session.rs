@@ -1,10 +1,10 @@
 //! The user session actor: the one live owner of a user's [`Session`].
 //!
-//! Its [`SessionCore`] applies every command through the pure state machine, and after every
-//! change encodes the new state once, publishes it on the bus to all of the user's connections,
-//! and stages a snapshot with the write-behind writer. It never waits on I/O while handling a
-//! command: the only await is the load of the last snapshot when the actor starts, during which
-//! its mailbox waits.
+//! Its [`SessionCore`] answers every [`SessionCall`]: it applies commands through the pure state
+//! machine, and after every change encodes the new state once, publishes it on the bus to all of
+//! the user's connections, and stages a snapshot with the write-behind writer. It never waits on
+//! I/O while handling a command: the only await is the load of the last snapshot when the actor
+//! starts, during which its mailbox waits.
 //!
 //! **The same-shard fast path.** A user's device connections live on the same shard (thread)
 //! as the user's session actor (see `shards.rs`). Once loaded, the actor lends its core to that
@@ -14,32 +14,42 @@
 //! a second turn of the run queue between the socket and the session. Callers on other threads
 //! (the REST API) go through the mailbox as before. Measured at 10,000 commands/s: see
 //! BENCHMARKS.md.
+//!
+//! **Supervision.** A panic while a command is applied (on either path) is caught inside the
+//! core: that command is answered `INTERNAL`, the core is poisoned (its session may be
+//! half-applied) and the actor retires, so the next call activates the session afresh from its
+//! last committed snapshot. Nothing of the panic reaches the shard thread, so no other user's
+//! session or connection notices. The same poisoning follows a state that could not be made
+//! durable (an encode failure, a fenced or failed commit).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::Bytes;
-use segue_protocol::SessionState;
+use segue_protocol::ErrorCode;
 use segue_protocol::envelope::encode_event;
 
 use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, StateChange};
-use super::hub::OutFrame;
+use super::call::{SessionCall, SessionReply};
+use super::hub::{LocalHub, OutFrame};
 use crate::auth::Accounts;
 use crate::clock::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
 use crate::metrics::Metrics;
-use crate::player::{Applied, Command, Session, SkipPolicy};
+use crate::player::{Command, Session, SkipPolicy, snapshot};
 use crate::storage::snapshots::{PlayRecord, SnapshotRecord, WriteBehind};
 use crate::storage::users::Product;
-use segue_protocol::ErrorCode;
 
 /// Messages a session may have waiting. Senders wait (`send`) when it is full: the backpressure
-/// reaches the connection that sent the command, never another user's.
+/// reaches the connection that sent the command, never another user's; a sender that waits
+/// longer than the directory's call timeout is answered `UNAVAILABLE` (counted as the
+/// `session_mailbox` overflow).
 pub const SESSION_MAILBOX: usize = 256;
 
 /// Close code telling connections that their session restarted and they must say `hello` again.
@@ -63,19 +73,29 @@ pub struct SessionDeps {
 pub trait SnapshotSource: Send + Sync + 'static {
     fn load(&self, user: Id) -> BusFuture<AppResult<Option<SnapshotRecord>>>;
 
-    /// Which of these connections (of devices online in a snapshot) are gone. Embedded: all of
-    /// them, since a new activation means the old one ended; in a cluster, those of processes
-    /// that are not alive (the others' connections still stand, and still receive events).
-    fn stale_connections(&self, connections: Vec<u64>) -> BusFuture<Vec<u64>> {
-        Box::pin(std::future::ready(connections))
-    }
+    /// Which of these connections of `user` (of devices online in a snapshot) are gone: they are
+    /// marked offline, and told to say `hello` again if they still stand.
+    fn stale_connections(&self, user: Id, connections: Vec<u64>) -> BusFuture<Vec<u64>>;
 }
 
-/// The embedded setup: staged, in flight, or stored in the database.
-impl SnapshotSource for WriteBehind {
+/// The embedded setup's snapshots: the write-behind writer's (staged, in flight, or stored). A
+/// connection is stale unless this node's hub still holds it: after a process restart all are,
+/// after a re-activation in a running process (a session that panicked) none are, and its
+/// devices stay online.
+pub struct EmbeddedSnapshots {
+    pub writer: WriteBehind,
+    pub hub: Arc<LocalHub>,
+}
+
+impl SnapshotSource for EmbeddedSnapshots {
     fn load(&self, user: Id) -> BusFuture<AppResult<Option<SnapshotRecord>>> {
-        let writer = self.clone();
+        let writer = self.writer.clone();
         Box::pin(async move { Ok(writer.load_snapshot(user).await?) })
+    }
+
+    fn stale_connections(&self, user: Id, connections: Vec<u64>) -> BusFuture<Vec<u64>> {
+        let stale = connections.into_iter().filter(|&connection| !self.hub.holds(user, connection)).collect();
+        Box::pin(std::future::ready(stale))
     }
 }
 
@@ -86,6 +106,9 @@ pub enum SessionError {
     App(AppError),
     /// This activation is retiring: ask the directory for a fresh one.
     Retired,
+    /// Applying the command panicked; the activation retires and the command is answered
+    /// `INTERNAL`.
+    Panicked,
 }
 
 impl From<AppError> for SessionError {
@@ -94,33 +117,37 @@ impl From<AppError> for SessionError {
     }
 }
 
-/// Apply one command.
-#[derive(Debug, Clone)]
-pub struct Execute {
-    /// The device that sent it, or `None` for the REST API.
-    pub sender: Option<String>,
-    pub command: Command,
-    /// Also return the whole state after the command (for `welcome`).
-    pub want_state: bool,
+/// The answer to a command that panicked.
+pub fn panicked() -> AppError {
+    AppError::refusal(
+        ErrorCode::Internal,
+        "the session failed on this command; it was restarted from its last saved state",
+    )
 }
 
-/// What a command did, and the state after it when asked.
-#[derive(Debug, Clone)]
-pub struct Executed {
-    pub applied: Applied,
-    pub state: Option<SessionState>,
+fn store_unreachable() -> AppError {
+    AppError::refusal(ErrorCode::Unavailable, "the session store is unreachable; retry soon")
 }
 
-impl Message for Execute {
-    type Result = Result<Executed, SessionError>;
+/// A call, as the actor's mailbox carries it.
+pub(crate) struct Call(pub SessionCall);
+
+impl Message for Call {
+    type Result = Result<SessionReply, SessionError>;
 }
 
-/// Read the whole state.
-#[derive(Debug, Clone, Copy)]
-pub struct ReadState;
+/// Store the current state again (after Redis came back).
+pub(crate) struct Recommit;
 
-impl Message for ReadState {
-    type Result = Result<SessionState, SessionError>;
+impl Message for Recommit {
+    type Result = ();
+}
+
+/// Stop this activation (a draining node hands its sessions over; a poisoned one retires).
+pub(crate) struct Retire;
+
+impl Message for Retire {
+    type Result = ();
 }
 
 /// Called with a retiring actor's address, so the directory forgets it.
@@ -132,7 +159,7 @@ thread_local! {
 }
 
 /// The core of `user`'s session when its actor runs on this thread and has loaded.
-pub fn local_core(user: Id) -> Option<Rc<RefCell<SessionCore>>> {
+pub(crate) fn local_core(user: Id) -> Option<Rc<RefCell<SessionCore>>> {
     LOCAL_CORES.with(|cores| cores.borrow().get(&user).cloned())
 }
 
@@ -144,88 +171,137 @@ pub struct SessionCore {
     last_command: Instant,
     /// The fencing epoch of this activation.
     epoch: i64,
-    /// Set when a state could not be made durable: the state in memory may be ahead of the
-    /// stored one, so this activation takes no more commands and retires; the next one starts
-    /// from the stored state.
+    /// Set when the state in memory may differ from the last committed one (a panic, or a state
+    /// that could not be made durable): this activation takes no more calls and retires; the
+    /// next one starts from the committed state.
     poisoned: Rc<Cell<bool>>,
 }
 
-/// A command applied in memory, and what makes it durable.
+/// A call answered in memory, and what makes its state durable.
 pub struct Pending {
-    executed: Executed,
+    reply: SessionReply,
     commit: Option<Commit>,
     poisoned: Rc<Cell<bool>>,
 }
 
 impl Pending {
+    fn ready(reply: SessionReply, poisoned: &Rc<Cell<bool>>) -> Pending {
+        Pending { reply, commit: None, poisoned: poisoned.clone() }
+    }
+
     /// Waits until the command's state is durable; only then is the command acknowledged. A
     /// failure poisons the activation.
-    pub async fn settle(self) -> Result<Executed, SessionError> {
-        let Some(commit) = self.commit else { return Ok(self.executed) };
+    pub async fn settle(self) -> Result<SessionReply, SessionError> {
+        let Some(commit) = self.commit else { return Ok(self.reply) };
         match commit.await {
-            Ok(()) => Ok(self.executed),
+            Ok(()) => Ok(self.reply),
             Err(error) => {
                 self.poisoned.set(true);
                 Err(match error {
                     // Another node holds the session now: the caller finds it there.
                     CommitError::Fenced => SessionError::Retired,
-                    CommitError::Unavailable => SessionError::App(AppError::new(
-                        ErrorCode::Unavailable,
-                        "the session store is unreachable; retry soon",
-                    )),
+                    CommitError::Unavailable => SessionError::App(store_unreachable()),
                 })
             }
         }
     }
 }
 
+/// What a command needs to know of the session before it is applied.
+struct Before {
+    /// The connection an `Attach` replaces (the same device on an older connection).
+    replaced: Option<u64>,
+    track: Option<Id>,
+    /// The command (re)starts a track even when it is the same one as before.
+    starts_a_track: bool,
+}
+
 impl SessionCore {
-    /// Applies one command in memory; after a change, hands the new state to the bus. The
-    /// command is acknowledged once [`Pending::settle`] says the state is durable.
-    pub fn execute(&mut self, message: Execute) -> Result<Pending, SessionError> {
+    /// Whether this core still answers calls (it is not poisoned).
+    pub fn is_serving(&self) -> bool {
+        !self.poisoned.get()
+    }
+
+    /// Answers one call in memory; a command's new state is handed to the bus, and the call is
+    /// acknowledged once [`Pending::settle`] says that state is durable.
+    pub fn call(&mut self, call: SessionCall) -> Result<Pending, SessionError> {
         if self.poisoned.get() {
             return Err(SessionError::Retired);
         }
+        match call {
+            SessionCall::Execute { sender, command, want_state } => self.execute(sender, command, want_state),
+            SessionCall::ReadState => Ok(Pending::ready(SessionReply::State(self.session.to_wire()), &self.poisoned)),
+        }
+    }
+
+    fn execute(&mut self, sender: Option<String>, command: Command, want_state: bool) -> Result<Pending, SessionError> {
         if !self.deps.bus.available() {
             // Refused before anything changes: a state that cannot be stored is not applied.
-            return Err(SessionError::App(AppError::new(
-                ErrorCode::Unavailable,
-                "the session store is unreachable; retry soon",
-            )));
+            return Err(SessionError::App(store_unreachable()));
         }
         self.last_command = Instant::now();
-        let session = &mut self.session;
-        let replaced = match &message.command {
-            Command::Attach { device, connection } => {
-                session.device(&device.id).filter(|d| d.online && d.connection != *connection).map(|d| d.connection)
+        let before = self.before(&command);
+        // Everything from the change to the commit runs under the catch: a panic anywhere in it
+        // leaves a session that may be half-changed and was never committed.
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.apply_and_commit(sender.as_deref(), command, want_state, before)
+        }));
+        match outcome {
+            Ok(result) => result,
+            Err(panic) => {
+                self.poisoned.set(true);
+                self.deps.metrics.session_panics.inc();
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("a panic");
+                tracing::error!(user = %self.user, panic = what, "a command panicked; the session restarts from its last saved state");
+                Err(SessionError::Panicked)
             }
+        }
+    }
+
+    fn before(&self, command: &Command) -> Before {
+        let replaced = match command {
+            Command::Attach { device, connection, .. } => self
+                .session
+                .device(&device.id)
+                .filter(|d| d.online && d.connection != *connection)
+                .map(|d| d.connection),
             _ => None,
         };
-        let track_before = session.current().map(|c| c.track.id);
-        // Commands that (re)start a track even when it is the same one as before.
-        let starts_a_track = matches!(
-            &message.command,
-            Command::Play { source: Some(_), .. } | Command::Next | Command::Previous | Command::TrackEnded { .. }
-        );
-        let applied = session
-            .apply(message.sender.as_deref(), message.command, now_ms(), rand::random())
-            .map_err(AppError::from)?;
+        Before {
+            replaced,
+            track: self.session.current().map(|c| c.track.id),
+            starts_a_track: matches!(
+                command,
+                Command::Play { source: Some(_), .. } | Command::Next | Command::Previous | Command::TrackEnded { .. }
+            ),
+        }
+    }
+
+    fn apply_and_commit(
+        &mut self,
+        sender: Option<&str>,
+        command: Command,
+        want_state: bool,
+        before: Before,
+    ) -> Result<Pending, SessionError> {
+        let applied = self.session.apply(sender, command, now_ms(), rand::random())?;
         self.deps.metrics.commands.inc();
-        let state = message.want_state.then(|| self.session.to_wire());
-        if let Some(connection) = replaced {
+        let mut commit = None;
+        if applied.changed {
+            // The snapshot first: a state that cannot be stored is published nowhere.
+            commit = self.commit()?;
+            self.stage_play_if_started(before.track, before.starts_a_track);
+        }
+        if let Some(connection) = before.replaced {
             let close = Arc::new(OutFrame::Close { code: segue_protocol::close_code::REPLACED, reason: "replaced" });
             self.deps.bus.publish(self.user, Audience::Connection(connection), close);
         }
-        let mut commit = None;
-        if applied.changed {
-            self.stage_play_if_started(track_before, starts_a_track);
-            commit = self.commit();
-        }
-        Ok(Pending { executed: Executed { applied, state }, commit, poisoned: self.poisoned.clone() })
-    }
-
-    pub fn read_state(&self) -> SessionState {
-        self.session.to_wire()
+        let state = want_state.then(|| self.session.to_wire());
+        Ok(Pending { reply: SessionReply::executed(applied, state), commit, poisoned: self.poisoned.clone() })
     }
 
     /// Records a play in the listening history when a track started playing: another track
@@ -247,21 +323,18 @@ impl SessionCore {
     }
 
     /// Hands the new state to the bus: its event for every connection of the user, and its
-    /// snapshot.
-    fn commit(&self) -> Option<Commit> {
+    /// snapshot. A snapshot that cannot be encoded poisons the activation and nothing is
+    /// published or stored: a good snapshot is never overwritten.
+    fn commit(&self) -> Result<Option<Commit>, SessionError> {
+        let snapshot = snapshot::encode(&self.session).map_err(|error| {
+            self.poisoned.set(true);
+            SessionError::App(AppError::from_error(&error))
+        })?;
         // Encoded once, from the borrowed view (no copy of the state), for every device.
         let seq = self.session.seq();
         let frame = Bytes::from(encode_event("state", Some(seq), &self.session.wire_view()));
         self.deps.metrics.states_published.inc();
-        let snapshot = match rmp_serde::to_vec(&self.session) {
-            Ok(snapshot) => snapshot,
-            Err(error) => {
-                // Cannot happen for this plain data; were it to, the state still reaches the devices.
-                tracing::error!(user = %self.user, %error, "cannot encode a session snapshot");
-                Vec::new()
-            }
-        };
-        self.deps.bus.commit(StateChange { user: self.user, epoch: self.epoch, seq, frame, snapshot })
+        Ok(self.deps.bus.commit(StateChange { user: self.user, epoch: self.epoch, seq, frame, snapshot }))
     }
 
     /// Hands the current state to the bus with no command waiting on it (a new activation's
@@ -272,7 +345,7 @@ impl SessionCore {
         let commit = self.commit();
         let poisoned = self.poisoned.clone();
         async move {
-            if let Some(commit) = commit
+            if let Ok(Some(commit)) = commit
                 && commit.await == Err(CommitError::Fenced)
             {
                 poisoned.set(true);
@@ -299,16 +372,25 @@ impl UserSession {
         UserSession { user, deps, epoch, core: None, retired: false, on_retire }
     }
 
-    fn core(&self) -> Result<&Rc<RefCell<SessionCore>>, SessionError> {
+    /// The loaded core, while it serves; a poisoned one retires the actor.
+    fn core(&mut self, ctx: &mut Context<Self>) -> Result<Rc<RefCell<SessionCore>>, SessionError> {
         if self.retired {
             return Err(SessionError::Retired);
         }
         // `started` holds the mailbox until the load ends and stops the actor if it fails, so a
         // message never finds the session unloaded.
-        self.core.as_ref().ok_or(SessionError::Retired)
+        let core = self.core.clone().ok_or(SessionError::Retired)?;
+        if !core.borrow().is_serving() {
+            self.retire(ctx);
+            return Err(SessionError::Retired);
+        }
+        Ok(core)
     }
 
     fn retire(&mut self, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         self.retired = true;
         self.unlend();
         (self.on_retire)(self.user, &ctx.address());
@@ -332,9 +414,9 @@ impl UserSession {
         let core = core.borrow();
         let idle = core.last_command.elapsed() >= self.deps.idle_retirement;
         let online = core.session.devices().iter().any(|d| d.online);
-        let poisoned = core.poisoned.get();
+        let serving = core.is_serving();
         drop(core);
-        if poisoned || (idle && !online) {
+        if !serving || (idle && !online) {
             // The newest snapshot is already staged; a new activation reads it from there.
             self.retire(ctx);
         }
@@ -349,11 +431,12 @@ async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>), A
         Product::Premium => None,
     };
     let mut session = match deps.snapshots.load(user).await? {
-        Some(record) => match rmp_serde::from_slice::<Session>(&record.state) {
+        Some(record) => match snapshot::decode(&record.state) {
             Ok(session) => session,
             Err(error) => {
                 // An unreadable snapshot must not lock the user out; `seq` still never goes back.
-                tracing::warn!(%user, %error, "unreadable session snapshot; starting afresh");
+                deps.metrics.unreadable_snapshots.inc();
+                tracing::error!(%user, %error, "unreadable session snapshot; starting afresh");
                 Session::resumed_at(record.seq, None)
             }
         },
@@ -363,7 +446,7 @@ async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>), A
     // Devices online in the snapshot whose connections are gone are offline until they say
     // hello again; their connections, if any still live, are told to reconnect.
     let online: Vec<u64> = session.devices().iter().filter(|d| d.online).map(|d| d.connection).collect();
-    let stale = if online.is_empty() { online } else { deps.snapshots.stale_connections(online).await };
+    let stale = if online.is_empty() { online } else { deps.snapshots.stale_connections(user, online).await };
     session.offline_where(now_ms(), |connection| stale.contains(&connection));
     Ok((session, stale))
 }
@@ -392,7 +475,7 @@ impl Actor for UserSession {
                         actor.deps.bus.publish(actor.user, Audience::Connection(connection), close.clone());
                     }
                     // Nobody waits on this state: the next command's state carries it if it fails.
-                    actix_rt::spawn(core.commit_unacknowledged());
+                    ctx.spawn(core.commit_unacknowledged().into_actor(actor));
                 }
                 let core = Rc::new(RefCell::new(core));
                 LOCAL_CORES.with(|cores| cores.borrow_mut().insert(actor.user, core.clone()));
@@ -413,30 +496,25 @@ impl Actor for UserSession {
     }
 }
 
-impl Handler<Execute> for UserSession {
-    type Result = ResponseFuture<Result<Executed, SessionError>>;
+impl Handler<Call> for UserSession {
+    type Result = ResponseFuture<Result<SessionReply, SessionError>>;
 
-    fn handle(&mut self, message: Execute, _ctx: &mut Self::Context) -> Self::Result {
-        // The command is applied now, in mailbox order; the wait for its durability is not part
+    fn handle(&mut self, Call(call): Call, ctx: &mut Self::Context) -> Self::Result {
+        // The call is answered now, in mailbox order; the wait for its durability is not part
         // of the actor's turn, so the next command does not wait for this one's round trip.
-        let pending = self.core().and_then(|core| core.borrow_mut().execute(message));
+        let pending = self.core(ctx).and_then(|core| core.borrow_mut().call(call));
+        if matches!(pending, Err(SessionError::Panicked)) {
+            self.retire(ctx);
+        }
         Box::pin(async move { pending?.settle().await })
     }
-}
-
-/// Store the current state again (after Redis came back).
-#[derive(Debug, Clone, Copy)]
-pub struct Recommit;
-
-impl Message for Recommit {
-    type Result = ();
 }
 
 impl Handler<Recommit> for UserSession {
     type Result = ResponseFuture<()>;
 
-    fn handle(&mut self, _message: Recommit, _ctx: &mut Self::Context) -> Self::Result {
-        let commit = self.core().ok().map(|core| core.borrow().commit_unacknowledged());
+    fn handle(&mut self, _message: Recommit, ctx: &mut Self::Context) -> Self::Result {
+        let commit = self.core(ctx).ok().map(|core| core.borrow().commit_unacknowledged());
         Box::pin(async move {
             if let Some(commit) = commit {
                 commit.await;
@@ -445,28 +523,10 @@ impl Handler<Recommit> for UserSession {
     }
 }
 
-/// Stop this activation (a draining node hands its sessions over).
-#[derive(Debug, Clone, Copy)]
-pub struct Retire;
-
-impl Message for Retire {
-    type Result = ();
-}
-
 impl Handler<Retire> for UserSession {
     type Result = ();
 
     fn handle(&mut self, _message: Retire, ctx: &mut Self::Context) {
-        if !self.retired {
-            self.retire(ctx);
-        }
-    }
-}
-
-impl Handler<ReadState> for UserSession {
-    type Result = Result<SessionState, SessionError>;
-
-    fn handle(&mut self, _message: ReadState, _ctx: &mut Self::Context) -> Self::Result {
-        Ok(self.core()?.borrow().read_state())
+        self.retire(ctx);
     }
 }

@@ -51,7 +51,8 @@ fn arb_source() -> impl Strategy<Value = PlaySource> {
 
 fn arb_command() -> impl Strategy<Value = Command> {
     prop_oneof![
-        2 => (arb_device(), 1u64..4).prop_map(|(d, connection)| Command::Attach { device: info(&d), connection }),
+        2 => (arb_device(), 1u64..4, prop::option::weighted(0.2, 0u64..200))
+            .prop_map(|(d, connection, last_seq)| Command::Attach { device: info(&d), connection, last_seq }),
         1 => (arb_device(), 1u64..4).prop_map(|(device_id, connection)| Command::Detach { device_id, connection }),
         3 => (prop::option::of(arb_device()), prop::option::of(arb_source()), prop::option::of(0u32..9_000))
             .prop_map(|(device_id, source, position_ms)| Command::Play { device_id, source, position_ms }),
@@ -121,10 +122,18 @@ proptest! {
             now = now.saturating_add_signed(delay);
             let before = session.clone();
             let is_next = command == Command::Next;
+            // A device that saw a later state than the session's (the state was lost).
+            let seen = match &command {
+                Command::Attach { last_seq: Some(seen), .. } if *seen > before.seq() => Some(*seen),
+                _ => None,
+            };
             let result = session.apply(sender.as_deref(), command.clone(), now, entropy);
             match result {
                 Ok(applied) => {
-                    prop_assert_eq!(applied.seq, before.seq() + u64::from(applied.changed), "{:?}", command);
+                    match seen {
+                        Some(seen) => prop_assert_eq!(applied.seq, seen + 1, "seq moves past what was seen"),
+                        None => prop_assert_eq!(applied.seq, before.seq() + u64::from(applied.changed), "{:?}", command),
+                    }
                     prop_assert_eq!(applied.seq, session.seq());
                     if !applied.changed {
                         prop_assert_eq!(session.to_wire(), before.to_wire(), "unchanged but the state moved: {:?}", command);
@@ -158,9 +167,9 @@ proptest! {
         // for byte.
         let view = rmp_serde::to_vec_named(&session.wire_view()).unwrap();
         prop_assert_eq!(view, rmp_serde::to_vec_named(&session.to_wire()).unwrap());
-        let encoded = rmp_serde::to_vec_named(&session).unwrap();
-        let decoded: Session = rmp_serde::from_slice(&encoded).unwrap();
-        prop_assert_eq!(decoded, session);
+        // Its snapshot comes back whole, in this format and in the positional one of format 1.
+        prop_assert_eq!(&snapshot::decode(&snapshot::encode(&session).unwrap()).unwrap(), &session);
+        prop_assert_eq!(&snapshot::decode(&rmp_serde::to_vec(&session).unwrap()).unwrap(), &session);
     }
 
     #[test]
@@ -198,7 +207,9 @@ proptest! {
 fn with_devices(devices: &[&str]) -> Session {
     let mut session = Session::new(None);
     for (n, device) in devices.iter().enumerate() {
-        session.apply(None, Command::Attach { device: info(device), connection: n as u64 }, 0, 0).unwrap();
+        session
+            .apply(None, Command::Attach { device: info(device), connection: n as u64, last_seq: None }, 0, 0)
+            .unwrap();
     }
     session
 }
@@ -210,7 +221,7 @@ fn play_on(session: &mut Session, device: &str, tracks: Vec<TrackRef>, now: u64)
         .unwrap();
 }
 
-fn code(result: Result<Applied, CommandError>) -> ErrorCode {
+fn code(result: Result<Applied, AppError>) -> ErrorCode {
     result.unwrap_err().code
 }
 
@@ -231,7 +242,7 @@ fn the_sender_plays_when_nothing_is_active_and_a_remote_cannot() {
 #[test]
 fn the_skip_limit_holds_and_says_when_to_retry() {
     let mut session = Session::new(Some(POLICY));
-    session.apply(None, Command::Attach { device: info("phone"), connection: 1 }, 0, 0).unwrap();
+    session.apply(None, Command::Attach { device: info("phone"), connection: 1, last_seq: None }, 0, 0).unwrap();
     play_on(&mut session, "phone", (0..10).map(track).collect(), 1_000);
     for at in [1_000, 2_000, 3_000] {
         session.apply(Some("phone"), Command::Next, at, 0).unwrap();
@@ -339,14 +350,16 @@ fn the_eleventh_device_is_refused() {
     for n in 0..MAX_ONLINE_DEVICES {
         let mut device = info("phone");
         device.id = format!("device-{n}");
-        session.apply(None, Command::Attach { device, connection: n as u64 }, 0, 0).unwrap();
+        session.apply(None, Command::Attach { device, connection: n as u64, last_seq: None }, 0, 0).unwrap();
     }
     let mut eleventh = info("phone");
     eleventh.id = "device-10".into();
-    let refused = session.apply(None, Command::Attach { device: eleventh, connection: 10 }, 0, 0);
+    let refused = session.apply(None, Command::Attach { device: eleventh, connection: 10, last_seq: None }, 0, 0);
     assert_eq!(code(refused), ErrorCode::TooManyDevices);
     // The same device reconnecting is no new device.
     let mut again = info("phone");
     again.id = "device-3".into();
-    assert!(!session.apply(None, Command::Attach { device: again, connection: 11 }, 0, 0).unwrap().changed);
+    assert!(
+        !session.apply(None, Command::Attach { device: again, connection: 11, last_seq: None }, 0, 0).unwrap().changed
+    );
 }

@@ -12,12 +12,16 @@ pub mod search_feed;
 pub mod snapshots;
 pub mod users;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use segue_protocol::ErrorCode;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::ProtocolError;
 
 /// Runs `$body` with `$pool` bound to the store's pool, whichever database it is.
 macro_rules! on_pool {
@@ -44,6 +48,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the database could not be reached or did not answer in time (as opposed to a
+    /// query it refused or data it holds).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)))
+    }
+
     /// True when the error is a unique-key violation (the row already exists).
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
@@ -51,6 +61,18 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl ProtocolError for StoreError {
+    fn code(&self) -> ErrorCode {
+        if self.is_unavailable() { ErrorCode::Unavailable } else { ErrorCode::Internal }
+    }
+
+    fn client_message(&self) -> Cow<'static, str> {
+        Cow::Borrowed(if self.is_unavailable() { "the database is unavailable; retry soon" } else { "internal error" })
+    }
+}
+
+crate::app_error_from!(StoreError);
 
 /// Where the store lives.
 #[derive(Debug, Clone)]

@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use segue_protocol::ErrorCode;
 use serde::Serialize;
@@ -59,8 +59,11 @@ pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
         }));
 }
 
-/// `{"error": {"status", "message", "reason"}}` for an error.
-pub fn error_json(error: &AppError) -> Vec<u8> {
+/// The one mapping of an [`AppError`] to HTTP: the code's status, `Retry-After` (whole seconds,
+/// rounded up) when the error says when, `WWW-Authenticate` for `UNAUTHORIZED`, and the body
+/// `{"error": {"status", "message", "reason"}}`. REST responses and a refused upgrade of
+/// `/v1/connect` both come from it.
+pub fn http_error(error: &AppError) -> (StatusCode, Vec<(HeaderName, HeaderValue)>, Vec<u8>) {
     #[derive(Serialize)]
     struct Inner<'a> {
         status: u16,
@@ -71,10 +74,18 @@ pub fn error_json(error: &AppError) -> Vec<u8> {
     struct Outer<'a> {
         error: Inner<'a>,
     }
-    let body = Outer {
-        error: Inner { status: error.code.http_status(), message: &error.message, reason: error.code.as_str() },
-    };
-    serde_json::to_vec(&body).expect("error bodies always serialize")
+    let status = StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = vec![(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+    if let Some(retry_after_ms) = error.retry_after_ms
+        && let Ok(seconds) = HeaderValue::from_str(&retry_after_ms.div_ceil(1000).max(1).to_string())
+    {
+        headers.push((header::RETRY_AFTER, seconds));
+    }
+    if error.code == ErrorCode::Unauthorized {
+        headers.push((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+    }
+    let body = Outer { error: Inner { status: status.as_u16(), message: &error.message, reason: error.code.as_str() } };
+    (status, headers, serde_json::to_vec(&body).unwrap_or_default())
 }
 
 /// An [`AppError`] as an HTTP response.
@@ -105,16 +116,30 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((header::CONTENT_TYPE, "application/json"));
-        if let Some(retry_after_ms) = self.0.retry_after_ms {
-            response.insert_header((header::RETRY_AFTER, retry_after_ms.div_ceil(1000).max(1).to_string()));
+        let (status, headers, body) = http_error(&self.0);
+        let mut response = HttpResponse::build(status);
+        for header in headers {
+            response.insert_header(header);
         }
-        if self.0.code == ErrorCode::Unauthorized {
-            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
-        }
-        response.body(error_json(&self.0))
+        response.body(body)
     }
+}
+
+/// Logs the requests answered with a fault of the server's own or of a dependency (5xx), with
+/// the cause the client was not told; the conversions that made the error log nothing.
+pub async fn log_faults(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let route = request.match_pattern().unwrap_or_else(|| request.path().to_string());
+    let method = request.method().clone();
+    let response = next.call(request).await?;
+    if response.status().is_server_error()
+        && let Some(ApiError(error)) = response.response().error().and_then(|e| e.as_error::<ApiError>())
+    {
+        tracing::warn!(%method, route, status = response.status().as_u16(), %error, "request failed");
+    }
+    Ok(response)
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -21,7 +21,7 @@ use crate::ids::{Id, Uri};
 async fn command(services: &Services, user: &UserProfile, request: Request) -> ApiResult<HttpResponse> {
     let command = command_for(request, &services.resolver, user).await?;
     let executed = services.sessions.execute(user.id, None, command).await?;
-    Ok(HttpResponse::NoContent().insert_header(("Segue-Seq", executed.applied.seq.to_string())).finish())
+    Ok(HttpResponse::NoContent().insert_header(("Segue-Seq", executed.seq.to_string())).finish())
 }
 
 fn validated<T: Validate>(body: T) -> Result<T, AppError> {

@@ -1,4 +1,4 @@
-//! One device connection: the socket loop between a WebSocket and the user's session.
+//! The socket loop of one device, [`DeviceConnection`].
 //!
 //! The loop waits on four things at once: a frame from the device, a frame for the device from
 //! its outbound queue, the heartbeat tick, and the deadlines (`hello`, token expiry). A request
@@ -6,56 +6,59 @@
 //! written before anything else from the queue, so on the sender's own connection the reply
 //! always comes before the `state` event it caused.
 //!
-//! Memory matters here (one of these per device, 19,000 per node): the loop owns no buffer of
-//! its own, tungstenite's read buffer is small ([`READ_BUFFER_BYTES`]) and grows only for a
-//! large frame, and queued events are shared pointers to frames encoded once per change.
+//! It is generic over the socket ([`DeviceSocket`]: any `Stream + Sink` of WebSocket messages)
+//! and over its [`Backend`], and reads time only through tokio, so a test drives it with an
+//! in-memory socket, a fake backend and paused time.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_rt::net::TcpStream;
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use segue_protocol::envelope::{encode_reply_err, encode_reply_ok};
-use segue_protocol::request::{PingReply, SeqReply};
+use segue_protocol::request::{Hello, PingReply, SeqReply};
 use segue_protocol::state::Welcome;
-use segue_protocol::{ClientFrame, ErrorBody, ErrorCode, MAX_FRAME_BYTES, Request, close_code};
+use segue_protocol::{ClientFrame, ErrorCode, MAX_FRAME_BYTES, Request, close_code};
 use tokio::io::AsyncReadExt;
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::Services;
-use super::requests::{command_for, device_info};
+use super::CLOSE_TOO_SLOW;
+use super::backend::{AttachRefused, Backend};
 use crate::actors::hub::{OutFrame, Outbound};
-use crate::actors::session::Execute;
 use crate::auth::{Authenticated, UserProfile};
 use crate::clock::now_ms;
 use crate::error::AppError;
-use crate::player::Command;
 
-/// tungstenite's read buffer: requests are small; a larger frame grows it as needed.
-pub const READ_BUFFER_BYTES: usize = 1024;
 /// A write that cannot finish in this long means the device stopped reading: it is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a closing connection waits for the device's close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Close code for a device too slow to take its events (it reconnects and loses nothing).
-pub const CLOSE_TOO_SLOW: u16 = 1013;
 
-/// The WebSocket settings of every device connection.
-pub fn websocket_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
-        .max_message_size(Some(MAX_FRAME_BYTES))
-        .max_frame_size(Some(MAX_FRAME_BYTES))
+/// The socket a device connection runs over.
+pub trait DeviceSocket:
+    Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + 'static
+{
+    /// After the close handshake: reads and discards whatever the peer still sends (the rest of
+    /// an oversized frame), since closing a socket with unread bytes resets it and could destroy
+    /// the close frame just sent.
+    fn discard_unread(&mut self) -> impl Future<Output = ()>;
+}
+
+impl DeviceSocket for WebSocketStream<TcpStream> {
+    async fn discard_unread(&mut self) {
+        let mut sink = [0u8; 1024];
+        while matches!(self.get_mut().read(&mut sink).await, Ok(n) if n > 0) {}
+    }
 }
 
 /// How a connection ends.
@@ -81,9 +84,10 @@ struct Attached {
     outbound: Outbound,
 }
 
-struct DeviceConnection {
-    ws: WebSocketStream<TcpStream>,
-    services: Arc<Services>,
+/// One device connection.
+pub struct DeviceConnection<S, B> {
+    ws: S,
+    backend: B,
     user: Arc<UserProfile>,
     limiter: DefaultDirectRateLimiter,
     attached: Option<Attached>,
@@ -93,26 +97,6 @@ struct DeviceConnection {
     last_heard: Instant,
     /// When the token expires (`auth` moves it).
     token_deadline: Instant,
-}
-
-/// Serves one upgraded socket until it closes.
-pub async fn serve(ws: WebSocketStream<TcpStream>, services: Arc<Services>, auth: Authenticated) {
-    services.metrics.connections_open.inc();
-    services.metrics.connections_total.inc();
-    let per_second = NonZeroU32::new(services.config.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
-    let limiter = RateLimiter::direct_with_clock(Quota::per_second(per_second), services.clock.clone());
-    let mut connection = DeviceConnection {
-        ws,
-        services,
-        user: auth.user,
-        limiter,
-        attached: None,
-        last_seq: 0,
-        last_heard: Instant::now(),
-        token_deadline: token_deadline(auth.expires_at_s),
-    };
-    let ending = connection.run().await;
-    Box::pin(connection.finish(ending)).await;
 }
 
 async fn next_outgoing(attached: &mut Option<Attached>) -> Option<Arc<OutFrame>> {
@@ -127,12 +111,36 @@ fn token_deadline(expires_at_s: u64) -> Instant {
     Instant::now() + Duration::from_millis(left_ms)
 }
 
-impl DeviceConnection {
+impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
+    pub fn new(ws: S, backend: B, auth: Authenticated) -> DeviceConnection<S, B> {
+        let per_second = NonZeroU32::new(backend.config().rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
+        let limiter = RateLimiter::direct_with_clock(Quota::per_second(per_second), backend.clock().clone());
+        DeviceConnection {
+            ws,
+            backend,
+            user: auth.user,
+            limiter,
+            attached: None,
+            last_seq: 0,
+            last_heard: Instant::now(),
+            token_deadline: token_deadline(auth.expires_at_s),
+        }
+    }
+
+    /// Serves the socket until it closes.
+    pub async fn serve(mut self) {
+        let metrics = self.backend.metrics();
+        metrics.connections_open.inc();
+        metrics.connections_total.inc();
+        let ending = self.run().await;
+        Box::pin(self.finish(ending)).await;
+    }
+
     async fn run(&mut self) -> Ending {
         // One timer per connection, set to the earliest of its deadlines: fewer timers to keep
         // (memory) and to poll on every wake (CPU) than one per deadline.
-        let every = self.services.config.heartbeat;
-        let hello_deadline = Instant::now() + self.services.config.hello_timeout;
+        let every = self.backend.config().heartbeat;
+        let hello_deadline = Instant::now() + self.backend.config().hello_timeout;
         let mut next_ping = Instant::now() + every;
         let mut deadline = self.next_deadline(hello_deadline, next_ping);
         let timer = sleep_until(deadline);
@@ -171,14 +179,14 @@ impl DeviceConnection {
     async fn on_timer(&mut self, hello_deadline: Instant, next_ping: &mut Instant) -> Result<(), Ending> {
         let now = Instant::now();
         if self.attached.is_none() && now >= hello_deadline {
-            let seconds = self.services.config.hello_timeout.as_secs_f32();
+            let seconds = self.backend.config().hello_timeout.as_secs_f32();
             return Err(Ending::Close(close_code::POLICY, format!("no hello within {seconds} s").into()));
         }
         if now >= self.token_deadline {
             return Err(Ending::Close(close_code::TOKEN_EXPIRED, "token expired".into()));
         }
         if now >= *next_ping {
-            let every = self.services.config.heartbeat;
+            let every = self.backend.config().heartbeat;
             *next_ping = now + every;
             return self.on_heartbeat(every).await;
         }
@@ -208,10 +216,10 @@ impl DeviceConnection {
         self.last_heard = Instant::now();
         match message {
             Message::Binary(bytes) => {
-                self.services.metrics.frames_received.inc();
+                self.backend.metrics().frames_received.inc();
                 let started = Instant::now();
                 let result = self.on_frame(&bytes).await;
-                self.services.metrics.command_seconds.observe(started.elapsed());
+                self.backend.metrics().command_seconds.observe(started.elapsed());
                 result
             }
             Message::Text(_) => {
@@ -228,11 +236,11 @@ impl DeviceConnection {
 
     /// Answers a frame that is not an envelope: one error reply with id 0, then the close.
     async fn violation(&mut self, code: u16, message: String) -> Result<(), Ending> {
-        self.services.metrics.protocol_violations.inc();
-        let error = ErrorBody::new(ErrorCode::BadRequest, message.clone());
+        self.backend.metrics().protocol_violations.inc();
+        let reason: String = message.chars().take(100).collect();
+        let error = AppError::bad_request(message);
         // The close follows whether or not this reply could be written.
         let _ = self.write(Message::Binary(encode_reply_err(0, &error).into())).await;
-        let reason: String = message.chars().take(100).collect();
         Err(Ending::Close(code, reason.into()))
     }
 
@@ -247,25 +255,26 @@ impl DeviceConnection {
         if self.attached.is_none() {
             return match frame.request {
                 Ok(Request::Hello(hello)) => self.on_hello(id, hello).await,
-                Err(error) if frame.type_name.as_deref() == Some("hello") => self.reply_err(id, error).await,
+                Err(error) if frame.type_name.as_deref() == Some("hello") => self.reply_err(id, error.into()).await,
                 _ => self.violation(close_code::POLICY, "the first request must be hello".into()).await,
             };
         }
         let request = match frame.request {
             Ok(request) => request,
-            Err(error) => return self.reply_err(id, error).await,
+            Err(error) => return self.reply_err(id, error.into()).await,
         };
         if let Err(not_until) = self.limiter.check() {
-            self.services.metrics.rate_limited.inc();
-            let wait = not_until.wait_time_from(self.services.clock.now());
-            let error = ErrorBody::new(ErrorCode::RateLimited, "too many requests on this connection")
+            self.backend.metrics().rate_limited.inc();
+            let wait = not_until.wait_time_from(self.backend.clock().now());
+            let error = AppError::refusal(ErrorCode::RateLimited, "too many requests on this connection")
                 .with_retry_after((wait.as_millis() as u64).max(1));
             return self.reply_err(id, error).await;
         }
         match request {
             Request::Ping => self.reply_ok(id, &PingReply { server_time_ms: now_ms() }).await,
             Request::Hello(_) => {
-                self.reply_err(id, ErrorBody::new(ErrorCode::BadRequest, "this connection already said hello")).await
+                let error = AppError::refusal(ErrorCode::BadRequest, "this connection already said hello");
+                self.reply_err(id, error).await
             }
             Request::Auth(auth) => self.on_auth(id, &auth.access_token).await,
             command => self.on_command(id, command).await,
@@ -273,56 +282,40 @@ impl DeviceConnection {
     }
 
     async fn on_command(&mut self, id: u32, request: Request) -> Result<(), Ending> {
-        let services = self.services.clone();
-        let device_id = self.attached.as_ref().map(|a| a.device_id.as_str());
-        let outcome = match command_for(request, &services.resolver, &self.user).await {
-            Ok(command) => services.sessions.execute(self.user.id, device_id, command).await,
-            Err(error) => Err(error),
-        };
-        match outcome {
-            Ok(executed) => self.reply_ok(id, &SeqReply { seq: executed.applied.seq }).await,
-            Err(error) => self.reply_err(id, error.to_body()).await,
+        let device_id = self.attached.as_ref().map_or("", |a| a.device_id.as_str());
+        match self.backend.command(&self.user, device_id, request).await {
+            Ok(seq) => self.reply_ok(id, &SeqReply { seq }).await,
+            Err(error) => self.reply_err(id, error).await,
         }
     }
 
-    async fn on_hello(&mut self, id: u32, hello: segue_protocol::request::Hello) -> Result<(), Ending> {
-        let services = self.services.clone();
-        let Some((connection, outbound)) = services.hub.connect(self.user.id) else {
-            let error = ErrorBody::new(ErrorCode::Unavailable, "this node is shutting down; reconnect");
-            self.reply_err(id, error).await?;
-            return Err(Ending::Close(close_code::GOING_AWAY, "server going away".into()));
-        };
-        // This node must receive the user's events before the device attaches, or it could miss
-        // the state the attach itself causes.
-        if let Err(error) = services.bus.watch(self.user.id).await {
-            services.bus.unwatch(self.user.id);
-            services.hub.disconnect(self.user.id, connection);
-            return self.reply_err(id, error.to_body()).await;
-        }
-        let attach = Execute {
-            sender: Some(hello.device_id.clone()),
-            command: Command::Attach { device: device_info(&hello), connection },
-            want_state: true,
-        };
-        match services.sessions.execute_message(self.user.id, attach).await {
-            Ok(executed) => {
-                let state = executed.state.expect("asked for the state");
+    async fn on_hello(&mut self, id: u32, hello: Hello) -> Result<(), Ending> {
+        match self.backend.attach(&self.user, &hello).await {
+            Ok(attachment) => {
+                let state = attachment.state;
                 self.last_seq = state.seq;
-                self.attached = Some(Attached { device_id: hello.device_id.clone(), connection, outbound });
+                self.attached = Some(Attached {
+                    device_id: hello.device_id.clone(),
+                    connection: attachment.connection,
+                    outbound: attachment.outbound,
+                });
                 let welcome = Welcome {
                     user_id: self.user.id.to_string(),
                     device_id: hello.device_id,
-                    heartbeat_ms: services.config.heartbeat.as_millis() as u64,
+                    heartbeat_ms: self.backend.config().heartbeat.as_millis() as u64,
                     seq: state.seq,
                     state,
                 };
                 self.reply_ok(id, &welcome).await
             }
-            Err(error) => {
-                services.hub.disconnect(self.user.id, connection);
-                services.bus.unwatch(self.user.id);
+            Err(AttachRefused::Draining) => {
+                let error = AppError::refusal(ErrorCode::Unavailable, "this node is shutting down; reconnect");
+                self.reply_err(id, error).await?;
+                Err(Ending::Close(close_code::GOING_AWAY, "server going away".into()))
+            }
+            Err(AttachRefused::Error(error)) => {
                 let too_many = error.code == ErrorCode::TooManyDevices;
-                self.reply_err(id, error.to_body()).await?;
+                self.reply_err(id, error).await?;
                 if too_many {
                     return Err(Ending::Close(close_code::POLICY, "too many devices".into()));
                 }
@@ -332,7 +325,7 @@ impl DeviceConnection {
     }
 
     async fn on_auth(&mut self, id: u32, token: &str) -> Result<(), Ending> {
-        match self.services.accounts.authenticate(token).await {
+        match self.backend.authenticate(token).await {
             Ok(auth) if auth.user.id == self.user.id => {
                 self.token_deadline = token_deadline(auth.expires_at_s);
                 self.user = auth.user;
@@ -343,16 +336,16 @@ impl DeviceConnection {
                 self.reply_ok(id, &Renewed { expires_at_ms: auth.expires_at_s * 1000 }).await
             }
             Ok(_) => {
-                let error = ErrorBody::new(ErrorCode::Forbidden, "that token belongs to another user");
+                let error = AppError::refusal(ErrorCode::Forbidden, "that token belongs to another user");
                 self.reply_err(id, error).await
             }
-            Err(error) => self.reply_err(id, error.to_body()).await,
+            Err(error) => self.reply_err(id, error).await,
         }
     }
 
     async fn on_outgoing(&mut self, outgoing: Option<Arc<OutFrame>>) -> Result<(), Ending> {
         let Some(frame) = outgoing else {
-            self.services.metrics.slow_consumers.inc();
+            self.backend.metrics().slow_consumers.inc();
             return Err(Ending::Close(CLOSE_TOO_SLOW, "too slow to keep up; reconnect".into()));
         };
         self.feed_frame(&frame).await?;
@@ -390,17 +383,20 @@ impl DeviceConnection {
         Ok(())
     }
 
-    async fn reply_ok<B: serde::Serialize>(&mut self, id: u32, body: &B) -> Result<(), Ending> {
+    async fn reply_ok<T: serde::Serialize>(&mut self, id: u32, body: &T) -> Result<(), Ending> {
         self.write(Message::Binary(encode_reply_ok(id, body).into())).await
     }
 
-    async fn reply_err(&mut self, id: u32, error: ErrorBody) -> Result<(), Ending> {
-        self.services.metrics.command_errors.inc();
+    async fn reply_err(&mut self, id: u32, error: AppError) -> Result<(), Ending> {
+        self.backend.metrics().command_errors.inc();
+        if error.is_fault() {
+            tracing::warn!(user = %self.user.id, %error, "a request on a socket failed");
+        }
         self.write(Message::Binary(encode_reply_err(id, &error).into())).await
     }
 
     async fn feed(&mut self, message: Message) -> Result<(), Ending> {
-        self.services.metrics.frames_sent.inc();
+        self.backend.metrics().frames_sent.inc();
         match tokio::time::timeout(WRITE_TIMEOUT, self.ws.feed(message)).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(Ending::Gone),
@@ -422,56 +418,26 @@ impl DeviceConnection {
         self.flush().await
     }
 
-    /// Tells the hub and the session that this device is gone, then closes the socket (with a
-    /// close frame when there is one to send). The device is offline for the others at once,
-    /// not only once the close handshake is over.
+    /// Tells the node that this device is gone, then closes the socket (with a close frame when
+    /// there is one to send). The device is offline for the others at once, not only once the
+    /// close handshake is over.
     async fn finish(mut self, ending: Ending) {
-        let services = self.services.clone();
         if let Some(attached) = self.attached.take() {
-            services.hub.disconnect(self.user.id, attached.connection);
-            services.bus.unwatch(self.user.id);
             drop(attached.outbound);
-            let detach = Command::Detach { device_id: attached.device_id, connection: attached.connection };
-            if let Err(error) = services.sessions.execute(self.user.id, None, detach.clone()).await {
-                // Left online, the device could be chosen to play while nobody hears it: try again
-                // in the background (a detach of a connection the session no longer has is a no-op).
-                log_detach_failure(&error);
-                actix_rt::spawn(retry_detach(services.clone(), self.user.id, detach));
-            }
+            self.backend.detach(self.user.id, attached.device_id, attached.connection).await;
         }
         if let Ending::Close(code, reason) = ending {
             let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into_owned().into() };
             if tokio::time::timeout(CLOSE_TIMEOUT, self.ws.send(Message::Close(Some(frame)))).await.is_ok() {
-                // Wait for the device's own close frame, so the close handshake completes, and
-                // read whatever it still sends (the rest of an oversized frame): closing a
-                // socket with unread bytes would reset it and could destroy our close frame.
+                // Wait for the device's own close frame, so the close handshake completes, then
+                // read whatever it still sends.
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
                     while let Some(Ok(_)) = self.ws.next().await {}
-                    let mut sink = [0u8; 1024];
-                    while matches!(self.ws.get_mut().read(&mut sink).await, Ok(n) if n > 0) {}
+                    self.ws.discard_unread().await;
                 })
                 .await;
             }
         }
-        services.metrics.connections_open.dec();
+        self.backend.metrics().connections_open.dec();
     }
-}
-
-fn log_detach_failure(error: &AppError) {
-    tracing::warn!(%error, "could not mark a device offline");
-}
-
-/// Retries a failed detach a few times, a second apart, for as long as the failure is one that
-/// passes (the session unavailable for a moment: its node busy, a takeover, a Redis reconnect).
-async fn retry_detach(services: Arc<Services>, user: crate::ids::Id, detach: Command) {
-    const ATTEMPTS: u32 = 10;
-    for _ in 0..ATTEMPTS {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        match services.sessions.execute(user, None, detach.clone()).await {
-            Ok(_) => return,
-            Err(error) if error.code == ErrorCode::Unavailable => continue,
-            Err(error) => return log_detach_failure(&error),
-        }
-    }
-    tracing::warn!(%user, "gave up marking a device offline");
 }

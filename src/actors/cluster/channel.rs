@@ -1,0 +1,138 @@
+//! The messages on a user's channel (`segue:{u:ID}:events`), the one thing every node holding a
+//! device of the user receives: a `state` event, another event, or a close for one connection.
+//!
+//! **Format 1**, the layout since cluster mode began (Segue 69c7daf included): a tag byte that
+//! names the kind, the connection it is for (0: every connection of the user), then the kind's
+//! own fields. It is binary rather than MessagePack because it carries an already encoded frame
+//! that every node forwards untouched, and it is on the path of every state. The tag is the
+//! format's version too: a later layout takes new tags, and a node drops a message whose tag it
+//! does not know (counted, and logged at most once a minute by the dispatcher), so nodes of
+//! both versions can share a channel during a rolling upgrade as long as the newer one still
+//! writes format 1 to the older.
+
+use std::sync::Arc;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::actors::bus::Audience;
+use crate::actors::hub::{LocalHub, OutFrame};
+use crate::ids::Id;
+
+/// Tags of format 1.
+const TAG_STATE: u8 = 1;
+const TAG_EVENT: u8 = 2;
+const TAG_CLOSE: u8 = 3;
+
+/// Encodes a frame for a user's channel.
+pub fn encode(audience: Audience, frame: &OutFrame) -> Bytes {
+    let connection = match audience {
+        Audience::User => 0,
+        Audience::Connection(connection) => connection,
+    };
+    let mut out = BytesMut::with_capacity(32);
+    match frame {
+        OutFrame::State { seq, frame } | OutFrame::Resync { seq, frame } => {
+            out.put_u8(TAG_STATE);
+            out.put_u64(connection);
+            out.put_u64(*seq);
+            out.extend_from_slice(frame);
+        }
+        OutFrame::Event(frame) => {
+            out.put_u8(TAG_EVENT);
+            out.put_u64(connection);
+            out.extend_from_slice(frame);
+        }
+        OutFrame::Close { code, reason } => {
+            out.put_u8(TAG_CLOSE);
+            out.put_u64(connection);
+            out.put_u16(*code);
+            out.extend_from_slice(reason.as_bytes());
+        }
+    }
+    out.freeze()
+}
+
+/// Close reasons are the server's own static texts; these travel by name.
+const KNOWN_CLOSE_REASONS: &[&str] = &["replaced", "session restarted", "token revoked"];
+
+/// Decodes a frame from a user's channel; `None` for anything malformed or of an unknown tag.
+pub fn decode(mut payload: Bytes) -> Option<(Audience, OutFrame)> {
+    if payload.len() < 9 {
+        return None;
+    }
+    let tag = payload.get_u8();
+    let audience = match payload.get_u64() {
+        0 => Audience::User,
+        connection => Audience::Connection(connection),
+    };
+    let frame = match tag {
+        TAG_STATE if payload.len() >= 8 => {
+            let seq = payload.get_u64();
+            OutFrame::State { seq, frame: payload }
+        }
+        TAG_EVENT => OutFrame::Event(payload),
+        TAG_CLOSE if payload.len() >= 2 => {
+            let code = payload.get_u16();
+            let reason = KNOWN_CLOSE_REASONS
+                .iter()
+                .find(|known| known.as_bytes() == &payload[..])
+                .copied()
+                .unwrap_or("closed by the server");
+            OutFrame::Close { code, reason }
+        }
+        _ => return None,
+    };
+    Some((audience, frame))
+}
+
+/// Delivers a message from a user's channel to this node's connections of that user; false when
+/// it could not be read.
+pub fn deliver(hub: &LocalHub, user: Id, payload: Bytes) -> bool {
+    match decode(payload) {
+        Some((Audience::User, frame)) => hub.deliver_to_user(user, Arc::new(frame)),
+        Some((Audience::Connection(connection), frame)) => hub.deliver_to_connection(user, connection, Arc::new(frame)),
+        None => return false,
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_and_garbage_is_refused() {
+        let state = OutFrame::State { seq: 7, frame: Bytes::from_static(b"state bytes") };
+        let (audience, decoded) = decode(encode(Audience::User, &state)).unwrap();
+        assert_eq!(audience, Audience::User);
+        assert!(matches!(decoded, OutFrame::State { seq: 7, ref frame } if &frame[..] == b"state bytes"));
+
+        let close = OutFrame::Close { code: 4001, reason: "replaced" };
+        let (audience, decoded) = decode(encode(Audience::Connection(9), &close)).unwrap();
+        assert_eq!(audience, Audience::Connection(9));
+        assert!(matches!(decoded, OutFrame::Close { code: 4001, reason: "replaced" }));
+
+        for garbage in [&b""[..], b"\x01", b"\x09\0\0\0\0\0\0\0\0xyz", b"\x01\0\0\0\0\0\0\0\0\0"] {
+            assert!(decode(Bytes::copy_from_slice(garbage)).is_none(), "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn messages_written_by_69c7daf_are_read() {
+        let state = include_bytes!("../../../tests/fixtures/channel-state-69c7daf.bin");
+        let (audience, frame) = decode(Bytes::from_static(state)).unwrap();
+        assert_eq!(audience, Audience::User);
+        let OutFrame::State { seq, frame } = frame else { panic!("a state") };
+        assert_eq!(seq, 15);
+        let event = segue_protocol::ServerFrame::decode(&frame).unwrap();
+        assert_eq!((event.kind.as_str(), event.seq), ("state", Some(15)));
+        // The same bytes again from this version.
+        let again = encode(Audience::User, &OutFrame::State { seq, frame });
+        assert_eq!(&again[..], &state[..]);
+
+        let close = include_bytes!("../../../tests/fixtures/channel-close-69c7daf.bin");
+        let (audience, frame) = decode(Bytes::from_static(close)).unwrap();
+        assert_eq!(audience, Audience::Connection((5 << 32) | 9));
+        assert!(matches!(frame, OutFrame::Close { code: 4001, reason: "replaced" }));
+    }
+}

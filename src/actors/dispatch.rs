@@ -1,0 +1,153 @@
+//! What a cluster node's subscriber connection receives, dispatched: a user's events to this
+//! node's connections of that user, calls to the sessions held here, replies to the calls
+//! waiting here; and after a reconnect or a lag, every local session's state stored again and
+//! every local device sent its whole state.
+//!
+//! Capacity: at most [`INBOX_IN_FLIGHT`] calls from other nodes are served at once; a call past
+//! that is answered `UNAVAILABLE` at once (through the bounded publisher) and counted
+//! (`cluster_inbox`). A resync runs one at a time, [`RESYNC_CONCURRENCY`] users at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use segue_protocol::ErrorCode;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::cluster::rpc::{Rpc, RpcMessage};
+use super::cluster::{Publisher, channel};
+use super::directory::Sessions;
+use super::hub::{LocalHub, OutFrame};
+use super::placement::RemoteError;
+use crate::error::AppError;
+use crate::ids::Id;
+use crate::metrics::{Metrics, Queue};
+use crate::storage::redis::{RedisEngine, SubscriberEvent, rpc_channel, user_of_channel};
+
+/// Calls from other nodes served at once.
+pub const INBOX_IN_FLIGHT: usize = 1_024;
+/// Users whose devices a resync sends the whole state at once.
+pub const RESYNC_CONCURRENCY: usize = 32;
+
+/// Everything the dispatcher hands messages to.
+pub struct Dispatcher {
+    pub engine: Arc<RedisEngine>,
+    pub rpc: Arc<Rpc>,
+    pub sessions: Sessions,
+    pub hub: Arc<LocalHub>,
+    pub publisher: Publisher,
+    pub metrics: Arc<Metrics>,
+}
+
+struct Shared {
+    dispatcher: Dispatcher,
+    inbox: String,
+    serving: Arc<Semaphore>,
+    resyncing: AtomicBool,
+}
+
+impl Dispatcher {
+    /// Dispatches until `stop` (or until the subscriber connection is closed).
+    pub async fn run(self, stop: CancellationToken) {
+        let shared = Arc::new(Shared {
+            inbox: rpc_channel(self.engine.instance()),
+            dispatcher: self,
+            serving: Arc::new(Semaphore::new(INBOX_IN_FLIGHT)),
+            resyncing: AtomicBool::new(false),
+        });
+        let engine = shared.dispatcher.engine.clone();
+        let listen = engine.listen(|event| match event {
+            SubscriberEvent::Message(received) => {
+                if received.channel == shared.inbox {
+                    on_inbox(&shared, received.payload);
+                } else if let Some(user) = user_of_channel(&received.channel) {
+                    if !channel::deliver(&shared.dispatcher.hub, user, received.payload) {
+                        malformed(&shared.dispatcher.metrics, "a message on a user channel that cannot be read");
+                    }
+                }
+            }
+            SubscriberEvent::Lagged | SubscriberEvent::Reconnected => {
+                if !shared.resyncing.swap(true, Ordering::AcqRel) {
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        resync(&shared.dispatcher).await;
+                        shared.resyncing.store(false, Ordering::Release);
+                    });
+                }
+            }
+        });
+        tokio::select! {
+            _ = listen => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+}
+
+fn on_inbox(shared: &Arc<Shared>, payload: Bytes) {
+    let dispatcher = &shared.dispatcher;
+    match RpcMessage::decode(&payload) {
+        Ok(RpcMessage::Reply { id, result, .. }) => dispatcher.rpc.on_reply(id, result),
+        Ok(RpcMessage::Request { id, reply_to, user, call, .. }) => {
+            let Ok(permit) = shared.serving.clone().try_acquire_owned() else {
+                dispatcher.metrics.overflowed(Queue::ClusterInbox);
+                let busy = AppError::refusal(ErrorCode::Unavailable, "the node holding the session is busy; retry");
+                if let Some(reply) = Rpc::reply_message(id, Err(RemoteError::App(busy))) {
+                    dispatcher.publisher.publish(rpc_channel(&reply_to), reply.into());
+                }
+                return;
+            };
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let result = shared.dispatcher.sessions.serve_remote(user, call).await;
+                shared.dispatcher.rpc.reply(&reply_to, id, result).await;
+                drop(permit);
+            });
+        }
+        Err(_) => malformed(&dispatcher.metrics, "a message in this node's inbox that cannot be read"),
+    }
+}
+
+/// Counts a message that could not be read, and logs it at most once a minute.
+fn malformed(metrics: &Metrics, what: &'static str) {
+    static LAST_LOGGED_S: AtomicU64 = AtomicU64::new(0);
+    metrics.malformed_cluster_messages.inc();
+    let now_s = crate::clock::now_ms() / 1000;
+    let last = LAST_LOGGED_S.load(Ordering::Relaxed);
+    if now_s >= last + 60 && LAST_LOGGED_S.compare_exchange(last, now_s, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        tracing::warn!(what, "dropped a cluster message (a node of another version, or a bug)");
+    }
+}
+
+/// Once the command connection is back too, stores every local session's state again (Redis
+/// may have come back empty) and sends every local device its user's whole state.
+async fn resync(dispatcher: &Dispatcher) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !dispatcher.engine.is_connected() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = dispatcher.engine.renew().await;
+    dispatcher.sessions.recommit_all().await;
+    futures_util::stream::iter(dispatcher.hub.users())
+        .for_each_concurrent(RESYNC_CONCURRENCY, |user| resync_user(&dispatcher.sessions, &dispatcher.hub, user))
+        .await;
+}
+
+/// Sends `user`'s local devices the whole state, retrying while the cluster settles (the node
+/// holding the session may still be resubscribing to its inbox).
+async fn resync_user(sessions: &Sessions, hub: &LocalHub, user: Id) {
+    const ATTEMPTS: u32 = 20;
+    for attempt in 1..=ATTEMPTS {
+        match sessions.state(user).await {
+            Ok(state) => {
+                let frame = Bytes::from(segue_protocol::envelope::encode_event("state", Some(state.seq), &state));
+                hub.deliver_to_user(user, Arc::new(OutFrame::Resync { seq: state.seq, frame }));
+                return;
+            }
+            Err(error) if attempt == ATTEMPTS => tracing::warn!(%user, %error, "cannot resync a user's devices"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}

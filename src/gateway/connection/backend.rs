@@ -1,0 +1,133 @@
+//! What a device connection needs from the node, [`Backend`], and the real one, [`NodeBackend`]:
+//! the token check, attaching a device (its outbound queue in the hub, this node's subscription
+//! to the user's events, the `Attach` in the session), a command (resolved against the catalog,
+//! applied by the session), and detaching. The socket loop (`device.rs`) knows the protocol and
+//! its timing; everything it asks of the rest of the server goes through here.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::DefaultClock;
+use segue_protocol::request::Hello;
+use segue_protocol::{ErrorCode, Request, SessionState};
+
+use crate::actors::hub::Outbound;
+use crate::auth::{Authenticated, UserProfile};
+use crate::config::ServerConfig;
+use crate::error::{AppError, AppResult};
+use crate::gateway::Services;
+use crate::gateway::requests::{command_for, device_info};
+use crate::ids::Id;
+use crate::metrics::Metrics;
+
+/// A device that said `hello`, attached: its connection id, its outbound queue, and the state
+/// its `welcome` carries.
+pub struct Attachment {
+    pub connection: u64,
+    pub outbound: Outbound,
+    pub state: SessionState,
+}
+
+/// Why a `hello` did not attach the device.
+pub enum AttachRefused {
+    /// The node is draining: the device must reconnect elsewhere.
+    Draining,
+    /// The session refused (`TOO_MANY_DEVICES`, …) or could not be reached.
+    Error(AppError),
+}
+
+/// What a device connection asks of the node.
+pub trait Backend: 'static {
+    fn config(&self) -> &ServerConfig;
+    fn metrics(&self) -> &Metrics;
+    /// The clock of the connection's rate limiter.
+    fn clock(&self) -> &DefaultClock;
+    /// The user behind an access token (`auth` renews a connection's token).
+    fn authenticate(&self, token: &str) -> impl Future<Output = AppResult<Authenticated>>;
+    /// Attaches the device of `hello`.
+    fn attach(&self, user: &UserProfile, hello: &Hello) -> impl Future<Output = Result<Attachment, AttachRefused>>;
+    /// Runs a request through the user's session; answers the session's `seq` after it.
+    fn command(&self, user: &UserProfile, device_id: &str, request: Request) -> impl Future<Output = AppResult<u64>>;
+    /// The device is gone: it is forgotten here and goes offline in the session.
+    fn detach(&self, user: Id, device_id: String, connection: u64) -> impl Future<Output = ()>;
+}
+
+/// The node's backend.
+pub struct NodeBackend(pub Arc<Services>);
+
+impl Backend for NodeBackend {
+    fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    fn clock(&self) -> &DefaultClock {
+        &self.0.clock
+    }
+
+    async fn authenticate(&self, token: &str) -> AppResult<Authenticated> {
+        self.0.accounts.authenticate(token).await
+    }
+
+    async fn attach(&self, user: &UserProfile, hello: &Hello) -> Result<Attachment, AttachRefused> {
+        let services = &self.0;
+        let Some((connection, outbound)) = services.hub.connect(user.id) else {
+            return Err(AttachRefused::Draining);
+        };
+        // This node must receive the user's events before the device attaches, or it could miss
+        // the state the attach itself causes.
+        let attached = match services.bus.watch(user.id).await {
+            Ok(()) => services.sessions.attach(user.id, device_info(hello), connection, hello.last_seq).await,
+            Err(error) => Err(error),
+        };
+        match attached {
+            Ok(state) => Ok(Attachment { connection, outbound, state }),
+            Err(error) => {
+                services.bus.unwatch(user.id);
+                services.hub.disconnect(user.id, connection);
+                Err(AttachRefused::Error(error))
+            }
+        }
+    }
+
+    async fn command(&self, user: &UserProfile, device_id: &str, request: Request) -> AppResult<u64> {
+        let services = &self.0;
+        let command = command_for(request, &services.resolver, user).await?;
+        Ok(services.sessions.execute(user.id, Some(device_id), command).await?.seq)
+    }
+
+    async fn detach(&self, user: Id, device_id: String, connection: u64) {
+        let services = &self.0;
+        services.hub.disconnect(user, connection);
+        services.bus.unwatch(user);
+        if let Err(error) = services.sessions.detach(user, device_id.clone(), connection).await {
+            // Left online, the device could be chosen to play while nobody hears it: try again
+            // in the background (a detach of a connection the session no longer has is a no-op).
+            tracing::warn!(%error, "could not mark a device offline; retrying");
+            actix_rt::spawn(retry_detach(services.clone(), user, device_id, connection));
+        }
+    }
+}
+
+/// Retries a failed detach a few times, a second apart, for as long as the failure is one that
+/// passes (the session unavailable for a moment: its node busy, a takeover, a Redis reconnect).
+/// There is at most one of these per connection that ended, and each ends within ten seconds.
+async fn retry_detach(services: Arc<Services>, user: Id, device_id: String, connection: u64) {
+    const ATTEMPTS: u32 = 10;
+    for _ in 0..ATTEMPTS {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        match services.sessions.detach(user, device_id.clone(), connection).await {
+            Ok(()) => return,
+            Err(error) if error.code == ErrorCode::Unavailable => continue,
+            Err(error) => {
+                tracing::warn!(%user, %error, "could not mark a device offline");
+                return;
+            }
+        }
+    }
+    tracing::warn!(%user, "gave up marking a device offline");
+}

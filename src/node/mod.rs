@@ -1,0 +1,252 @@
+//! The composition root: [`Node::start`] builds every service of a node (the store, accounts,
+//! the search index, the bus, the session directory and, in a cluster, the Redis side), hands
+//! the gateway what it serves with, and owns every background task ([`tasks`]).
+//! [`Node::run_until`] drains it in order when told to stop.
+//!
+//! This is the one module that knows both sides: the gateway (HTTP, sockets) and the actors and
+//! storage behind it. Nothing imports it but the binary.
+
+pub mod tasks;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::DefaultClock;
+
+use crate::actors::bus::{Bus, InProcessBus};
+use crate::actors::cluster::liveness::keep_alive;
+use crate::actors::cluster::{ClusterBus, ClusterSnapshots, Publisher, RedisPlacement, Rpc, Subscriptions};
+use crate::actors::directory::Sessions;
+use crate::actors::dispatch::Dispatcher;
+use crate::actors::hub::LocalHub;
+use crate::actors::placement::Placement;
+use crate::actors::session::{EmbeddedSnapshots, SessionDeps, SnapshotSource};
+use crate::actors::shards::Shards;
+use crate::auth::Accounts;
+use crate::catalog::resolve::Resolver;
+use crate::config::ServerConfig;
+use crate::gateway::connect::ConnectionSlots;
+use crate::gateway::{self, Services};
+use crate::metrics::Metrics;
+use crate::search::SearchIndex;
+use crate::storage::redis::{RedisEngine, rpc_channel};
+use crate::storage::snapshots::WriteBehind;
+use crate::storage::{Store, StoreError};
+use tasks::{BackgroundTasks, Stage};
+
+/// Cluster mode: a Redis command that takes longer fails, and its request answers `UNAVAILABLE`.
+const REDIS_COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+/// Cluster mode: how long a call waits for the node holding a session.
+const RPC_TIMEOUT: Duration = Duration::from_secs(1);
+/// File descriptors kept for everything but device sockets (the database pools, Redis, the
+/// search index's files, plain HTTP connections) when `--max-connections` is not given.
+const RESERVED_FILES: u64 = 512;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Indexing(#[from] crate::catalog::indexing::IndexingError),
+    #[error("cannot listen on {address}: {error}")]
+    Listen { address: String, error: std::io::Error },
+    #[error("{0}")]
+    Config(String),
+}
+
+/// A running node.
+pub struct Node {
+    pub services: Arc<Services>,
+    pub local_addr: SocketAddr,
+    server: actix_server::Server,
+    tasks: BackgroundTasks,
+}
+
+/// What cluster mode adds to a node.
+struct ClusterParts {
+    engine: Arc<RedisEngine>,
+    hub: Arc<LocalHub>,
+    bus: Arc<ClusterBus>,
+    snapshots: Arc<ClusterSnapshots>,
+    placement: Arc<RedisPlacement>,
+    publisher: Publisher,
+}
+
+impl Node {
+    /// Opens the store, imports the demo catalog on first start, binds the listener and starts
+    /// serving. Must run inside an actix system.
+    pub async fn start(config: ServerConfig) -> Result<Node, StartError> {
+        let mut tasks = BackgroundTasks::default();
+        let store = Store::open(&config.store).await?;
+        if config.demo_catalog && crate::catalog::import_demo_if_empty(&store).await? {
+            tracing::info!("imported the demo catalog");
+        }
+        let accounts =
+            Arc::new(Accounts::new(store.clone(), config.access_token_ttl_s, config.refresh_token_ttl_s).await?);
+        let metrics = Arc::new(Metrics::default());
+        let streaming = Arc::new(crate::streaming::Streaming::new(&store).await?);
+        let search = open_search_index(&config, &store, &mut tasks).await?;
+        let writer = WriteBehind::start(store.clone());
+        let cluster = match &config.redis_url {
+            Some(url) => Some(join_cluster(&config, url, &metrics, &writer, &mut tasks).await?),
+            None => None,
+        };
+        let (hub, bus, snapshots, placement): (_, Arc<dyn Bus>, Arc<dyn SnapshotSource>, Option<Arc<dyn Placement>>) =
+            match &cluster {
+                None => {
+                    let hub = Arc::new(LocalHub::new(1));
+                    let bus = Arc::new(InProcessBus::new(hub.clone(), writer.clone()));
+                    let snapshots = Arc::new(EmbeddedSnapshots { writer: writer.clone(), hub: hub.clone() });
+                    (hub, bus, snapshots, None)
+                }
+                Some(parts) => {
+                    (parts.hub.clone(), parts.bus.clone(), parts.snapshots.clone(), Some(parts.placement.clone()))
+                }
+            };
+        let deps = SessionDeps {
+            accounts: accounts.clone(),
+            writer: writer.clone(),
+            bus: bus.clone(),
+            snapshots,
+            metrics: metrics.clone(),
+            skip_policy: config.skip_policy,
+            idle_retirement: config.session_idle,
+        };
+        let sessions = Sessions::new(Arc::new(deps), Shards::start(config.workers), placement);
+        if let Some(parts) = &cluster {
+            let dispatcher = Dispatcher {
+                engine: parts.engine.clone(),
+                rpc: parts.placement.rpc.clone(),
+                sessions: sessions.clone(),
+                hub: hub.clone(),
+                publisher: parts.publisher.clone(),
+                metrics: metrics.clone(),
+            };
+            tasks.spawn(Stage::Cluster, "dispatcher", |stop| dispatcher.run(stop));
+        }
+        let max_connections = config.max_connections.unwrap_or_else(default_max_connections);
+        tracing::info!(max_connections, "device sockets past this many are refused with 503");
+        let services = Arc::new(Services {
+            resolver: Resolver::new(store.clone()),
+            slots: Arc::new(ConnectionSlots::new(max_connections)),
+            sessions,
+            config,
+            store,
+            accounts,
+            hub,
+            bus,
+            redis: cluster.as_ref().map(|parts| parts.engine.clone()),
+            writer,
+            metrics,
+            streaming,
+            search,
+            clock: DefaultClock::default(),
+        });
+        let listener = std::net::TcpListener::bind(&services.config.listen)
+            .map_err(|error| StartError::Listen { address: services.config.listen.clone(), error })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|error| StartError::Listen { address: services.config.listen.clone(), error })?;
+        let server = gateway::build_server(services.clone(), listener)
+            .map_err(|error| StartError::Listen { address: local_addr.to_string(), error })?;
+        Ok(Node { services, local_addr, server, tasks })
+    }
+
+    /// Serves until `shutdown` resolves, then drains, in this order: every socket is closed with
+    /// 1001 and waited for; requests in flight finish; in a cluster every session is handed over
+    /// and this process's liveness ends (its renewal stopped first); staged snapshots are
+    /// written; the background tasks stop; the connections to Redis and the store close.
+    pub async fn run_until(mut self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let server = actix_rt::spawn(self.server);
+        shutdown.await;
+        let services = self.services;
+        tracing::info!("draining");
+        services.hub.drain(segue_protocol::close_code::GOING_AWAY, "server going away");
+        let grace = services.config.shutdown_grace;
+        let deadline = tokio::time::Instant::now() + grace;
+        while services.metrics.connections_open.get() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if services.metrics.connections_open.get() > 0 {
+            tracing::warn!(open = services.metrics.connections_open.get(), "grace period over with sockets still open");
+        }
+        handle.stop(true).await;
+        let _ = server.await;
+        if let Some(engine) = &services.redis {
+            // Hand every session over at once rather than after the lease.
+            services.sessions.release_all().await;
+            self.tasks.stop(Stage::Liveness, grace).await;
+            let _ = engine.retire_instance().await;
+            self.tasks.stop(Stage::Cluster, grace).await;
+        }
+        if tokio::time::timeout(grace, services.writer.flush()).await.is_err() {
+            tracing::warn!("grace period over before every snapshot was written");
+        }
+        self.tasks.stop_all(grace).await;
+        if let Some(engine) = &services.redis {
+            engine.quit().await;
+        }
+        services.store.close().await;
+        services.sessions.stop_shards();
+        Ok(())
+    }
+}
+
+/// Connects to Redis and builds what a cluster node adds, its loops spawned into `tasks`.
+async fn join_cluster(
+    config: &ServerConfig,
+    url: &str,
+    metrics: &Arc<Metrics>,
+    writer: &WriteBehind,
+    tasks: &mut BackgroundTasks,
+) -> Result<ClusterParts, StartError> {
+    let redis_error = |error| StartError::Config(format!("--redis-url: {error}"));
+    let engine = Arc::new(RedisEngine::connect(url, config.lease, REDIS_COMMAND_TIMEOUT).await.map_err(redis_error)?);
+    // Calls from other nodes arrive on this process's inbox channel.
+    engine.subscribe(vec![rpc_channel(engine.instance())]).await.map_err(redis_error)?;
+    // Connection ids carry this process's number in their high bits: unique in the cluster.
+    let hub = Arc::new(LocalHub::new(engine.number() << 32));
+    let (publisher, publisher_task) = Publisher::new(engine.clone(), metrics.clone());
+    let (subscriptions, subscriptions_task) = Subscriptions::new(engine.clone());
+    let bus = Arc::new(ClusterBus::new(engine.clone(), writer.clone(), subscriptions, publisher.clone()));
+    let snapshots = Arc::new(ClusterSnapshots { engine: engine.clone(), writer: writer.clone() });
+    let rpc = Arc::new(Rpc::new(engine.clone(), RPC_TIMEOUT));
+    let placement = Arc::new(RedisPlacement { engine: engine.clone(), rpc, lease: config.lease });
+    let (lease, renewed) = (config.lease, engine.clone());
+    tasks.spawn(Stage::Liveness, "liveness renewal", move |stop| keep_alive(renewed, lease, stop));
+    tasks.spawn(Stage::Cluster, "publisher", |stop| publisher_task.run(stop));
+    tasks.spawn(Stage::Cluster, "subscriptions", |stop| subscriptions_task.run(stop));
+    tracing::info!(node = %config.node_id, instance = engine.instance(), "joined the cluster");
+    Ok(ClusterParts { engine, hub, bus, snapshots, placement, publisher })
+}
+
+/// Opens this node's search index (under the data dir), brings it in step with the store before
+/// the node serves, and keeps it in step from then on.
+async fn open_search_index(
+    config: &ServerConfig,
+    store: &Store,
+    tasks: &mut BackgroundTasks,
+) -> Result<SearchIndex, StartError> {
+    let dir = config.data_dir.join("search");
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| StartError::Config(format!("cannot create {}: {error}", dir.display())))?;
+    let index = SearchIndex::open_in_dir(&dir).map_err(|error| StartError::Config(format!("search index: {error}")))?;
+    let started = std::time::Instant::now();
+    let fed = crate::catalog::indexing::sync(&index, store).await?;
+    if !fed.is_empty() {
+        tracing::info!(?fed, seconds = started.elapsed().as_secs_f32(), "search index built");
+    }
+    let keep_in_step = crate::catalog::indexing::keep_in_step(index.clone(), store.clone());
+    tasks.spawn_until_stopped(Stage::Indexing, "search index catch-up", keep_in_step);
+    Ok(index)
+}
+
+/// The default cap on device sockets: the open-file limit (raised to its hard limit first),
+/// less what the node keeps for everything else.
+fn default_max_connections() -> usize {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1_024);
+    usize::try_from(limit.saturating_sub(RESERVED_FILES).max(64)).unwrap_or(usize::MAX)
+}

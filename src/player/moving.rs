@@ -1,0 +1,123 @@
+//! Moving through what plays: the user queue, `next` (a counted skip on the free tier),
+//! `previous`, and the end of a track, as the queue, the context and repeat say.
+
+use segue_protocol::{ErrorCode, RepeatMode};
+
+use super::context::{self, TrackRef};
+use super::{Current, MAX_USER_QUEUE, RESTART_THRESHOLD_MS, Session};
+use crate::error::AppError;
+use crate::ids::Id;
+
+impl Session {
+    pub(super) fn queue_add(&mut self, track: TrackRef) -> Result<bool, AppError> {
+        if self.user_queue.len() >= MAX_USER_QUEUE {
+            return Err(AppError::refusal(ErrorCode::BadRequest, "the queue is full (1000 tracks)"));
+        }
+        self.user_queue.push_back(track);
+        Ok(true)
+    }
+
+    pub(super) fn next(&mut self, now: u64) -> Result<bool, AppError> {
+        self.require_active()?;
+        let step = self
+            .context
+            .peek_next(!self.user_queue.is_empty(), self.context_started(), self.repeat == RepeatMode::Context)
+            .ok_or(AppError::refusal(ErrorCode::NoNextTrack, "there is no next track"))?;
+        self.skips.try_count(now).map_err(|retry_after_ms| {
+            AppError::refusal(ErrorCode::SkipLimit, "the skip limit of the free tier is reached")
+                .with_retry_after(retry_after_ms)
+        })?;
+        self.take_step(step, now);
+        Ok(true)
+    }
+
+    pub(super) fn previous(&mut self, now: u64) -> Result<bool, AppError> {
+        self.require_active()?;
+        let no_previous = AppError::refusal(ErrorCode::NoPrevTrack, "there is no previous track");
+        let current = self.current.as_ref().ok_or(no_previous.clone())?;
+        let is_playing = current.is_playing;
+        if current.position_at(now) > RESTART_THRESHOLD_MS {
+            let current = self.current.as_mut().expect("checked above");
+            current.position_ms = 0;
+            current.timestamp_ms = now;
+            return Ok(true);
+        }
+        if current.from_queue {
+            // Back from a queued track to the context track played before it; the queued
+            // track goes back to the head of the queue.
+            let track = *self.context.current_track().ok_or(no_previous)?;
+            let queued = self.current.take().expect("checked above").track;
+            self.user_queue.push_front(queued);
+            self.current = Some(Current::starting(track, false, is_playing, now));
+            return Ok(true);
+        }
+        if !self.context.step_back(self.repeat == RepeatMode::Context) {
+            return Err(no_previous);
+        }
+        let track = *self.context.current_track().expect("the context is not empty");
+        self.current = Some(Current::starting(track, false, is_playing, now));
+        Ok(true)
+    }
+
+    pub(super) fn track_ended(&mut self, sender: Option<&str>, track_id: Id, now: u64) -> Result<bool, AppError> {
+        self.require_sender_active(sender)?;
+        match &self.current {
+            Some(current) if current.track.id == track_id => {}
+            _ => return Ok(false),
+        }
+        if self.repeat == RepeatMode::Track {
+            let current = self.current.as_mut().expect("checked above");
+            current.position_ms = 0;
+            current.timestamp_ms = now;
+            current.is_playing = true;
+            return Ok(true);
+        }
+        self.advance_at_end(now);
+        Ok(true)
+    }
+
+    /// Whether the context track at the cursor has been played: it has whenever something
+    /// plays (the current track is that one, or a queued one played after it).
+    pub(super) fn context_started(&self) -> bool {
+        self.current.is_some()
+    }
+
+    pub(super) fn take_step(&mut self, step: context::Step, now: u64) {
+        let is_playing = self.current.as_ref().is_none_or(|c| c.is_playing);
+        let (track, from_queue) = match step {
+            context::Step::Queue => (self.user_queue.pop_front().expect("peeked non-empty"), true),
+            context::Step::Context(cursor) => {
+                self.context.set_cursor(cursor);
+                (*self.context.current_track().expect("peeked a context track"), false)
+            }
+        };
+        self.current = Some(Current::starting(track, from_queue, is_playing, now));
+    }
+
+    /// The end of the track was reached (it ended, or a seek went past it): play on as the
+    /// queue and repeat say, never counting a skip; with nothing left, playback ends back at
+    /// the start of the context, paused.
+    pub(super) fn advance_at_end(&mut self, now: u64) {
+        let step = self.context.peek_next(
+            !self.user_queue.is_empty(),
+            self.context_started(),
+            self.repeat == RepeatMode::Context,
+        );
+        match step {
+            Some(step) => self.take_step(step, now),
+            None => {
+                let first = self.context.rewind();
+                if let Some(current) = &mut self.current {
+                    match first {
+                        Some(track) => *current = Current::starting(track, false, false, now),
+                        None => {
+                            current.position_ms = 0;
+                            current.timestamp_ms = now;
+                            current.is_playing = false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
