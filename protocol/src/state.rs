@@ -136,7 +136,7 @@ pub struct Skips {
 }
 
 /// The whole session state of one user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionState {
     pub seq: u64,
     pub active_device_id: Option<String>,
