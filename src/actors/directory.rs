@@ -106,6 +106,11 @@ impl Sessions {
         self.directory.shards.home(user)
     }
 
+    /// The number of the shard `user` lives on.
+    pub fn shard_of(&self, user: Id) -> usize {
+        self.directory.shards.index_of(user)
+    }
+
     /// Stops the shard threads (at the end of a drain).
     pub fn stop_shards(&self) {
         self.directory.shards.stop();

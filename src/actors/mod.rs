@@ -27,3 +27,5 @@ pub mod hub;
 pub mod placement;
 pub mod session;
 pub mod shards;
+#[cfg(test)]
+mod tests;

@@ -28,6 +28,11 @@ impl Shards {
         self.arbiters[shard_index(user, self.arbiters.len())].handle()
     }
 
+    /// The number of `user`'s shard.
+    pub fn index_of(&self, user: Id) -> usize {
+        shard_index(user, self.arbiters.len())
+    }
+
     /// Stops every shard thread once its current work is done.
     pub fn stop(&self) {
         for arbiter in &self.arbiters {

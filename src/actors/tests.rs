@@ -1,0 +1,349 @@
+//! The actors in one process, for real: sessions on their shards over a real SQLite store, the
+//! in-process bus and hub. Two families of tests: supervision (a command that panics, on the
+//! fast path and through the mailbox) and placement (the directory's decisions in a cluster,
+//! against a fake [`Placement`] that plays the other nodes and Redis).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use segue_protocol::{DeviceType, ErrorCode};
+
+use super::bus::{BusFuture, InProcessBus};
+use super::call::{SessionCall, SessionReply};
+use super::directory::Sessions;
+use super::hub::{LocalHub, OutFrame, Outbound};
+use super::placement::{Ownership, Placement, RemoteAnswer, RemoteError, RpcFailure, cluster_unreachable};
+use super::session::{EmbeddedSnapshots, SessionDeps};
+use super::shards::Shards;
+use crate::auth::Accounts;
+use crate::error::AppResult;
+use crate::ids::Id;
+use crate::metrics::Metrics;
+use crate::player::faults::PANICKING_SENDER;
+use crate::player::{Command, DeviceInfo, PlaySource, SkipPolicy, StartAt, TrackRef};
+use crate::storage::snapshots::WriteBehind;
+use crate::storage::users::UserUpsert;
+use crate::storage::{Store, StoreLocation};
+
+struct Node {
+    sessions: Sessions,
+    hub: Arc<LocalHub>,
+    store: Store,
+    metrics: Arc<Metrics>,
+    _dir: tempfile::TempDir,
+}
+
+async fn node(placement: Option<Arc<dyn Placement>>) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreLocation::DataDir(dir.path().to_path_buf())).await.unwrap();
+    let accounts = Arc::new(Accounts::new(store.clone(), 3_600, 3_600).await.unwrap());
+    let writer = WriteBehind::start(store.clone());
+    let hub = Arc::new(LocalHub::new(1));
+    let metrics = Arc::new(Metrics::default());
+    let deps = SessionDeps {
+        accounts,
+        writer: writer.clone(),
+        bus: Arc::new(InProcessBus::new(hub.clone(), writer.clone())),
+        snapshots: Arc::new(EmbeddedSnapshots { writer, hub: hub.clone() }),
+        metrics: metrics.clone(),
+        skip_policy: SkipPolicy::DEFAULT,
+        idle_retirement: Duration::from_secs(300),
+    };
+    let sessions = Sessions::new(Arc::new(deps), Shards::start(2), placement);
+    Node { sessions, hub, store, metrics, _dir: dir }
+}
+
+impl Node {
+    /// Another user whose session lives on the same shard (thread) as `user`'s.
+    async fn neighbour_of(&self, user: Id) -> Id {
+        for n in 0.. {
+            let other = self.user(&format!("neighbour-{n}")).await;
+            if self.sessions.shard_of(other) == self.sessions.shard_of(user) {
+                return other;
+            }
+        }
+        unreachable!()
+    }
+
+    async fn user(&self, name: &str) -> Id {
+        let upsert =
+            UserUpsert { username: name, password_hash: "!", display_name: None, product: None, country: Some("SE") };
+        self.store.insert_user(&upsert, 0).await.unwrap()
+    }
+
+    /// Attaches a speaker of `user` with a connection registered in the hub, and plays.
+    async fn playing(&self, user: Id) -> Outbound {
+        let (connection, outbound) = self.hub.connect(user).unwrap();
+        let speaker = DeviceInfo {
+            id: "speaker".into(),
+            name: "Speaker".into(),
+            device_type: DeviceType::Speaker,
+            can_play: true,
+            supports_volume: true,
+            volume_percent: None,
+        };
+        self.sessions.attach(user, speaker, connection, None).await.unwrap();
+        let tracks = (1..=3).map(|n| TrackRef { id: Id::from_u128(n), duration_ms: 180_000 }).collect();
+        let source = PlaySource { context_uri: None, tracks, start: StartAt::Beginning };
+        let play = Command::Play { device_id: None, source: Some(source), position_ms: None };
+        self.sessions.execute(user, Some("speaker"), play).await.unwrap();
+        self.sessions.execute(user, Some("speaker"), Command::Pause).await.unwrap();
+        self.sessions.execute(user, Some("speaker"), Command::Seek { position_ms: 1_000 }).await.unwrap();
+        outbound
+    }
+}
+
+fn seek(position_ms: u32) -> Command {
+    Command::Seek { position_ms }
+}
+
+fn run(test: impl std::future::Future<Output = ()>) {
+    actix_rt::System::new().block_on(test);
+}
+
+/// What a supervision test checks after the panic: the command was answered `INTERNAL`, the
+/// session came back as it was before it (seq, position, its device still online and never told
+/// to reconnect), works again, and the other user never noticed.
+async fn check_recovery(node: &Node, user: Id, other: Id, before_seq: u64, outbound: &mut Outbound) {
+    let state = node.sessions.state(user).await.unwrap();
+    assert_eq!(state.seq, before_seq, "the half-applied change is gone");
+    let playback = state.playback.unwrap();
+    assert_eq!(playback.position_ms, 1_000, "the position is the committed one");
+    assert!(state.devices.iter().all(|d| d.online), "the device stays online: its connection still stands");
+    while let Ok(frame) = outbound.try_recv() {
+        assert!(!matches!(*frame, OutFrame::Close { .. }), "the device was not told to reconnect");
+    }
+    let seq = node.sessions.execute(user, Some("speaker"), seek(2_000)).await.unwrap().seq;
+    assert_eq!(seq, before_seq + 1, "the session works again, seq going on from the committed one");
+    assert_eq!(node.metrics.session_panics.get(), 1);
+    let other_state = node.sessions.state(other).await.unwrap();
+    assert_eq!(other_state.playback.unwrap().position_ms, 1_000);
+    node.sessions.execute(other, Some("speaker"), seek(3_000)).await.unwrap();
+}
+
+#[test]
+fn a_panic_through_the_mailbox_answers_internal_and_the_session_restarts_from_its_last_state() {
+    run(async {
+        let node = node(None).await;
+        let user = node.user("ada").await;
+        let other = node.neighbour_of(user).await;
+        let mut outbound = node.playing(user).await;
+        let _other_outbound = node.playing(other).await;
+        let before = node.sessions.state(user).await.unwrap().seq;
+        // From this thread (not the user's shard) every call goes through the actor's mailbox.
+        let error = node.sessions.execute(user, Some(PANICKING_SENDER), seek(90_000)).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::Internal);
+        check_recovery(&node, user, other, before, &mut outbound).await;
+    });
+}
+
+#[test]
+fn a_panic_on_the_fast_path_answers_internal_and_the_session_restarts_from_its_last_state() {
+    run(async {
+        let node = node(None).await;
+        let user = node.user("ada").await;
+        let other = node.neighbour_of(user).await;
+        let mut outbound = node.playing(user).await;
+        let _other_outbound = node.playing(other).await;
+        let before = node.sessions.state(user).await.unwrap().seq;
+        // On the user's own shard, as a device connection is, the call goes straight to the core.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sessions = node.sessions.clone();
+        node.sessions.home(user).spawn_fn(move || {
+            actix_rt::spawn(async move {
+                let on_fast_path = super::session::local_core(user).is_some();
+                let answer = sessions.execute(user, Some(PANICKING_SENDER), seek(90_000)).await;
+                let _ = tx.send((on_fast_path, answer));
+            });
+        });
+        let (on_fast_path, answer) = rx.await.unwrap();
+        assert!(on_fast_path, "the core was lent to the shard");
+        assert_eq!(answer.unwrap_err().code, ErrorCode::Internal);
+        check_recovery(&node, user, other, before, &mut outbound).await;
+    });
+}
+
+// ----- placement -----
+
+/// How the fake's other node answers a call.
+#[derive(Clone)]
+enum Remote {
+    Answers,
+    NotHere,
+    Silent,
+}
+
+/// Redis and the other nodes, played in memory. `acquire` gives an unowned session to the caller
+/// (instance "me"); sessions can be put on "other".
+struct FakePlacement {
+    owners: Mutex<HashMap<Id, (String, i64)>>,
+    alive: Mutex<HashSet<String>>,
+    connected: AtomicBool,
+    remote: Mutex<Remote>,
+    acquires: Mutex<Vec<Option<String>>>,
+    calls: Mutex<usize>,
+}
+
+impl FakePlacement {
+    fn new() -> Arc<FakePlacement> {
+        Arc::new(FakePlacement {
+            owners: Mutex::default(),
+            alive: Mutex::new(["me".to_string(), "other".to_string()].into()),
+            connected: AtomicBool::new(true),
+            remote: Mutex::new(Remote::Answers),
+            acquires: Mutex::default(),
+            calls: Mutex::default(),
+        })
+    }
+
+    fn give_to_other(&self, user: Id) {
+        self.owners.lock().unwrap().insert(user, ("other".into(), 1));
+    }
+}
+
+impl Placement for FakePlacement {
+    fn lease(&self) -> Duration {
+        Duration::from_millis(200)
+    }
+
+    fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::SeqCst)
+    }
+
+    fn acquire(&self, user: Id, dead: Option<&str>) -> BusFuture<AppResult<Ownership>> {
+        self.acquires.lock().unwrap().push(dead.map(str::to_string));
+        let mut owners = self.owners.lock().unwrap();
+        let answer = match owners.get(&user).cloned() {
+            Some((instance, epoch)) if instance == "me" => Ownership::Mine { epoch },
+            Some((instance, epoch)) if Some(instance.as_str()) == dead => {
+                owners.insert(user, ("me".into(), epoch + 1));
+                Ownership::Mine { epoch: epoch + 1 }
+            }
+            Some((instance, _)) => Ownership::Elsewhere { instance },
+            None => {
+                owners.insert(user, ("me".into(), 1));
+                Ownership::Mine { epoch: 1 }
+            }
+        };
+        Box::pin(std::future::ready(Ok(answer)))
+    }
+
+    fn release(&self, user: Id, _epoch: i64) -> BusFuture<()> {
+        self.owners.lock().unwrap().remove(&user);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn is_alive(&self, instance: &str) -> BusFuture<AppResult<bool>> {
+        let alive = self.alive.lock().unwrap().contains(instance);
+        Box::pin(std::future::ready(Ok(alive)))
+    }
+
+    fn call(&self, instance: &str, _user: Id, call: SessionCall) -> BusFuture<RemoteAnswer> {
+        assert_eq!(instance, "other", "calls go to the owner");
+        *self.calls.lock().unwrap() += 1;
+        let remote = self.remote.lock().unwrap().clone();
+        Box::pin(async move {
+            match remote {
+                Remote::Answers => Ok(Ok(match call {
+                    SessionCall::ReadState => SessionReply::State(Default::default()),
+                    SessionCall::Execute { .. } => SessionReply::Executed { changed: true, seq: 42, state: None },
+                })),
+                Remote::NotHere => Ok(Err(RemoteError::NotHere)),
+                Remote::Silent => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Err(RpcFailure::Timeout)
+                }
+            }
+        })
+    }
+}
+
+async fn cluster_node() -> (Node, Arc<FakePlacement>) {
+    let placement = FakePlacement::new();
+    (node(Some(placement.clone())).await, placement)
+}
+
+#[test]
+fn a_session_nobody_holds_is_activated_here_and_then_found_here() {
+    run(async {
+        let (node, placement) = cluster_node().await;
+        let user = node.user("ada").await;
+        node.playing(user).await;
+        assert_eq!(node.sessions.live_count(), 1);
+        assert_eq!(placement.acquires.lock().unwrap().len(), 1, "asked once, then found locally");
+        assert_eq!(*placement.calls.lock().unwrap(), 0);
+    });
+}
+
+#[test]
+fn a_session_held_elsewhere_is_called_there_and_its_owner_remembered() {
+    run(async {
+        let (node, placement) = cluster_node().await;
+        let user = node.user("ada").await;
+        placement.give_to_other(user);
+        for _ in 0..3 {
+            let applied = node.sessions.execute(user, None, Command::Pause).await.unwrap();
+            assert_eq!(applied.seq, 42, "the owner's answer");
+        }
+        assert_eq!(*placement.calls.lock().unwrap(), 3);
+        assert_eq!(placement.acquires.lock().unwrap().len(), 1, "the owner was remembered");
+        assert_eq!(node.sessions.live_count(), 0, "nothing was activated here");
+    });
+}
+
+#[test]
+fn an_owner_that_no_longer_holds_the_session_sends_the_caller_back_to_redis() {
+    run(async {
+        let (node, placement) = cluster_node().await;
+        let user = node.user("ada").await;
+        placement.give_to_other(user);
+        node.sessions.state(user).await.unwrap();
+        *placement.remote.lock().unwrap() = Remote::NotHere;
+        placement.owners.lock().unwrap().remove(&user);
+        node.sessions.state(user).await.unwrap();
+        assert_eq!(node.sessions.live_count(), 1, "found nowhere, so activated here");
+        assert_eq!(placement.acquires.lock().unwrap().len(), 2);
+    });
+}
+
+#[test]
+fn a_silent_owner_that_is_alive_is_unavailable_and_a_dead_one_is_taken_over() {
+    run(async {
+        let (node, placement) = cluster_node().await;
+        let user = node.user("ada").await;
+        placement.give_to_other(user);
+        *placement.remote.lock().unwrap() = Remote::Silent;
+        let started = std::time::Instant::now();
+        let error = node.sessions.state(user).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::Unavailable);
+        assert!(started.elapsed() >= placement.lease(), "it watched the owner's liveness for a lease");
+        assert_eq!(node.sessions.live_count(), 0, "an owner that lives is never taken over");
+
+        placement.alive.lock().unwrap().remove("other");
+        node.sessions.state(user).await.unwrap();
+        assert_eq!(node.sessions.live_count(), 1, "the dead owner's session is active here now");
+        assert_eq!(placement.acquires.lock().unwrap().last().unwrap().as_deref(), Some("other"));
+        assert_eq!(placement.owners.lock().unwrap()[&user], ("me".to_string(), 2), "under a higher epoch");
+    });
+}
+
+#[test]
+fn without_redis_calls_fail_fast_and_a_draining_node_serves_no_one() {
+    run(async {
+        let (node, placement) = cluster_node().await;
+        let user = node.user("ada").await;
+        placement.connected.store(false, Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        let error = node.sessions.state(user).await.unwrap_err();
+        assert_eq!((error.code, error.message.clone()), (ErrorCode::Unavailable, cluster_unreachable().message));
+        assert!(started.elapsed() < Duration::from_millis(100));
+        assert!(placement.acquires.lock().unwrap().is_empty());
+
+        placement.connected.store(true, Ordering::SeqCst);
+        node.sessions.release_all().await;
+        assert!(matches!(node.sessions.serve_remote(user, SessionCall::ReadState).await, Err(RemoteError::NotHere)));
+        assert_eq!(node.sessions.state(user).await.unwrap_err().code, ErrorCode::Unavailable);
+    });
+}
