@@ -96,7 +96,9 @@ impl Node {
         let (hub, bus, snapshots, placement): (_, Arc<dyn Bus>, Arc<dyn SnapshotSource>, Option<Arc<dyn Placement>>) =
             match &cluster {
                 None => {
-                    let hub = Arc::new(LocalHub::new(1));
+                    // Connection ids of this process start at a random high half, so that none
+                    // is the id of a connection of an earlier process still named in a snapshot.
+                    let hub = Arc::new(LocalHub::new(u64::from(rand::random::<u32>() | 1) << 32));
                     let bus = Arc::new(InProcessBus::new(hub.clone(), writer.clone()));
                     let snapshots = Arc::new(EmbeddedSnapshots { writer: writer.clone(), hub: hub.clone() });
                     (hub, bus, snapshots, None)
