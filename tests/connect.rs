@@ -481,3 +481,54 @@ async fn a_retired_session_comes_back_from_its_snapshot() {
     assert!(playback.position_ms >= 5_000);
     assert_eq!(live(&server), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sockets_past_the_nodes_cap_are_refused_with_503_before_the_upgrade() {
+    let server = TestServer::start(&["--max-connections", "2"]);
+    let (_, token) = server.register("crowded");
+    let (first, _) = Device::connect(&server, &token, "one", true).await;
+    let (_second, _) = Device::connect(&server, &token, "two", true).await;
+    match open_socket(&server, &token).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 503);
+            assert!(response.headers().get("retry-after").is_some(), "it says when to retry");
+        }
+        other => panic!("the third socket is refused before the upgrade: {:?}", other.map(|_| ())),
+    }
+    // A slot comes back when a socket ends.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(mut socket) = open_socket(&server, &token).await {
+            socket.close(None).await.unwrap();
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "a slot is given back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = server.request("GET", "/metrics", None, None);
+    let text = metrics.body.as_str().unwrap_or_default();
+    assert!(text.contains("segue_queue_overflows 1"), "the refusal is counted: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hello_that_saw_a_later_seq_than_the_session_moves_seq_past_it() {
+    let server = TestServer::start(&[]);
+    let (_, token) = server.register("forgotten");
+    let socket = open_socket(&server, &token).await.unwrap();
+    let mut phone = Device { socket, device_id: "phone".into(), next_id: 1, events: Default::default() };
+    let mut body = hello_body("phone", true);
+    body["last_seq"] = json!(1_000);
+    let reply = phone.request("hello", body).await;
+    let welcome: segue_protocol::state::Welcome = reply.body_as().unwrap();
+    assert_eq!(welcome.seq, 1_001, "the state was lost: seq goes on past what the device saw");
+    let (mut laptop, laptop_welcome) = Device::connect(&server, &token, "laptop", true).await;
+    assert_eq!(laptop_welcome.seq, 1_002);
+    let seq = reply_seq(&laptop.request("volume", json!({"percent": 20, "device_id": "laptop"})).await);
+    assert_eq!(seq, 1_003);
+    let mut too_far = hello_body("tablet", true);
+    too_far["last_seq"] = json!(u64::MAX);
+    let socket = open_socket(&server, &token).await.unwrap();
+    let mut tablet = Device { socket, device_id: "tablet".into(), next_id: 1, events: Default::default() };
+    assert_eq!(error_code(&tablet.request("hello", too_far).await), ErrorCode::BadRequest);
+}
