@@ -14,6 +14,7 @@
 //! - [`streaming`]: signed streaming URLs and the audio origin they point at.
 //! - [`storage`]: the store (sqlx over SQLite or PostgreSQL) and the write-behind writer; the
 //!   only module that imports sqlx.
+//! - [`telemetry`]: logs, and traces exported over OTLP.
 //! - [`ids`], [`error`], [`config`], [`metrics`], [`clock`]: the small shared pieces.
 //!
 //! The binary (`src/main.rs`) is thin: it parses the command line and calls into this library.
@@ -32,3 +33,4 @@ pub mod player;
 pub mod search;
 pub mod storage;
 pub mod streaming;
+pub mod telemetry;

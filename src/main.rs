@@ -13,6 +13,7 @@ use segue::node::Node;
 use segue::player::SkipPolicy;
 use segue::storage::users::{Product, UserUpsert};
 use segue::storage::{Store, StoreLocation};
+use segue::telemetry::{OtlpConfig, Telemetry};
 
 /// mimalloc instead of glibc's allocator: the socket path allocates small, short-lived buffers
 /// on every frame, and glibc's malloc was a tenth of the server's CPU at 10,000 commands/s.
@@ -127,6 +128,10 @@ struct ServeArgs {
     /// the open-file limit, raised to its hard limit, less 512).
     #[arg(long, env = "SEGUE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: Option<u64>,
+    /// Export traces over OTLP/HTTP (JSON) to this collector (`http://host:4318`, or its full
+    /// `…/v1/traces` URL).
+    #[arg(long, env = "SEGUE_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -231,8 +236,22 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    init_logging();
+    let otlp = match &cli.command {
+        Command::Serve(args) => args
+            .otlp_endpoint
+            .as_ref()
+            .map(|endpoint| OtlpConfig { endpoint: endpoint.clone(), node_id: args.node_id.clone() }),
+        _ => None,
+    };
+    let telemetry = match Telemetry::init(otlp.as_ref()) {
+        Ok(telemetry) => telemetry,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let outcome = actix_rt::System::new().block_on(run(cli.command));
+    telemetry.shutdown();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
@@ -244,12 +263,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SEGUE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
 async fn open_store(args: &StoreArgs) -> Result<Store, Failure> {

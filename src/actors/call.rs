@@ -29,6 +29,16 @@ pub enum SessionReply {
     State(SessionState),
 }
 
+impl SessionCall {
+    /// The call's name, for traces.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SessionCall::Execute { command, .. } => command.name(),
+            SessionCall::ReadState => "read_state",
+        }
+    }
+}
+
 impl SessionReply {
     pub fn executed(applied: Applied, state: Option<SessionState>) -> SessionReply {
         SessionReply::Executed { changed: applied.changed, seq: applied.seq, state }

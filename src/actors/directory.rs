@@ -29,6 +29,7 @@ use actix::prelude::*;
 use actix_rt::ArbiterHandle;
 use dashmap::DashMap;
 use segue_protocol::{ErrorCode, SessionState};
+use tracing::Instrument;
 
 use super::call::{SessionCall, SessionReply};
 use super::placement::{Ownership, Placement, RemoteError, RpcFailure, cluster_unreachable};
@@ -167,8 +168,13 @@ impl Sessions {
     /// Calls the session directly when its core is on this thread (a device connection on its
     /// user's shard), else through the actor's mailbox (or another node).
     async fn call_here_first(&self, user: Id, call: SessionCall) -> AppResult<SessionReply> {
+        let span = tracing::info_span!("session.call", %user, call = call.name());
+        self.call_here_first_in(user, call).instrument(span).await
+    }
+
+    async fn call_here_first_in(&self, user: Id, call: SessionCall) -> AppResult<SessionReply> {
         let Some(core) = session::local_core(user).filter(|core| core.borrow().is_serving()) else {
-            return self.call(user, call).await;
+            return self.call_anywhere(user, call).await;
         };
         // Only in a cluster can the core turn out to be fenced (then the call goes to the
         // session's new node); one node keeps no copy of the call on this, the hottest path.
@@ -189,7 +195,7 @@ impl Sessions {
                 }
                 Err(session::panicked())
             }
-            (Err(SessionError::Retired), Some(call)) => self.call(user, call).await,
+            (Err(SessionError::Retired), Some(call)) => self.call_anywhere(user, call).await,
             (Err(SessionError::Retired), None) => Err(unavailable()),
         }
     }
@@ -241,7 +247,7 @@ impl Sessions {
         addr: Addr<UserSession>,
         call: SessionCall,
     ) -> Option<AppResult<SessionReply>> {
-        match addr.send(Call(call)).timeout(SESSION_CALL_TIMEOUT).await {
+        match addr.send(Call(call, tracing::Span::current())).timeout(SESSION_CALL_TIMEOUT).await {
             Ok(Ok(reply)) => Some(Ok(reply)),
             Ok(Err(SessionError::App(error))) => Some(Err(error)),
             Ok(Err(SessionError::Panicked)) => Some(Err(session::panicked())),
@@ -258,6 +264,11 @@ impl Sessions {
 
     /// Calls the user's session wherever it is, activating it if nobody holds it.
     pub(crate) async fn call(&self, user: Id, call: SessionCall) -> AppResult<SessionReply> {
+        let span = tracing::info_span!("session.call", %user, call = call.name());
+        self.call_anywhere(user, call).instrument(span).await
+    }
+
+    async fn call_anywhere(&self, user: Id, call: SessionCall) -> AppResult<SessionReply> {
         if let Some(placement) = self.directory.placement.clone() {
             return self.call_in_cluster(placement.as_ref(), user, call).await;
         }

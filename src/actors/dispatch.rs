@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use segue_protocol::ErrorCode;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::cluster::rpc::{Rpc, RpcMessage};
 use super::cluster::{Publisher, channel};
@@ -63,10 +64,10 @@ impl Dispatcher {
             SubscriberEvent::Message(received) => {
                 if received.channel == shared.inbox {
                     on_inbox(&shared, received.payload);
-                } else if let Some(user) = user_of_channel(&received.channel) {
-                    if !channel::deliver(&shared.dispatcher.hub, user, received.payload) {
-                        malformed(&shared.dispatcher.metrics, "a message on a user channel that cannot be read");
-                    }
+                } else if let Some(user) = user_of_channel(&received.channel)
+                    && !channel::deliver(&shared.dispatcher.hub, user, received.payload)
+                {
+                    malformed(&shared.dispatcher.metrics, "a message on a user channel that cannot be read");
                 }
             }
             SubscriberEvent::Lagged | SubscriberEvent::Reconnected => {
@@ -90,7 +91,7 @@ fn on_inbox(shared: &Arc<Shared>, payload: Bytes) {
     let dispatcher = &shared.dispatcher;
     match RpcMessage::decode(&payload) {
         Ok(RpcMessage::Reply { id, result, .. }) => dispatcher.rpc.on_reply(id, result),
-        Ok(RpcMessage::Request { id, reply_to, user, call, .. }) => {
+        Ok(RpcMessage::Request { id, reply_to, user, call, trace, .. }) => {
             let Ok(permit) = shared.serving.clone().try_acquire_owned() else {
                 dispatcher.metrics.overflowed(Queue::ClusterInbox);
                 let busy = AppError::refusal(ErrorCode::Unavailable, "the node holding the session is busy; retry");
@@ -99,12 +100,16 @@ fn on_inbox(shared: &Arc<Shared>, payload: Bytes) {
                 }
                 return;
             };
+            // The call goes on the caller's trace.
+            let span = tracing::info_span!("session.serve_remote", %user, call = call.name(), from = %reply_to);
+            crate::telemetry::continue_remote_trace(&span, trace.as_deref());
             let shared = shared.clone();
-            tokio::spawn(async move {
+            let serve = async move {
                 let result = shared.dispatcher.sessions.serve_remote(user, call).await;
                 shared.dispatcher.rpc.reply(&reply_to, id, result).await;
                 drop(permit);
-            });
+            };
+            tokio::spawn(serve.instrument(span));
         }
         Err(_) => malformed(&dispatcher.metrics, "a message in this node's inbox that cannot be read"),
     }

@@ -33,6 +33,7 @@ use actix::prelude::*;
 use bytes::Bytes;
 use segue_protocol::ErrorCode;
 use segue_protocol::envelope::encode_event;
+use tracing::Instrument;
 
 use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, StateChange};
 use super::call::{SessionCall, SessionReply};
@@ -129,8 +130,9 @@ fn store_unreachable() -> AppError {
     AppError::refusal(ErrorCode::Unavailable, "the session store is unreachable; retry soon")
 }
 
-/// A call, as the actor's mailbox carries it.
-pub(crate) struct Call(pub SessionCall);
+/// A call, as the actor's mailbox carries it, with the caller's span: the trace follows the call
+/// across the mailbox.
+pub(crate) struct Call(pub SessionCall, pub tracing::Span);
 
 impl Message for Call {
     type Result = Result<SessionReply, SessionError>;
@@ -499,14 +501,14 @@ impl Actor for UserSession {
 impl Handler<Call> for UserSession {
     type Result = ResponseFuture<Result<SessionReply, SessionError>>;
 
-    fn handle(&mut self, Call(call): Call, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, Call(call, span): Call, ctx: &mut Self::Context) -> Self::Result {
         // The call is answered now, in mailbox order; the wait for its durability is not part
         // of the actor's turn, so the next command does not wait for this one's round trip.
-        let pending = self.core(ctx).and_then(|core| core.borrow_mut().call(call));
+        let pending = span.in_scope(|| self.core(ctx).and_then(|core| core.borrow_mut().call(call)));
         if matches!(pending, Err(SessionError::Panicked)) {
             self.retire(ctx);
         }
-        Box::pin(async move { pending?.settle().await })
+        Box::pin(async move { pending?.settle().await }.instrument(span))
     }
 }
 

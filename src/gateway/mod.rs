@@ -89,7 +89,7 @@ pub fn build_server(services: Arc<Services>, listener: std::net::TcpListener) ->
                 .finish(map_config(
                     App::new()
                         // Clients write `/v1/me/` as well as `/v1/me` (rspotify does).
-                        .wrap(actix_web::middleware::from_fn(http::log_faults))
+                        .wrap(actix_web::middleware::from_fn(http::trace_requests))
                         .wrap(actix_web::middleware::NormalizePath::trim())
                         .configure(|app| http::configure(app, services.clone())),
                     |_| AppConfig::default(),

@@ -64,6 +64,14 @@ pub struct Node {
     tasks: BackgroundTasks,
 }
 
+/// The seams where the embedded and the cluster setups differ.
+struct Seams {
+    hub: Arc<LocalHub>,
+    bus: Arc<dyn Bus>,
+    snapshots: Arc<dyn SnapshotSource>,
+    placement: Option<Arc<dyn Placement>>,
+}
+
 /// What cluster mode adds to a node.
 struct ClusterParts {
     engine: Arc<RedisEngine>,
@@ -93,20 +101,22 @@ impl Node {
             Some(url) => Some(join_cluster(&config, url, &metrics, &writer, &mut tasks).await?),
             None => None,
         };
-        let (hub, bus, snapshots, placement): (_, Arc<dyn Bus>, Arc<dyn SnapshotSource>, Option<Arc<dyn Placement>>) =
-            match &cluster {
-                None => {
-                    // Connection ids of this process start at a random high half, so that none
-                    // is the id of a connection of an earlier process still named in a snapshot.
-                    let hub = Arc::new(LocalHub::new(u64::from(rand::random::<u32>() | 1) << 32));
-                    let bus = Arc::new(InProcessBus::new(hub.clone(), writer.clone()));
-                    let snapshots = Arc::new(EmbeddedSnapshots { writer: writer.clone(), hub: hub.clone() });
-                    (hub, bus, snapshots, None)
-                }
-                Some(parts) => {
-                    (parts.hub.clone(), parts.bus.clone(), parts.snapshots.clone(), Some(parts.placement.clone()))
-                }
-            };
+        let Seams { hub, bus, snapshots, placement } = match &cluster {
+            None => {
+                // Connection ids of this process start at a random high half, so that none is
+                // the id of a connection of an earlier process still named in a snapshot.
+                let hub = Arc::new(LocalHub::new(u64::from(rand::random::<u32>() | 1) << 32));
+                let bus = Arc::new(InProcessBus::new(hub.clone(), writer.clone()));
+                let snapshots = Arc::new(EmbeddedSnapshots { writer: writer.clone(), hub: hub.clone() });
+                Seams { hub, bus, snapshots, placement: None }
+            }
+            Some(parts) => Seams {
+                hub: parts.hub.clone(),
+                bus: parts.bus.clone(),
+                snapshots: parts.snapshots.clone(),
+                placement: Some(parts.placement.clone()),
+            },
+        };
         let deps = SessionDeps {
             accounts: accounts.clone(),
             writer: writer.clone(),

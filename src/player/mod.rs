@@ -195,6 +195,29 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The command's name, for traces and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Attach { .. } => "attach",
+            Command::Detach { .. } => "detach",
+            Command::Play { .. } => "play",
+            Command::Pause => "pause",
+            Command::Resume => "resume",
+            Command::Seek { .. } => "seek",
+            Command::Next => "next",
+            Command::Previous => "previous",
+            Command::Shuffle { .. } => "shuffle",
+            Command::Repeat { .. } => "repeat",
+            Command::Volume { .. } => "volume",
+            Command::QueueAdd { .. } => "queue_add",
+            Command::Transfer { .. } => "transfer",
+            Command::Progress { .. } => "progress",
+            Command::TrackEnded { .. } => "track_ended",
+        }
+    }
+}
+
 const NO_ACTIVE_DEVICE: AppError = AppError::refusal(ErrorCode::NoActiveDevice, "no device is active");
 const NOT_ACTIVE_DEVICE: AppError =
     AppError::refusal(ErrorCode::NotActiveDevice, "only the active device may send this");

@@ -42,6 +42,9 @@ pub enum RpcMessage {
         call: SessionCall,
         #[serde(default = "format_1")]
         format: u16,
+        /// The W3C `traceparent` of the calling span, when traces are exported.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace: Option<String>,
     },
     Reply {
         id: u64,
@@ -80,7 +83,8 @@ impl Rpc {
     pub async fn call(&self, instance: &str, user: Id, call: SessionCall) -> RemoteAnswer {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let reply_to = self.engine.instance().to_string();
-        let message = RpcMessage::Request { id, reply_to, user, call, format: RPC_FORMAT };
+        let trace = crate::telemetry::current_traceparent();
+        let message = RpcMessage::Request { id, reply_to, user, call, format: RPC_FORMAT, trace };
         let payload = message.encode().map_err(|_| RpcFailure::Unreachable)?;
         let (tx, rx) = oneshot::channel();
         self.waiting.insert(id, tx);
@@ -147,8 +151,14 @@ mod tests {
             command: Command::Seek { position_ms: 5 },
             want_state: true,
         };
-        let message =
-            RpcMessage::Request { id: 3, reply_to: "abc".into(), user: Id::from_u128(1), call, format: RPC_FORMAT };
+        let message = RpcMessage::Request {
+            id: 3,
+            reply_to: "abc".into(),
+            user: Id::from_u128(1),
+            call,
+            format: RPC_FORMAT,
+            trace: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+        };
         let back = RpcMessage::decode(&message.encode().unwrap()).unwrap();
         assert_eq!(back, message);
     }
@@ -157,7 +167,9 @@ mod tests {
     fn calls_and_replies_written_by_69c7daf_are_read() {
         let request =
             RpcMessage::decode(include_bytes!("../../../tests/fixtures/rpc-request-69c7daf.msgpack")).unwrap();
-        let RpcMessage::Request { id: 41, reply_to, call, format: 1, .. } = request else { panic!("{request:?}") };
+        let RpcMessage::Request { id: 41, reply_to, call, format: 1, trace: None, .. } = request else {
+            panic!("{request:?}")
+        };
         assert_eq!(reply_to, "7");
         let SessionCall::Execute {
             sender,

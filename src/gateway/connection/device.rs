@@ -31,6 +31,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tracing::Instrument;
 
 use super::CLOSE_TOO_SLOW;
 use super::backend::{AttachRefused, Backend};
@@ -97,6 +98,8 @@ pub struct DeviceConnection<S, B> {
     last_heard: Instant,
     /// When the token expires (`auth` moves it).
     token_deadline: Instant,
+    /// The connection's span; each request's own span follows from it.
+    span: tracing::Span,
 }
 
 async fn next_outgoing(attached: &mut Option<Attached>) -> Option<Arc<OutFrame>> {
@@ -112,7 +115,7 @@ fn token_deadline(expires_at_s: u64) -> Instant {
 }
 
 impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
-    pub fn new(ws: S, backend: B, auth: Authenticated) -> DeviceConnection<S, B> {
+    pub fn new(ws: S, backend: B, auth: Authenticated, span: tracing::Span) -> DeviceConnection<S, B> {
         let per_second = NonZeroU32::new(backend.config().rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
         let limiter = RateLimiter::direct_with_clock(Quota::per_second(per_second), backend.clock().clone());
         DeviceConnection {
@@ -124,6 +127,7 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
             last_seq: 0,
             last_heard: Instant::now(),
             token_deadline: token_deadline(auth.expires_at_s),
+            span,
         }
     }
 
@@ -218,7 +222,11 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
             Message::Binary(bytes) => {
                 self.backend.metrics().frames_received.inc();
                 let started = Instant::now();
-                let result = self.on_frame(&bytes).await;
+                // Each request is a trace of its own, linked to its connection's.
+                let span =
+                    tracing::info_span!(parent: None, "request", user = %self.user.id, kind = tracing::field::Empty);
+                span.follows_from(&self.span);
+                let result = self.on_frame(&bytes).instrument(span).await;
                 self.backend.metrics().command_seconds.observe(started.elapsed());
                 result
             }
@@ -252,6 +260,9 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
             }
         };
         let id = frame.id;
+        if let Some(kind) = &frame.type_name {
+            tracing::Span::current().record("kind", kind.as_str());
+        }
         if self.attached.is_none() {
             return match frame.request {
                 Ok(Request::Hello(hello)) => self.on_hello(id, hello).await,
@@ -293,6 +304,7 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
         match self.backend.attach(&self.user, &hello).await {
             Ok(attachment) => {
                 let state = attachment.state;
+                self.span.record("device", hello.device_id.as_str());
                 self.last_seq = state.seq;
                 self.attached = Some(Attached {
                     device_id: hello.device_id.clone(),

@@ -23,6 +23,7 @@ use actix_rt::net::TcpStream;
 use segue_protocol::MAX_FRAME_BYTES;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tracing::Instrument;
 
 pub use backend::{Backend, NodeBackend};
 pub use device::DeviceConnection;
@@ -44,7 +45,9 @@ pub fn websocket_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_FRAME_BYTES))
 }
 
-/// Serves one upgraded socket until it closes.
+/// Serves one upgraded socket until it closes, in a span of its own (the device is recorded at
+/// `hello`).
 pub async fn serve(ws: WebSocketStream<TcpStream>, services: Arc<Services>, auth: Authenticated) {
-    DeviceConnection::new(ws, NodeBackend(services), auth).serve().await;
+    let span = tracing::info_span!("connection", user = %auth.user.id, device = tracing::field::Empty);
+    DeviceConnection::new(ws, NodeBackend(services), auth, span.clone()).serve().instrument(span).await;
 }

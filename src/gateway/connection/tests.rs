@@ -172,7 +172,7 @@ fn start(configure: impl FnOnce(&mut ServerConfig), token_ttl: Duration) -> Harn
     };
     let expires_at_s = crate::clock::now_ms() / 1000 + token_ttl.as_secs();
     let auth = Authenticated { user: Arc::new(user), expires_at_s };
-    let connection = DeviceConnection::new(TestSocket { incoming, outgoing }, backend, auth);
+    let connection = DeviceConnection::new(TestSocket { incoming, outgoing }, backend, auth, tracing::Span::none());
     tokio::task::spawn_local(connection.serve());
     Harness { to_server, from_server, hub, metrics, detached, next_id: 1 }
 }

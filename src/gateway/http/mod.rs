@@ -20,6 +20,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use segue_protocol::ErrorCode;
 use serde::Serialize;
+use tracing::Instrument;
 
 use super::Services;
 use crate::auth::Authenticated;
@@ -125,19 +126,22 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Logs the requests answered with a fault of the server's own or of a dependency (5xx), with
-/// the cause the client was not told; the conversions that made the error log nothing.
-pub async fn log_faults(
+/// Every REST request in a span of its own (method, route, status), and a log line for those
+/// answered with a fault of the server's own or of a dependency (5xx), with the cause the client
+/// was not told: the conversions that made the error log nothing.
+pub async fn trace_requests(
     request: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let route = request.match_pattern().unwrap_or_else(|| request.path().to_string());
-    let method = request.method().clone();
-    let response = next.call(request).await?;
-    if response.status().is_server_error()
+    let span = tracing::info_span!("http.request", method = %request.method(), route, status = tracing::field::Empty);
+    let response = next.call(request).instrument(span.clone()).await?;
+    let status = response.status();
+    span.record("status", status.as_u16());
+    if status.is_server_error()
         && let Some(ApiError(error)) = response.response().error().and_then(|e| e.as_error::<ApiError>())
     {
-        tracing::warn!(%method, route, status = response.status().as_u16(), %error, "request failed");
+        span.in_scope(|| tracing::warn!(status = status.as_u16(), %error, "request failed"));
     }
     Ok(response)
 }
