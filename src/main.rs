@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use segue::config::ServerConfig;
+use segue::config::{RestRateLimits, ServerConfig};
 use segue::gateway::Node;
 use segue::player::SkipPolicy;
 use segue::storage::users::{Product, UserUpsert};
@@ -123,6 +123,19 @@ struct ServeArgs {
     /// quarter of it); a dead node's sessions are taken over within this.
     #[arg(long, env = "SEGUE_LEASE_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(200..=60_000))]
     lease_ms: u64,
+    /// REST searches one user may make per second, in bursts of as many (0: no limit).
+    #[arg(long, env = "SEGUE_SEARCH_RATE_LIMIT", default_value_t = RestRateLimits::DEFAULT.search_per_second)]
+    search_rate_limit: u32,
+    /// REST writes (PUT, POST, DELETE under /v1, not /v1/auth) one user may make per second, in
+    /// bursts of as many (0: no limit).
+    #[arg(long, env = "SEGUE_WRITE_RATE_LIMIT", default_value_t = RestRateLimits::DEFAULT.writes_per_second)]
+    write_rate_limit: u32,
+    /// Stream URLs one user may ask for per second, in bursts of as many (0: no limit).
+    #[arg(long, env = "SEGUE_STREAM_RATE_LIMIT", default_value_t = RestRateLimits::DEFAULT.stream_per_second)]
+    stream_rate_limit: u32,
+    /// Sign-in attempts per username per minute, in bursts of as many (0: no limit).
+    #[arg(long, env = "SEGUE_LOGIN_RATE_LIMIT", default_value_t = RestRateLimits::DEFAULT.login_per_minute)]
+    login_rate_limit: u32,
 }
 
 #[derive(Subcommand)]
@@ -291,6 +304,12 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.demo_catalog = !args.no_demo_catalog;
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace_s);
     config.lease = Duration::from_millis(args.lease_ms);
+    config.rest_limits = RestRateLimits {
+        search_per_second: args.search_rate_limit,
+        writes_per_second: args.write_rate_limit,
+        stream_per_second: args.stream_rate_limit,
+        login_per_minute: args.login_rate_limit,
+    };
     if config.redis_url.is_some() && !matches!(&config.store, StoreLocation::Url(url) if url.starts_with("postgres")) {
         return Err(usage(
             "--redis-url needs --database-url postgres://…: every node of a cluster shares one database",

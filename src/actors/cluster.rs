@@ -95,6 +95,7 @@ pub fn decode_user_message(mut payload: Bytes) -> Option<(Audience, OutFrame)> {
             let reason = match &payload[..] {
                 b"replaced" => "replaced",
                 b"session restarted" => "session restarted",
+                b"token revoked" => "token revoked",
                 _ => "closed by the server",
             };
             OutFrame::Close { code, reason }

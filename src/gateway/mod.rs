@@ -59,6 +59,8 @@ pub struct Services {
     pub search: SearchIndex,
     /// The clock of every rate limiter.
     pub clock: DefaultClock,
+    /// The REST API's rate limits.
+    pub limits: http::limits::RestLimits,
 }
 
 /// Why a node could not start.
@@ -144,6 +146,7 @@ impl Node {
             actix_rt::spawn(cluster::dispatch(engine.clone(), placement, sessions.clone(), hub.clone()));
         }
         let services = Arc::new(Services {
+            limits: http::limits::RestLimits::new(&config.rest_limits),
             resolver: Resolver::new(store.clone()),
             sessions,
             config,
