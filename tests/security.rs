@@ -51,9 +51,11 @@ fn assert_unauthorized(reply: &Reply, what: &str) {
     assert_eq!(reply.reason(), "UNAUTHORIZED", "{what}");
 }
 
-/// Waits in a task of its own for the server to close `device`: the close code, its reason and
-/// when it arrived.
-fn watch_close(mut device: Device) -> JoinHandle<(u16, String, Instant)> {
+/// How a watched socket ended: the close code, its reason and when it arrived.
+type Closed = JoinHandle<(u16, String, Instant)>;
+
+/// Waits in a task of its own for the server to close `device`.
+fn watch_close(mut device: Device) -> Closed {
     tokio::spawn(async move {
         let (code, reason) = device.expect_close().await;
         (code, reason, Instant::now())
@@ -61,7 +63,7 @@ fn watch_close(mut device: Device) -> JoinHandle<(u16, String, Instant)> {
 }
 
 /// Every watched socket closed with 4003 within [`CLOSE_WITHIN`] of `since`.
-async fn assert_revoked_closes(watchers: Vec<(&str, JoinHandle<(u16, String, Instant)>)>, since: Instant) {
+async fn assert_revoked_closes(watchers: Vec<(&str, Closed)>, since: Instant) {
     for (name, watcher) in watchers {
         let (code, reason, at) = watcher.await.expect("the watcher finishes");
         assert_eq!((code, reason.as_str()), (close_code::TOKEN_EXPIRED, "token revoked"), "{name}");
