@@ -40,6 +40,32 @@ pub struct ServerConfig {
     pub lease: Duration,
     /// Device sockets this node holds at most; `None`: the open-file limit less a reserve.
     pub max_connections: Option<usize>,
+    /// The REST API's rate limits.
+    pub rest_limits: RestRateLimits,
+}
+
+/// The REST API's rate limits (`gateway::http::limits`). Each allows bursts of its own size
+/// (N requests at once, then N per second or per minute); 0 turns that limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestRateLimits {
+    /// `GET /v1/search` per user per second.
+    pub search_per_second: u32,
+    /// PUT, POST and DELETE under `/v1` (not `/v1/auth/…`) per user per second.
+    pub writes_per_second: u32,
+    /// `GET /v1/tracks/{id}/stream` per user per second.
+    pub stream_per_second: u32,
+    /// `POST /v1/auth/login` (and the old-password check of `PUT /v1/me/password`) per
+    /// username per minute.
+    pub login_per_minute: u32,
+}
+
+impl RestRateLimits {
+    /// The defaults of `segue serve`: well above what a person's client does (search as you type
+    /// sends a few a second; a player asks one stream URL per track; a volume slider is the
+    /// busiest writer), low enough that one account cannot take a core with searches, mint stream
+    /// URLs for the catalog in minutes, or try more than 10 passwords a minute on one account.
+    pub const DEFAULT: RestRateLimits =
+        RestRateLimits { search_per_second: 20, writes_per_second: 50, stream_per_second: 10, login_per_minute: 10 };
 }
 
 impl ServerConfig {
@@ -65,6 +91,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             lease: Duration::from_secs(2),
             max_connections: None,
+            rest_limits: RestRateLimits::DEFAULT,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use segue::config::ServerConfig;
+use segue::config::{RestRateLimits, ServerConfig};
 use segue::node::Node;
 use segue::player::SkipPolicy;
 use segue::storage::users::{Product, UserUpsert};
@@ -132,6 +132,19 @@ struct ServeArgs {
     /// `…/v1/traces` URL).
     #[arg(long, env = "SEGUE_OTLP_ENDPOINT")]
     otlp_endpoint: Option<String>,
+    /// REST searches one user may make per second, in bursts of as many (0: no limit).
+    #[arg(long, env = "SEGUE_SEARCH_RATE_LIMIT", default_value_t = RestRateLimits::DEFAULT.search_per_second)]
+    search_rate_limit: u32,
+    /// REST writes (PUT, POST, DELETE under /v1, not /v1/auth) one user may make per second, in
+    /// bursts of as many (0: no limit).
+    #[arg(long, env = "SEGUE_WRITE_RATE_LIMIT", default_value_t = RestRateLimits::DEFAULT.writes_per_second)]
+    write_rate_limit: u32,
+    /// Stream URLs one user may ask for per second, in bursts of as many (0: no limit).
+    #[arg(long, env = "SEGUE_STREAM_RATE_LIMIT", default_value_t = RestRateLimits::DEFAULT.stream_per_second)]
+    stream_rate_limit: u32,
+    /// Sign-in attempts per username per minute, in bursts of as many (0: no limit).
+    #[arg(long, env = "SEGUE_LOGIN_RATE_LIMIT", default_value_t = RestRateLimits::DEFAULT.login_per_minute)]
+    login_rate_limit: u32,
 }
 
 #[derive(Subcommand)]
@@ -309,6 +322,12 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace_s);
     config.lease = Duration::from_millis(args.lease_ms);
     config.max_connections = args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    config.rest_limits = RestRateLimits {
+        search_per_second: args.search_rate_limit,
+        writes_per_second: args.write_rate_limit,
+        stream_per_second: args.stream_rate_limit,
+        login_per_minute: args.login_rate_limit,
+    };
     if config.redis_url.is_some() && !matches!(&config.store, StoreLocation::Url(url) if url.starts_with("postgres")) {
         return Err(usage(
             "--redis-url needs --database-url postgres://…: every node of a cluster shares one database",

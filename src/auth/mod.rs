@@ -3,6 +3,11 @@
 //! Users live in the store; a short-lived cache keeps the token check of every REST call and
 //! socket upgrade off the database while still seeing a change made by `segue users add` (or
 //! another node) within [`PROFILE_CACHE_TTL`].
+//!
+//! Revocation (logout, a new password) bumps the user's token version in the store: every token
+//! issued before carries the old version and is refused from then on. This node sees it at once
+//! (its cache entry is replaced); another node's cache may still accept an old *access* token for
+//! up to [`PROFILE_CACHE_TTL`]. Refresh tokens are always checked against the store itself.
 
 pub mod password;
 pub mod token;
@@ -129,12 +134,7 @@ impl Accounts {
         if !is_valid_username(&registration.username) {
             return Err(AppError::bad_request("username must be 1..64 characters of [A-Za-z0-9_.-]"));
         }
-        let password_chars = registration.password.chars().count();
-        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&password_chars) {
-            return Err(AppError::bad_request(format!(
-                "password must be {MIN_PASSWORD_CHARS}..{MAX_PASSWORD_CHARS} characters"
-            )));
-        }
+        check_new_password(&registration.password)?;
         let display_name = registration.display_name.unwrap_or_else(|| registration.username.clone());
         let display_chars = display_name.chars().count();
         if display_chars == 0 || display_chars > 64 || display_name.chars().any(char::is_control) {
@@ -171,6 +171,10 @@ impl Accounts {
 
     /// Checks a username and password and issues tokens.
     pub async fn login(&self, username: &str, password: &str) -> AppResult<TokenPair> {
+        // No account has a name outside the rules, so no hash is needed to refuse one.
+        if !is_valid_username(username) {
+            return Err(AppError::unauthorized("wrong username or password"));
+        }
         let record = self.store.user_by_username(username).await?;
         let stored = record.as_ref().map(|r| r.password_hash.clone());
         let matches = self.hashing.verify(password.to_string(), stored).await?;
@@ -186,7 +190,9 @@ impl Accounts {
             .keys
             .verify(refresh_token, TokenKind::Refresh, now_s())
             .map_err(|err| AppError::unauthorized(format!("invalid refresh token: {err}")))?;
-        let user = self.current_user(&claims).await?;
+        // Refreshing is rare: ask the store itself, so a revoked refresh token is refused on
+        // every node at once, not after the profile cache's lifetime.
+        let user = self.current_user(&claims, Freshness::Store).await?;
         Ok(self.issue_pair(&user))
     }
 
@@ -196,13 +202,17 @@ impl Accounts {
             .keys
             .verify(access_token, TokenKind::Access, now_s())
             .map_err(|err| AppError::unauthorized(format!("invalid access token: {err}")))?;
-        let user = self.current_user(&claims).await?;
+        let user = self.current_user(&claims, Freshness::Cached).await?;
         Ok(Authenticated { user, expires_at_s: claims.exp })
     }
 
-    async fn current_user(&self, claims: &Claims) -> AppResult<Arc<UserProfile>> {
+    async fn current_user(&self, claims: &Claims, freshness: Freshness) -> AppResult<Arc<UserProfile>> {
         let id = Id::parse(&claims.sub).ok_or_else(|| AppError::unauthorized("invalid token subject"))?;
-        let user = self.profile(id).await.map_err(|err| match err.code {
+        let profile = match freshness {
+            Freshness::Cached => self.profile(id).await,
+            Freshness::Store => self.fresh_profile(id).await,
+        };
+        let user = profile.map_err(|err| match err.code {
             ErrorCode::NotFound => AppError::unauthorized("the user of this token no longer exists"),
             _ => err,
         })?;
@@ -219,10 +229,54 @@ impl Accounts {
         {
             return Ok(entry.0.clone());
         }
+        self.fresh_profile(id).await
+    }
+
+    /// A user's profile read from the store (and cached).
+    async fn fresh_profile(&self, id: Id) -> AppResult<Arc<UserProfile>> {
         let record = self.store.user_by_id(id).await?.ok_or_else(|| AppError::not_found("no such user"))?;
         let profile = Arc::new(UserProfile::from(&record));
-        self.cache.insert(id, (profile.clone(), Instant::now()));
+        self.remember(profile.clone());
         Ok(profile)
+    }
+
+    /// Caches a profile read from the store, unless the cache already holds a newer token
+    /// version of it: a read that started before a revocation and ends after it must not bring
+    /// the revoked version back.
+    fn remember(&self, profile: Arc<UserProfile>) {
+        let now = Instant::now();
+        self.cache
+            .entry(profile.id)
+            .and_modify(|entry| {
+                if entry.0.token_version <= profile.token_version {
+                    *entry = (profile.clone(), now);
+                }
+            })
+            .or_insert_with(|| (profile.clone(), now));
+    }
+
+    /// Revokes every token of `user` issued so far, access and refresh: bumps its token version
+    /// in the store, and this node's cache sees the new version at once.
+    pub async fn revoke_all(&self, user: Id) -> AppResult<()> {
+        if !self.store.bump_token_version(user).await? {
+            return Err(AppError::not_found("no such user"));
+        }
+        self.fresh_profile(user).await.map(drop)
+    }
+
+    /// Replaces `user`'s password when `old_password` is its current one (else `FORBIDDEN`), and
+    /// revokes every token issued so far, as [`Accounts::revoke_all`] does.
+    pub async fn change_password(&self, user: Id, old_password: String, new_password: String) -> AppResult<()> {
+        check_new_password(&new_password)?;
+        let record = self.store.user_by_id(user).await?.ok_or_else(|| AppError::not_found("no such user"))?;
+        if !self.hashing.verify(old_password, Some(record.password_hash.clone())).await? {
+            return Err(AppError::new(ErrorCode::Forbidden, "the old password is wrong"));
+        }
+        let new_hash = self.hashing.hash(new_password).await?;
+        if !self.store.replace_password(user, &record.password_hash, &new_hash).await? {
+            return Err(AppError::new(ErrorCode::Conflict, "the password was changed meanwhile; try again"));
+        }
+        self.fresh_profile(user).await.map(drop)
     }
 
     /// A fresh access token for `user`, valid `ttl_s` seconds.
@@ -243,6 +297,27 @@ impl Accounts {
             expires_in: self.access_ttl_s,
         }
     }
+}
+
+/// Where [`Accounts::current_user`] reads the user's token version.
+#[derive(Debug, Clone, Copy)]
+enum Freshness {
+    /// The profile cache (at most [`PROFILE_CACHE_TTL`] old).
+    Cached,
+    /// The store.
+    Store,
+}
+
+/// A new password (at registration, or a change) is `MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS`
+/// characters.
+fn check_new_password(password: &str) -> AppResult<()> {
+    let chars = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(AppError::bad_request(format!(
+            "password must be {MIN_PASSWORD_CHARS}..{MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
 }
 
 fn random_secret() -> String {

@@ -1,18 +1,18 @@
 //! Signed, expiring tokens: compact JWTs (RFC 7519) signed with HMAC-SHA256 under a secret kept
 //! in the store, so every process sharing the store issues and accepts the same tokens.
 //!
-//! Only HS256 is ever issued or accepted; the header is fixed and checked byte for byte, so no
-//! `alg` games are possible. (A JWT crate would bring RSA and elliptic-curve code for nothing:
-//! HMAC and SHA-256 are the RustCrypto crates the streaming URLs need anyway.)
+//! The `jsonwebtoken` crate (its RustCrypto backend) encodes, decodes and checks the signature.
+//! Only HS256 is ever issued or accepted: [`Validation`] lists that one algorithm, so a token
+//! whose header names any other (`none`, HS384, RS256 signed with the secret as a "public key",
+//! …) is refused before any signature is computed. The expiry is checked here rather than by the
+//! crate, against the caller's clock and with no leeway: a token is dead at its `exp` second (the
+//! crate's own check reads the system clock and still accepts a token during its `exp` second).
+//! Tokens written by the hand-rolled code this replaced (the same claims, header
+//! `{"alg":"HS256","typ":"JWT"}`, the same secret) verify unchanged.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-
-/// `{"alg":"HS256","typ":"JWT"}`, base64url.
-const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +41,8 @@ pub struct Claims {
 pub enum TokenError {
     #[error("the token is malformed")]
     Malformed,
+    #[error("the token is not signed with HS256")]
+    WrongAlgorithm,
     #[error("the token signature is wrong")]
     BadSignature,
     #[error("the token has expired")]
@@ -52,38 +54,43 @@ pub enum TokenError {
 /// Issues and checks tokens under one secret.
 #[derive(Clone)]
 pub struct TokenKeys {
-    mac: Hmac<Sha256>,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
 }
 
 impl TokenKeys {
+    /// Keys for `secret` (the store's, never empty).
     pub fn new(secret: &[u8]) -> TokenKeys {
-        TokenKeys { mac: Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length") }
-    }
-
-    fn signature(&self, signed_part: &str) -> Hmac<Sha256> {
-        let mut mac = self.mac.clone();
-        mac.update(signed_part.as_bytes());
-        mac
+        let mut validation = Validation::new(Algorithm::HS256);
+        // `exp` must be there (and a number); its value is checked in `verify`, with no leeway.
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_exp = false;
+        validation.leeway = 0;
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret).expect("the token secret is not empty"),
+            decoding: DecodingKey::from_secret(secret).expect("the token secret is not empty"),
+            validation,
+        }
     }
 
     pub fn issue(&self, claims: &Claims) -> String {
-        let payload = serde_json::to_vec(claims).expect("claims always serialize");
-        let signed_part = format!("{HEADER}.{}", URL_SAFE_NO_PAD.encode(payload));
-        let signature = self.signature(&signed_part).finalize().into_bytes();
-        format!("{signed_part}.{}", URL_SAFE_NO_PAD.encode(signature))
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 with a non-empty secret signs any claims")
     }
 
-    /// Checks the signature, the kind and the expiry (at `now_s`), and returns the claims.
+    /// Checks the algorithm, the signature, the kind and the expiry (at `now_s`), and returns
+    /// the claims.
     pub fn verify(&self, token: &str, kind: TokenKind, now_s: u64) -> Result<Claims, TokenError> {
-        let (signed_part, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let (header, payload) = signed_part.split_once('.').ok_or(TokenError::Malformed)?;
-        if header != HEADER {
-            return Err(TokenError::Malformed);
-        }
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
-        self.signature(signed_part).verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|error| match error.kind() {
+                ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm | ErrorKind::UnsupportedAlgorithm => {
+                    TokenError::WrongAlgorithm
+                }
+                ErrorKind::InvalidSignature => TokenError::BadSignature,
+                _ => TokenError::Malformed,
+            })?
+            .claims;
         if claims.typ != kind {
             return Err(TokenError::WrongKind);
         }
@@ -96,10 +103,30 @@ impl TokenKeys {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::{Sha256, Sha384};
+
     use super::*;
+
+    /// `{"alg":"HS256","typ":"JWT"}`, base64url: the fixed header of the hand-rolled tokens.
+    const OLD_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
     fn claims(exp: u64) -> Claims {
         Claims { sub: "u1".into(), iat: 100, exp, typ: TokenKind::Access, ver: 0 }
+    }
+
+    fn b64(bytes: impl AsRef<[u8]>) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// A token signed over `header.payload` with HMAC-SHA256 under `secret`, as the old code did.
+    fn hs256(secret: &[u8], header: &str, payload: &str) -> String {
+        let signed = format!("{header}.{payload}");
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+        mac.update(signed.as_bytes());
+        format!("{signed}.{}", b64(mac.finalize().into_bytes()))
     }
 
     #[test]
@@ -107,6 +134,7 @@ mod tests {
         let keys = TokenKeys::new(b"secret");
         let token = keys.issue(&claims(200));
         assert_eq!(keys.verify(&token, TokenKind::Access, 199), Ok(claims(200)));
+        // No leeway: dead at its `exp` second.
         assert_eq!(keys.verify(&token, TokenKind::Access, 200), Err(TokenError::Expired));
         assert_eq!(keys.verify(&token, TokenKind::Refresh, 150), Err(TokenError::WrongKind));
     }
@@ -116,12 +144,60 @@ mod tests {
         let keys = TokenKeys::new(b"secret");
         let token = keys.issue(&claims(200));
         assert_eq!(TokenKeys::new(b"other").verify(&token, TokenKind::Access, 150), Err(TokenError::BadSignature));
-        let (signed, _) = token.rsplit_once('.').unwrap();
-        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(9_999)).unwrap());
-        let forged = format!("{HEADER}.{forged_payload}.{}", token.rsplit_once('.').unwrap().1);
+        let (header, rest) = token.split_once('.').unwrap();
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        // Longer-lived claims under the old signature.
+        let forged = format!("{header}.{}.{signature}", b64(serde_json::to_vec(&claims(9_999)).unwrap()));
         assert_eq!(keys.verify(&forged, TokenKind::Access, 150), Err(TokenError::BadSignature));
-        for bad in ["", "a.b", "a.b.c", &format!("{signed}.!!"), &token.replacen(HEADER, "eyJhbGciOiJub25lIn0", 1)] {
+        let flipped = format!("{signed}.{}", b64([0u8; 32]));
+        assert_eq!(keys.verify(&flipped, TokenKind::Access, 150), Err(TokenError::BadSignature));
+        for bad in
+            ["", "a.b", "a.b.c", "...", &format!("{signed}.!!"), &format!("{signed}.{rest}"), &format!("{token}.x")]
+        {
             assert!(keys.verify(bad, TokenKind::Access, 150).is_err(), "{bad}");
         }
+        // A payload without `exp` or `sub`, correctly signed, is not a token of ours.
+        for payload in
+            [r#"{"sub":"u1","iat":1,"typ":"access","ver":0}"#, r#"{"iat":1,"exp":200,"typ":"access","ver":0}"#]
+        {
+            let unsigned = hs256(b"secret", OLD_HEADER, &b64(payload));
+            assert_eq!(keys.verify(&unsigned, TokenKind::Access, 150), Err(TokenError::Malformed), "{payload}");
+        }
+    }
+
+    #[test]
+    fn a_token_of_the_hand_rolled_code_still_verifies() {
+        let payload = b64(serde_json::to_vec(&claims(200)).unwrap());
+        let old = hs256(b"secret", OLD_HEADER, &payload);
+        let keys = TokenKeys::new(b"secret");
+        assert_eq!(keys.verify(&old, TokenKind::Access, 150), Ok(claims(200)));
+        assert_eq!(keys.verify(&old, TokenKind::Access, 200), Err(TokenError::Expired));
+        assert_eq!(TokenKeys::new(b"other").verify(&old, TokenKind::Access, 150), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn a_token_naming_another_algorithm_is_refused() {
+        let keys = TokenKeys::new(b"secret");
+        let payload = b64(serde_json::to_vec(&claims(200)).unwrap());
+        // `none`, with and without a signature.
+        let none = b64(r#"{"alg":"none","typ":"JWT"}"#);
+        assert!(keys.verify(&format!("{none}.{payload}."), TokenKind::Access, 150).is_err());
+        let forged_none = hs256(b"secret", &none, &payload);
+        assert!(keys.verify(&forged_none, TokenKind::Access, 150).is_err());
+        // Another HMAC, correctly computed under the real secret: still refused.
+        let hs384 = b64(r#"{"alg":"HS384","typ":"JWT"}"#);
+        let signed = format!("{hs384}.{payload}");
+        let mut mac = Hmac::<Sha384>::new_from_slice(b"secret").unwrap();
+        mac.update(signed.as_bytes());
+        let token = format!("{signed}.{}", b64(mac.finalize().into_bytes()));
+        assert_eq!(keys.verify(&token, TokenKind::Access, 150), Err(TokenError::WrongAlgorithm));
+        // The classic confusion: an asymmetric alg, "verified" with the HMAC secret as its key.
+        for alg in ["RS256", "ES256", "PS256", "EdDSA"] {
+            let header = b64(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
+            let token = hs256(b"secret", &header, &payload);
+            assert_eq!(keys.verify(&token, TokenKind::Access, 150), Err(TokenError::WrongAlgorithm), "{alg}");
+        }
+        // The same claims under HS256 are fine: only the header made the difference.
+        assert_eq!(keys.verify(&hs256(b"secret", OLD_HEADER, &payload), TokenKind::Access, 150), Ok(claims(200)));
     }
 }

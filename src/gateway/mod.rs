@@ -54,6 +54,8 @@ pub struct Services {
     pub clock: DefaultClock,
     /// The node's cap on device sockets.
     pub slots: Arc<ConnectionSlots>,
+    /// The REST API's rate limits.
+    pub limits: http::limits::RestLimits,
 }
 
 /// The HTTP server of a node: the REST API and the upgrade of `GET /v1/connect`, on `listener`.

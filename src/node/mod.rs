@@ -143,6 +143,7 @@ impl Node {
         let services = Arc::new(Services {
             resolver: Resolver::new(store.clone()),
             slots: Arc::new(ConnectionSlots::new(max_connections)),
+            limits: crate::gateway::http::limits::RestLimits::new(&config.rest_limits),
             sessions,
             config,
             store,

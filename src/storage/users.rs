@@ -152,6 +152,38 @@ impl Store {
         Ok(row)
     }
 
+    /// Revokes every token of the user issued so far (access and refresh alike): bumps its
+    /// token version. False when there is no such user.
+    pub async fn bump_token_version(&self, id: Id) -> StoreResult<bool> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
+                .bind(id.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() == 1)
+        })
+        .map_err(StoreError::from)
+    }
+
+    /// Replaces the user's password hash and revokes every token issued so far, in one
+    /// statement; only while the stored hash is still `current_hash` (false otherwise: the
+    /// password changed meanwhile, or there is no such user).
+    pub async fn replace_password(&self, id: Id, current_hash: &str, new_hash: &str) -> StoreResult<bool> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, token_version = token_version + 1
+                 WHERE id = $2 AND password_hash = $3",
+            )
+            .bind(new_hash)
+            .bind(id.as_str())
+            .bind(current_hash)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() == 1)
+        })
+        .map_err(StoreError::from)
+    }
+
     /// The users with these ids that exist, in no particular order.
     pub async fn users_by_ids(&self, ids: &[Id]) -> StoreResult<Vec<UserRecord>> {
         if ids.is_empty() {

@@ -1,9 +1,11 @@
-//! The REST API (`rest-api-v1.md`) on actix-web: routes, the token check of every call, and the
-//! one mapping from [`AppError`] to `{"error": {"status", "message", "reason"}}`.
+//! The REST API (`rest-api-v1.md`) on actix-web: routes, the token check (and the per-user rate
+//! limits, [`limits`]) of every call, and the one mapping from [`AppError`] to
+//! `{"error": {"status", "message", "reason"}}`.
 
 mod auth;
 mod catalog;
 mod library;
+pub mod limits;
 pub mod objects;
 mod ops;
 mod player;
@@ -148,7 +150,9 @@ pub async fn trace_requests(
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// The authenticated user of a request (`Authorization: Bearer <token>`).
+/// The authenticated user of a request (`Authorization: Bearer <token>`), within the rate limit
+/// of the request's class ([`limits::Class`]): past it the request is refused `RATE_LIMITED`
+/// before its handler runs.
 pub struct AuthUser(pub Authenticated);
 
 impl FromRequest for AuthUser {
@@ -163,13 +167,19 @@ impl FromRequest for AuthUser {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(|token| token.trim().to_string());
+        let route = request.match_pattern();
+        let class = limits::Class::of(request.method(), route.as_deref().unwrap_or_else(|| request.path()));
         Box::pin(async move {
             let services = services.ok_or_else(|| ApiError(AppError::internal()))?;
             services.metrics.http_requests.inc();
             let token = token.ok_or_else(|| {
                 ApiError(AppError::unauthorized("missing access token: send Authorization: Bearer <token>"))
             })?;
-            Ok(AuthUser(services.accounts.authenticate(&token).await?))
+            let authenticated = services.accounts.authenticate(&token).await?;
+            if let Some(class) = class {
+                services.limits.check(class, authenticated.user.id)?;
+            }
+            Ok(AuthUser(authenticated))
         })
     }
 }
