@@ -362,7 +362,8 @@ fn only_the_gateway_knows_http_and_websockets() {
 #[test]
 fn the_state_machine_does_no_io_and_reads_no_clock() {
     let graph = graph();
-    let player: Vec<&Source> = graph.sources.iter().filter(|s| s.module.first().map(String::as_str) == Some("player")).collect();
+    let player: Vec<&Source> =
+        graph.sources.iter().filter(|s| s.module.first().map(String::as_str) == Some("player")).collect();
     assert!(player.len() >= 5);
     for source in player {
         for word in [

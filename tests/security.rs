@@ -312,3 +312,16 @@ fn sign_in_attempts_are_limited_per_username() {
     );
     assert_eq!((change.status, change.reason()), (429, "RATE_LIMITED"), "{:?}", change.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_opened_before_a_logout_cannot_say_hello_after_it() {
+    let server = TestServer::start(&[]);
+    let carol = register(&server, "carol", "correct-horse");
+    let socket = open_socket(&server, &carol.access).await.expect("the upgrade succeeds before the logout");
+    let reply = block_in_place(|| server.request("POST", "/v1/auth/logout", Some(&carol.access), None));
+    assert_eq!(reply.status, 204);
+    let mut late = Device { socket, device_id: "late".into(), next_id: 1, events: Default::default() };
+    let refused = late.request("hello", hello_body("late", true)).await;
+    assert_eq!(refused.error.map(|e| e.code), Some(segue_protocol::ErrorCode::Unauthorized));
+    assert_eq!(late.expect_close().await.0, segue_protocol::close_code::TOKEN_EXPIRED);
+}

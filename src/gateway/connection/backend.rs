@@ -33,6 +33,8 @@ pub struct Attachment {
 pub enum AttachRefused {
     /// The node is draining: the device must reconnect elsewhere.
     Draining,
+    /// The token the socket was opened with has been revoked since (a logout, a new password).
+    Revoked,
     /// The session refused (`TOO_MANY_DEVICES`, …) or could not be reached.
     Error(AppError),
 }
@@ -75,6 +77,12 @@ impl Backend for NodeBackend {
 
     async fn attach(&self, user: &UserProfile, hello: &Hello) -> Result<Attachment, AttachRefused> {
         let services = &self.0;
+        // A logout between the upgrade and the hello: this socket was not in the hub to be closed.
+        match services.accounts.profile(user.id).await {
+            Ok(current) if current.token_version != user.token_version => return Err(AttachRefused::Revoked),
+            Ok(_) => {}
+            Err(error) => return Err(AttachRefused::Error(error)),
+        }
         let Some((connection, outbound)) = services.hub.connect(user.id) else {
             return Err(AttachRefused::Draining);
         };

@@ -325,6 +325,11 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
                 self.reply_err(id, error).await?;
                 Err(Ending::Close(close_code::GOING_AWAY, "server going away".into()))
             }
+            Err(AttachRefused::Revoked) => {
+                let error = AppError::unauthorized("the token has been revoked");
+                self.reply_err(id, error).await?;
+                Err(Ending::Close(close_code::TOKEN_EXPIRED, "token revoked".into()))
+            }
             Err(AttachRefused::Error(error)) => {
                 let too_many = error.code == ErrorCode::TooManyDevices;
                 self.reply_err(id, error).await?;
