@@ -8,11 +8,20 @@
 //! crate, against the caller's clock and with no leeway: a token is dead at its `exp` second (the
 //! crate's own check reads the system clock and still accepts a token during its `exp` second).
 //! Tokens written by the hand-rolled code this replaced (the same claims, header
-//! `{"alg":"HS256","typ":"JWT"}`, the same secret) verify unchanged.
+//! `{"alg":"HS256","typ":"JWT"}`, the same secret) verify unchanged, and the tokens issued here
+//! carry that very header, byte for byte ([`HEADER`]): Segue 69c7daf checked it byte for byte,
+//! so during a rolling upgrade an old node accepts the new nodes' tokens. (The crate's `encode`
+//! would write `{"typ":"JWT","alg":"HS256"}`; the signature is still the crate's, over the same
+//! `header.payload` it would sign.)
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::{Deserialize, Serialize};
+
+/// `{"alg":"HS256","typ":"JWT"}`, base64url: the header of every token issued.
+const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,8 +84,11 @@ impl TokenKeys {
     }
 
     pub fn issue(&self, claims: &Claims) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
-            .expect("HS256 with a non-empty secret signs any claims")
+        let payload = serde_json::to_vec(claims).expect("claims always serialize");
+        let signed = format!("{HEADER}.{}", URL_SAFE_NO_PAD.encode(payload));
+        let signature = jsonwebtoken::crypto::sign(signed.as_bytes(), &self.encoding, Algorithm::HS256)
+            .expect("HS256 with a non-empty secret signs anything");
+        format!("{signed}.{signature}")
     }
 
     /// Checks the algorithm, the signature, the kind and the expiry (at `now_s`), and returns
@@ -103,8 +115,6 @@ impl TokenKeys {
 
 #[cfg(test)]
 mod tests {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use hmac::{Hmac, KeyInit, Mac};
     use sha2::{Sha256, Sha384};
 

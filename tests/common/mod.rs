@@ -123,7 +123,12 @@ impl TestServer {
 
     /// Starts a server on an existing data dir (to test restarts).
     pub fn start_in(data_dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
-        let mut child = Command::new(segue_binary())
+        TestServer::start_binary(segue_binary(), data_dir, extra)
+    }
+
+    /// Starts `binary` (this version's `segue`, or another's) as a server.
+    pub fn start_binary(binary: &str, data_dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
+        let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
             .args(extra)
@@ -512,6 +517,11 @@ impl TestCluster {
 
     /// Starts another node (the `n`th: its node id) with these extra flags.
     pub fn start_node(&self, n: usize, extra: &[&str]) -> TestServer {
+        self.start_node_of(segue_binary(), n, extra)
+    }
+
+    /// Starts another node running `binary` (another version of `segue`).
+    pub fn start_node_of(&self, binary: &str, n: usize, extra: &[&str]) -> TestServer {
         let node_id = format!("node-{n}");
         let redis_url = self.redis.url();
         let mut args = vec![
@@ -523,7 +533,7 @@ impl TestCluster {
             node_id.as_str(),
         ];
         args.extend_from_slice(extra);
-        TestServer::start_in(tempfile::tempdir().expect("a temporary dir"), &args)
+        TestServer::start_binary(binary, tempfile::tempdir().expect("a temporary dir"), &args)
     }
 
     pub fn node(&self, n: usize) -> &TestServer {
