@@ -65,11 +65,10 @@ impl From<crate::player::CommandError> for AppError {
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> AppError {
         tracing::error!(%error, "store failure");
-        match error {
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
-                AppError::new(ErrorCode::Unavailable, "the database is unavailable; retry soon")
-            }
-            _ => AppError::internal(),
+        if error.is_unavailable() {
+            AppError::new(ErrorCode::Unavailable, "the database is unavailable; retry soon")
+        } else {
+            AppError::internal()
         }
     }
 }
