@@ -94,7 +94,7 @@ impl Node {
         let metrics = Arc::new(Metrics::default());
         let streaming = Arc::new(crate::streaming::Streaming::new(&store).await?);
         let search = open_search_index(&config, &store).await?;
-        let writer = WriteBehind::start(store.clone());
+        let writer = WriteBehind::start(store.clone(), metrics.clone());
         let redis = match &config.redis_url {
             Some(url) => Some(Arc::new(
                 RedisEngine::connect(url, config.lease, REDIS_COMMAND_TIMEOUT)
