@@ -9,8 +9,8 @@
 //!
 //! **Bounds.** Snapshots: one per user (a newer one replaces the staged one), so what waits is
 //! bounded by the number of users, never by the command rate; nothing is dropped. Plays: at
-//! most [`PLAYS_CAPACITY`] wait, in flight included; past it the oldest waiting play is
-//! dropped and counted (`segue_queue_overflow_total{queue="write_behind_plays"}`). While the
+//! most [`PLAYS_CAPACITY`] wait (and one batch is in flight); past it the oldest waiting play
+//! is dropped and counted (`segue_queue_overflow_total{queue="write_behind_plays"}`). While the
 //! database refuses writes, everything stays staged and is retried every [`RETRY_DELAY`], in
 //! order; [`WriteBehind::flush`] gives up after [`FLUSH_DEADLINE`] and each batch after the
 //! store's query deadline, so no caller hangs on a database that stopped answering.
@@ -30,8 +30,8 @@ use crate::metrics::{Metrics, Queue};
 /// interval and of the batch being written; a clean stop loses nothing.
 pub const WRITE_INTERVAL: Duration = Duration::from_millis(20);
 
-/// How many plays may wait to be written, the batch in flight included. A play is ~150 bytes,
-/// so this is ~15 MB at most. It holds about ten minutes of a node's plays at 33,000 listeners
+/// How many plays may wait to be written (besides the batch in flight, at most [`BATCH_PLAYS`]
+/// more). A play is ~150 bytes, so this is ~15 MB at most. It holds about ten minutes of a node's plays at 33,000 listeners
 /// (one new track each ~3.5 minutes, ~160 plays/s): a database outage that long loses only
 /// listening history, never session state. **Overflow:** the oldest waiting play is dropped
 /// (the history keeps the newest plays, the ones `recently-played` shows) and counted in
@@ -178,12 +178,12 @@ impl Store {
 struct Pending {
     /// The newest snapshot of each user not yet taken by the writer: one per user.
     staged: HashMap<Id, SnapshotRecord>,
-    /// Plays not yet taken by the writer, oldest first. With `plays_in_flight`, at most
-    /// [`Bounds::plays`]: past it the oldest here is dropped.
+    /// Plays not yet taken by the writer, oldest first: at most [`Bounds::plays`]; past it
+    /// the oldest is dropped.
     plays: VecDeque<PlayRecord>,
     /// What the writer took and has not committed yet: at most [`Bounds::batch_snapshots`].
     in_flight: HashMap<Id, SnapshotRecord>,
-    /// How many plays the writer took and has not committed yet.
+    /// How many plays the writer took and has not committed yet: at most [`Bounds::batch_plays`].
     plays_in_flight: usize,
     /// Bumped by every stage; the writer reports the generation it has written.
     generation: u64,
@@ -206,10 +206,10 @@ impl Bounds {
 }
 
 impl Pending {
-    /// Drops the oldest waiting plays until what waits fits in `capacity`; returns how many.
+    /// Drops the oldest waiting plays until they fit in `capacity`; returns how many.
     fn drop_oldest_plays(&mut self, capacity: usize) -> u64 {
         let mut dropped = 0;
-        while self.plays.len() + self.plays_in_flight > capacity && self.plays.pop_front().is_some() {
+        while self.plays.len() > capacity && self.plays.pop_front().is_some() {
             dropped += 1;
         }
         self.dropped_unlogged += dropped;
