@@ -274,8 +274,9 @@ fn assert_valid_prometheus_text(text: &str) -> std::collections::HashMap<String,
     let mut finished: HashSet<String> = HashSet::new();
     let mut current: Option<String> = None;
     let mut series: HashSet<String> = HashSet::new();
-    // Per histogram: (its buckets' (le, count) in order, its _count).
-    let mut histograms: HashMap<String, (Vec<(f64, f64)>, Option<f64>)> = HashMap::new();
+    /// A histogram as read: its buckets' `(le, count)` in order, and its `_count`.
+    type Buckets = (Vec<(f64, f64)>, Option<f64>);
+    let mut histograms: HashMap<String, Buckets> = HashMap::new();
     let mut enter = |family: &str, current: &mut Option<String>| {
         if current.as_deref() != Some(family) {
             if let Some(previous) = current.take() {
