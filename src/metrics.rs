@@ -229,8 +229,8 @@ mod tests {
         assert!(text.contains("# TYPE segue_connections_open gauge\nsegue_connections_open 1\n"), "{text}");
         assert!(text.contains("# HELP segue_connections_open WebSocket connections open now.\n"), "{text}");
         assert!(text.contains("# TYPE segue_command_seconds histogram\n"), "{text}");
-        assert!(text.contains("segue_command_seconds_bucket{le=\"2.5e-5\"} 0\n"), "{text}");
-        assert!(text.contains("segue_command_seconds_bucket{le=\"5e-5\"} 1\n"), "{text}");
+        assert!(text.contains("segue_command_seconds_bucket{le=\"2.5e-05\"} 0\n"), "{text}");
+        assert!(text.contains("segue_command_seconds_bucket{le=\"5e-05\"} 1\n"), "{text}");
         assert!(text.contains("segue_command_seconds_bucket{le=\"0.1\"} 1\n"), "{text}");
         assert!(text.contains("segue_command_seconds_bucket{le=\"+Inf\"} 2\n"), "{text}");
         assert!(text.contains("segue_command_seconds_count 2\n"), "{text}");
