@@ -481,3 +481,36 @@ async fn a_retired_session_comes_back_from_its_snapshot() {
     assert!(playback.position_ms >= 5_000);
     assert_eq!(live(&server), 1);
 }
+
+/// Runs one statement on the server's SQLite file from outside the server, as an operator could.
+async fn sqlite_execute(server: &TestServer, sql: &'static str) {
+    use sqlx::Connection;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(server.data_dir.path().join("segue.db"));
+    let mut connection = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::query(sql).execute(&mut connection).await.unwrap();
+    connection.close().await.unwrap();
+}
+
+/// `recently-played` first waits for the plays staged before it; while the database refuses
+/// those writes (its history table is renamed away), the wait ends at the flush's deadline with
+/// `503 UNAVAILABLE` instead of hanging. Once writes work again, the play is there.
+#[tokio::test(flavor = "multi_thread")]
+async fn recently_played_answers_unavailable_while_the_history_cannot_be_written() {
+    let server = TestServer::start(&[]);
+    let (_, token) = server.register("historian");
+    let tracks = server.track_ids(&token, 1);
+    let (mut phone, _) = Device::connect(&server, &token, "phone", true).await;
+    sqlite_execute(&server, "ALTER TABLE listening_history RENAME TO listening_history_away").await;
+    reply_seq(&phone.request("play", json!({"uris": tracks})).await);
+
+    let started = std::time::Instant::now();
+    let recent = server.get("/v1/me/player/recently-played?limit=5", &token);
+    let waited = started.elapsed();
+    assert_eq!((recent.status, recent.reason()), (503, "UNAVAILABLE"), "{:?}", recent.body);
+    assert!(waited < Duration::from_secs(9), "answered after {waited:?}");
+
+    sqlite_execute(&server, "ALTER TABLE listening_history_away RENAME TO listening_history").await;
+    let recent = server.get("/v1/me/player/recently-played?limit=5", &token);
+    assert_eq!(recent.status, 200, "{:?}", recent.body);
+    assert_eq!(recent.body["items"][0]["track"]["id"], tracks[0].as_str(), "the staged play was kept and written");
+}
