@@ -3,6 +3,12 @@
 //!
 //! **Architecture invariant:** only this module imports sqlx. Every query is written once, with
 //! `$n` placeholders that both databases read, and run on whichever pool the store holds.
+//!
+//! **No await on the store hangs.** Every operation runs through `on_pool!`, which gives it
+//! [`QUERY_DEADLINE`] (bulk work: [`BULK_DEADLINE`]), from asking the pool for a connection to
+//! the commit; the pool's acquire (and connect) timeout and SQLite's busy timeout are shorter.
+//! A database that stopped answering ends in an error for which [`StoreError::is_unavailable`]
+//! holds, which the client gets as `UNAVAILABLE`.
 
 pub mod catalog;
 pub mod library;
@@ -20,7 +26,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 /// How long one store operation may take, from asking the pool for a connection to the last
-/// row (or the commit): the one deadline of every query, set in [`on_pool!`]. Queries here take
+/// row (or the commit): the one deadline of every query, set in `on_pool!`. Queries here take
 /// milliseconds; five seconds is a thousand times that, room for a busy SQLite writer or a
 /// loaded PostgreSQL, yet ends a request against a database that stopped answering well before
 /// a client gives up on it (the error is [`StoreError::Deadline`]: `UNAVAILABLE`).
@@ -276,7 +282,7 @@ impl Store {
         Ok(())
     }
 
-    /// Closes every connection, waiting for queries in flight, at most [`CLOSE_DEADLINE`].
+    /// Closes every connection, waiting for queries in flight, at most `CLOSE_DEADLINE` (5 s).
     pub async fn close(&self) {
         let close = async {
             match &self.pool {

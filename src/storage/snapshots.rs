@@ -30,16 +30,17 @@ use crate::metrics::{Metrics, Queue};
 /// interval and of the batch being written; a clean stop loses nothing.
 pub const WRITE_INTERVAL: Duration = Duration::from_millis(20);
 
-/// How many plays may wait to be written (besides the batch in flight, at most [`BATCH_PLAYS`]
-/// more). A play is ~150 bytes, so this is ~15 MB at most. It holds about ten minutes of a node's plays at 33,000 listeners
-/// (one new track each ~3.5 minutes, ~160 plays/s): a database outage that long loses only
-/// listening history, never session state. **Overflow:** the oldest waiting play is dropped
-/// (the history keeps the newest plays, the ones `recently-played` shows) and counted in
+/// How many plays may wait to be written, besides the batch in flight (at most
+/// [`BATCH_PLAYS`] more). A play is ~130 bytes (80 inline, its context URI on the heap), so
+/// this is ~13 MB at most. It holds about ten minutes of a node's plays at 33,000 listeners
+/// (one new track each ~3.5 minutes: ~160 plays/s), so a database outage that long loses no
+/// listening history. **Overflow:** the oldest waiting play is dropped (the history keeps the
+/// newest plays, the ones `recently-played` shows) and counted in
 /// `segue_queue_overflow_total{queue="write_behind_plays"}`; a warning says how many, at most
-/// once every [`OVERFLOW_LOG_INTERVAL`].
+/// once every `OVERFLOW_LOG_INTERVAL` (10 s). Snapshots are never dropped.
 pub const PLAYS_CAPACITY: usize = 100_000;
 
-/// The most snapshots one batch writes: 4 statements of [`ROWS_PER_STATEMENT`] rows, well
+/// The most snapshots one batch writes: 4 statements of `ROWS_PER_STATEMENT` (500) rows, well
 /// within a query deadline even after an outage, when every user's snapshot waits at once
 /// (an unbounded batch could outgrow the deadline and never be written). At rest a batch holds
 /// the users that changed in one [`WRITE_INTERVAL`]: a few hundred at 10,000 commands/s.
