@@ -508,7 +508,7 @@ async fn sockets_past_the_nodes_cap_are_refused_with_503_before_the_upgrade() {
     }
     let metrics = server.request("GET", "/metrics", None, None);
     let text = metrics.body.as_str().unwrap_or_default();
-    assert!(text.contains("segue_queue_overflows 1"), "the refusal is counted: {text}");
+    assert!(text.contains("segue_queue_overflow_total{queue=\"connections\"} 1"), "the refusal is counted: {text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -531,4 +531,37 @@ async fn a_hello_that_saw_a_later_seq_than_the_session_moves_seq_past_it() {
     let socket = open_socket(&server, &token).await.unwrap();
     let mut tablet = Device { socket, device_id: "tablet".into(), next_id: 1, events: Default::default() };
     assert_eq!(error_code(&tablet.request("hello", too_far).await), ErrorCode::BadRequest);
+}
+
+/// Runs one statement on the server's SQLite file from outside the server, as an operator could.
+async fn sqlite_execute(server: &TestServer, sql: &'static str) {
+    use sqlx::Connection;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(server.data_dir.path().join("segue.db"));
+    let mut connection = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::query(sql).execute(&mut connection).await.unwrap();
+    connection.close().await.unwrap();
+}
+
+/// `recently-played` first waits for the plays staged before it; while the database refuses
+/// those writes (its history table is renamed away), the wait ends at the flush's deadline with
+/// `503 UNAVAILABLE` instead of hanging. Once writes work again, the play is there.
+#[tokio::test(flavor = "multi_thread")]
+async fn recently_played_answers_unavailable_while_the_history_cannot_be_written() {
+    let server = TestServer::start(&[]);
+    let (_, token) = server.register("historian");
+    let tracks = server.track_ids(&token, 1);
+    let (mut phone, _) = Device::connect(&server, &token, "phone", true).await;
+    sqlite_execute(&server, "ALTER TABLE listening_history RENAME TO listening_history_away").await;
+    reply_seq(&phone.request("play", json!({"uris": tracks})).await);
+
+    let started = std::time::Instant::now();
+    let recent = server.get("/v1/me/player/recently-played?limit=5", &token);
+    let waited = started.elapsed();
+    assert_eq!((recent.status, recent.reason()), (503, "UNAVAILABLE"), "{:?}", recent.body);
+    assert!(waited < Duration::from_secs(9), "answered after {waited:?}");
+
+    sqlite_execute(&server, "ALTER TABLE listening_history_away RENAME TO listening_history").await;
+    let recent = server.get("/v1/me/player/recently-played?limit=5", &token);
+    assert_eq!(recent.status, 200, "{:?}", recent.body);
+    assert_eq!(recent.body["items"][0]["track"]["id"], tracks[0].as_str(), "the staged play was kept and written");
 }

@@ -211,9 +211,40 @@ fn operations_endpoints_and_unknown_routes_answer(backend: Backend) {
     let server = TestServer::start_on(backend, &[]);
     assert_eq!(server.request("GET", "/healthz", None, None).status, 200);
     assert_eq!(server.request("GET", "/readyz", None, None).status, 200);
+    let (_, token) = server.register("observer");
+    assert_eq!(server.get("/v1/me", &token).status, 200);
     let metrics = server.request("GET", "/metrics", None, None);
     assert_eq!(metrics.status, 200);
-    assert!(metrics.body.as_str().unwrap().contains("# TYPE segue_connections_open gauge"));
+    assert_eq!(metrics.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let text = metrics.body.as_str().unwrap();
+    let families = assert_valid_prometheus_text(text);
+    for (family, kind) in [
+        ("segue_connections_open", "gauge"),
+        ("segue_connections_total", "counter"),
+        ("segue_http_requests_total", "counter"),
+        ("segue_sessions_resident", "gauge"),
+        ("segue_command_seconds", "histogram"),
+        ("segue_queue_overflow_total", "counter"),
+    ] {
+        assert_eq!(families.get(family).map(String::as_str), Some(kind), "{family} in\n{text}");
+    }
+    let requests = text.lines().find_map(|line| line.strip_prefix("segue_http_requests_total ")).unwrap();
+    assert!(requests.parse::<f64>().unwrap() >= 1.0, "the authenticated request is counted:\n{text}");
+    // Every bounded queue is there from the start, before any overflow.
+    for queue in [
+        "outbound",
+        "session_mailbox",
+        "write_behind_plays",
+        "cluster_publish",
+        "cluster_inbox",
+        "subscriptions",
+        "password_hashing",
+        "profile_cache",
+        "connections",
+    ] {
+        let series = format!("segue_queue_overflow_total{{queue=\"{queue}\"}} 0\n");
+        assert!(text.contains(&series), "{series} in\n{text}");
+    }
     let openapi = server.request("GET", "/openapi.json", None, None);
     assert_eq!(openapi.status, 200);
     assert_eq!(openapi.body["openapi"].as_str().map(|v| &v[..2]), Some("3."));
@@ -223,6 +254,163 @@ fn operations_endpoints_and_unknown_routes_answer(backend: Backend) {
     // A plain GET of the socket path without an upgrade is no WebSocket.
     let plain = server.request("GET", "/v1/connect", None, None);
     assert!(plain.status >= 400 && plain.status < 500, "{}", plain.status);
+}
+
+/// Checks `text` against the rules of the Prometheus text format (0.0.4): every line a `# HELP`,
+/// a `# TYPE` or a sample `name{label="value",…} value`, with valid names, label values quoted
+/// and escaped, numeric values; at most one HELP and TYPE per family, TYPE before the family's
+/// samples, each family's lines together, no series twice; histograms with cumulative buckets
+/// up to `+Inf` that agree with `_count`. Returns each family's type.
+fn assert_valid_prometheus_text(text: &str) -> std::collections::HashMap<String, String> {
+    use std::collections::{HashMap, HashSet};
+    let is_name = |name: &str, colon: bool| {
+        let mut chars = name.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':'))
+    };
+    assert!(text.ends_with('\n'), "the text ends with a newline");
+    let mut types: HashMap<String, String> = HashMap::new();
+    let mut helps: HashSet<String> = HashSet::new();
+    let mut finished: HashSet<String> = HashSet::new();
+    let mut current: Option<String> = None;
+    let mut series: HashSet<String> = HashSet::new();
+    /// A histogram as read: its buckets' `(le, count)` in order, and its `_count`.
+    type Buckets = (Vec<(f64, f64)>, Option<f64>);
+    let mut histograms: HashMap<String, Buckets> = HashMap::new();
+    let mut enter = |family: &str, current: &mut Option<String>| {
+        if current.as_deref() != Some(family) {
+            if let Some(previous) = current.take() {
+                finished.insert(previous);
+            }
+            assert!(!finished.contains(family), "the lines of {family} are not together");
+            *current = Some(family.to_string());
+        }
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, _) = rest.split_once(' ').unwrap_or((rest, ""));
+            assert!(is_name(name, true), "HELP of an invalid name: {line}");
+            enter(name, &mut current);
+            assert!(helps.insert(name.to_string()), "a second HELP: {line}");
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or_else(|| panic!("TYPE without a type: {line}"));
+            assert!(is_name(name, true), "TYPE of an invalid name: {line}");
+            assert!(["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind), "{line}");
+            enter(name, &mut current);
+            assert!(types.insert(name.to_string(), kind.to_string()).is_none(), "a second TYPE: {line}");
+            continue;
+        }
+        assert!(!line.starts_with('#') && !line.is_empty(), "neither HELP, TYPE nor a sample: {line:?}");
+        let name_end = line.find(['{', ' ']).unwrap_or_else(|| panic!("a sample without a value: {line}"));
+        let name = &line[..name_end];
+        assert!(is_name(name, true), "an invalid metric name: {line}");
+        let mut rest = &line[name_end..];
+        let mut labels = Vec::new();
+        if let Some(after) = rest.strip_prefix('{') {
+            let mut chars = after.char_indices().peekable();
+            let end = loop {
+                let (start, c) = chars.next().unwrap_or_else(|| panic!("unterminated labels: {line}"));
+                if c == '}' {
+                    break start;
+                }
+                let key_end = after[start..].find('=').unwrap_or_else(|| panic!("a label without a value: {line}"));
+                let key = &after[start..start + key_end];
+                assert!(is_name(key, false), "an invalid label name {key:?}: {line}");
+                while chars.peek().is_some_and(|&(i, _)| i < start + key_end + 1) {
+                    chars.next();
+                }
+                assert_eq!(chars.next().map(|(_, c)| c), Some('"'), "an unquoted label value: {line}");
+                let mut value = String::new();
+                loop {
+                    match chars.next().unwrap_or_else(|| panic!("an unterminated label value: {line}")).1 {
+                        '"' => break,
+                        '\\' => match chars.next().map(|(_, c)| c) {
+                            Some('\\') => value.push('\\'),
+                            Some('"') => value.push('"'),
+                            Some('n') => value.push('\n'),
+                            other => panic!("a bad escape {other:?}: {line}"),
+                        },
+                        '\n' => panic!("a newline in a label value: {line}"),
+                        c => value.push(c),
+                    }
+                }
+                labels.push((key.to_string(), value));
+                if chars.peek().is_some_and(|&(_, c)| c == ',') {
+                    chars.next();
+                }
+            };
+            rest = &after[end + 1..];
+        }
+        let mut fields =
+            rest.strip_prefix(' ').unwrap_or_else(|| panic!("no space before the value: {line}")).split(' ');
+        let value = fields.next().unwrap();
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            number => number.parse().unwrap_or_else(|_| panic!("a value that is no number: {line}")),
+        };
+        if let Some(timestamp) = fields.next() {
+            assert!(timestamp.parse::<i64>().is_ok(), "a bad timestamp: {line}");
+        }
+        assert!(fields.next().is_none(), "more after the value: {line}");
+        let family = current.clone().unwrap_or_else(|| panic!("a sample before any TYPE: {line}"));
+        let kind = types.get(&family).unwrap_or_else(|| panic!("a sample before its family's TYPE: {line}"));
+        let mut key_labels = labels.clone();
+        key_labels.sort();
+        assert!(series.insert(format!("{name}{key_labels:?}")), "a series twice: {line}");
+        match kind.as_str() {
+            "histogram" => {
+                let entry = histograms.entry(family.clone()).or_default();
+                if name == format!("{family}_bucket") {
+                    let le =
+                        labels.iter().find(|(k, _)| k == "le").unwrap_or_else(|| panic!("a bucket without le: {line}"));
+                    let bound = if le.1 == "+Inf" { f64::INFINITY } else { le.1.parse().unwrap() };
+                    entry.0.push((bound, value));
+                } else if name == format!("{family}_count") {
+                    entry.1 = Some(value);
+                } else {
+                    assert_eq!(name, format!("{family}_sum"), "a sample of another family under {family}: {line}");
+                }
+            }
+            _ => assert_eq!(name, family, "a sample of another family under {family}: {line}"),
+        }
+    }
+    for (family, (buckets, count)) in &histograms {
+        assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1), "{family}: buckets not cumulative");
+        let last = buckets.last().unwrap_or_else(|| panic!("{family} has no buckets"));
+        assert_eq!(last.0, f64::INFINITY, "{family} ends with +Inf");
+        assert_eq!(Some(last.1), *count, "{family}: the +Inf bucket is the count");
+    }
+    types
+}
+
+/// The checker above refuses what breaks the format (so its passing means something).
+#[test]
+fn the_prometheus_text_checker_refuses_what_is_not_prometheus_text() {
+    let good = "# HELP a_total A.\n# TYPE a_total counter\na_total{q=\"x\\\"y\"} 1\n\
+                # TYPE h histogram\nh_bucket{le=\"0.1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 0.3\nh_count 2\n";
+    assert_eq!(assert_valid_prometheus_text(good).get("h").map(String::as_str), Some("histogram"));
+    let bad = [
+        "# TYPE a counter\na 1",                             // no final newline
+        "a 1\n",                                             // a sample before its TYPE
+        "# TYPE a counter\na one\n",                         // not a number
+        "# TYPE a counter\na{q=x} 1\n",                      // an unquoted label value
+        "# TYPE a counter\na{9q=\"x\"} 1\n",                 // an invalid label name
+        "# TYPE a counter\na 1\na 2\n",                      // a series twice
+        "# TYPE a counter\n# TYPE a gauge\na 1\n",           // a second TYPE
+        "# TYPE a counter\na 1\n# TYPE b gauge\nb 1\na 2\n", // a family apart
+        "# TYPE a counter\nb 1\n",                           // another family's sample
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n", // not cumulative
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n", // no +Inf bucket
+        "# TYPE a counter\n\na 1\n",                         // an empty line
+    ];
+    for text in bad {
+        let refused = std::panic::catch_unwind(|| assert_valid_prometheus_text(text)).is_err();
+        assert!(refused, "accepted: {text:?}");
+    }
 }
 
 fn search_forgives_typos_completes_prefixes_and_spans_kinds(backend: Backend) {

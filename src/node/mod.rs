@@ -96,7 +96,8 @@ impl Node {
         let metrics = Arc::new(Metrics::default());
         let streaming = Arc::new(crate::streaming::Streaming::new(&store).await?);
         let search = open_search_index(&config, &store, &mut tasks).await?;
-        let writer = WriteBehind::start(store.clone());
+        let (writer, writer_task) = WriteBehind::new(store.clone(), metrics.clone());
+        tasks.spawn(Stage::Writer, "write-behind writer", |stop| writer_task.run(stop));
         let cluster = match &config.redis_url {
             Some(url) => Some(join_cluster(&config, url, &metrics, &writer, &mut tasks).await?),
             None => None,
@@ -195,8 +196,8 @@ impl Node {
             let _ = engine.retire_instance().await;
             self.tasks.stop(Stage::Cluster, grace).await;
         }
-        if tokio::time::timeout(grace, services.writer.flush()).await.is_err() {
-            tracing::warn!("grace period over before every snapshot was written");
+        if let Err(error) = services.writer.flush_within(grace).await {
+            tracing::warn!(%error, "the grace period ended before every snapshot was written");
         }
         self.tasks.stop_all(grace).await;
         if let Some(engine) = &services.redis {

@@ -176,7 +176,7 @@ impl Store {
     /// Writes a batch of artists with their albums and tracks in one transaction. Rows whose id
     /// is already stored are left as they are, so an import can run twice.
     pub async fn import_bundles(&self, bundles: &[ArtistBundle]) -> StoreResult<()> {
-        on_pool!(self, |pool| {
+        on_pool!(self, deadline = super::BULK_DEADLINE, |pool| {
             let mut tx = pool.begin().await?;
             for chunk in bundles.chunks(INSERT_BATCH) {
                 let mut insert = QueryBuilder::new("INSERT INTO artists (id, name, genres, popularity, followers) ");

@@ -3,6 +3,12 @@
 //!
 //! **Architecture invariant:** only this module imports sqlx. Every query is written once, with
 //! `$n` placeholders that both databases read, and run on whichever pool the store holds.
+//!
+//! **No await on the store hangs.** Every operation runs through `on_pool!`, which gives it
+//! [`QUERY_DEADLINE`] (bulk work: [`BULK_DEADLINE`]), from asking the pool for a connection to
+//! the commit; the pool's acquire (and connect) timeout and SQLite's busy timeout are shorter.
+//! A database that stopped answering ends in an error for which [`StoreError::is_unavailable`]
+//! holds, which the client gets as `UNAVAILABLE`.
 
 pub mod catalog;
 pub mod library;
@@ -23,16 +29,74 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::error::ProtocolError;
 
-/// Runs `$body` with `$pool` bound to the store's pool, whichever database it is.
+/// How long one store operation may take, from asking the pool for a connection to the last
+/// row (or the commit): the one deadline of every query, set in `on_pool!`. Queries here take
+/// milliseconds; five seconds is a thousand times that, room for a busy SQLite writer or a
+/// loaded PostgreSQL, yet ends a request against a database that stopped answering well before
+/// a client gives up on it (the error is [`StoreError::Deadline`]: `UNAVAILABLE`).
+pub const QUERY_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The deadline of bulk work: a catalog import batch (200 artists with their albums and tracks
+/// in one transaction), `ANALYZE`, and the migrations (which build indexes). Seconds normally,
+/// on a million tracks; five minutes is generous and still ends.
+pub const BULK_DEADLINE: Duration = Duration::from_secs(300);
+
+/// How long the pool may take to hand out a connection, opening one included (so it is also
+/// the connect timeout): under [`QUERY_DEADLINE`], so an unreachable database or an exhausted
+/// pool reports itself as such (`PoolTimedOut`) rather than as a deadline.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long SQLite waits for another writer's lock before answering "database is locked":
+/// under [`QUERY_DEADLINE`], so SQLite gives up (and frees its worker thread) before the
+/// caller does. A write of another process (`segue users add`) or a write-behind batch holds
+/// the lock for milliseconds.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long closing the store waits for connections to come back before giving up on them.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Runs `$body` with `$pool` bound to the store's pool, whichever database it is, within the
+/// store's query deadline ([`QUERY_DEADLINE`] unless [`Store::with_query_deadline`] said
+/// otherwise) or within `deadline = …`. `$body` is an expression of type `Result<T, E>`
+/// (`E`: `sqlx::Error` or [`StoreError`]); past the deadline its future is dropped (sqlx rolls
+/// back a transaction left open and tests the connection before reusing it) and the result is
+/// `Err(E::from(DeadlineExceeded))`.
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
-        match &$store.pool {
-            $crate::storage::Pool::Sqlite($pool) => $body,
-            $crate::storage::Pool::Postgres($pool) => $body,
-        }
+        $crate::storage::on_pool!($store, deadline = $store.query_deadline, |$pool| $body)
     };
+    ($store:expr, deadline = $deadline:expr, |$pool:ident| $body:expr) => {{
+        let deadline: ::std::time::Duration = $deadline;
+        let outcome = match &$store.pool {
+            $crate::storage::Pool::Sqlite($pool) => ::tokio::time::timeout(deadline, async { $body }).await,
+            $crate::storage::Pool::Postgres($pool) => ::tokio::time::timeout(deadline, async { $body }).await,
+        };
+        match outcome {
+            Ok(result) => result,
+            Err(_) => Err($crate::storage::DeadlineExceeded(deadline).into()),
+        }
+    }};
 }
 pub(crate) use on_pool;
+
+/// A store operation ran past its deadline: the database stopped answering (or is far too slow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the database did not answer within {0:?}")]
+pub struct DeadlineExceeded(pub Duration);
+
+impl From<DeadlineExceeded> for StoreError {
+    fn from(deadline: DeadlineExceeded) -> StoreError {
+        StoreError::Deadline(deadline)
+    }
+}
+
+/// For bodies whose error is sqlx's: an I/O timeout that carries the [`DeadlineExceeded`]
+/// (which [`StoreError::is_unavailable`] and [`StoreError::is_deadline`] recognise).
+impl From<DeadlineExceeded> for sqlx::Error {
+    fn from(deadline: DeadlineExceeded) -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, deadline))
+    }
+}
 
 /// A failure of the store.
 #[derive(Debug, thiserror::Error)]
@@ -42,21 +106,63 @@ pub enum StoreError {
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
+    Deadline(DeadlineExceeded),
+    #[error("{0}")]
     Config(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
 
 impl StoreError {
-    /// True when the database could not be reached or did not answer in time (as opposed to a
-    /// query it refused or data it holds).
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)))
-    }
-
     /// True when the error is a unique-key violation (the row already exists).
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
+
+    /// True when the database could not serve the operation now but may soon: no connection
+    /// in time, a connection that failed or closed, a deadline passed, the database shutting
+    /// down or refusing connections, SQLite's lock held by another writer. The client's answer
+    /// is `UNAVAILABLE` (retry), not `INTERNAL`.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Deadline(_) => true,
+            StoreError::Database(error) => sqlx_is_unavailable(error),
+            StoreError::Migration(sqlx::migrate::MigrateError::Execute(error)) => sqlx_is_unavailable(error),
+            StoreError::Migration(_) | StoreError::Config(_) | StoreError::Corrupt(_) => false,
+        }
+    }
+
+    /// True when the error is a passed deadline ([`DeadlineExceeded`]), however it was wrapped.
+    pub fn is_deadline(&self) -> bool {
+        match self {
+            StoreError::Deadline(_) => true,
+            StoreError::Database(sqlx::Error::Io(io)) => {
+                io.get_ref().is_some_and(|inner| inner.downcast_ref::<DeadlineExceeded>().is_some())
+            }
+            _ => false,
+        }
+    }
+}
+
+fn sqlx_is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                // Class 08: connection exceptions; 57P01..03: the server is shutting down or not
+                // accepting connections yet; 53300: too many connections.
+                let code = pg.code();
+                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+            } else {
+                // SQLite's extended codes; the primary code is the low byte: 5 BUSY, 6 LOCKED.
+                db.code().and_then(|code| code.parse::<i32>().ok()).is_some_and(|code| matches!(code & 0xff, 5 | 6))
+            }
+        }
+        _ => false,
     }
 }
 
@@ -93,6 +199,8 @@ pub(crate) enum Pool {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// The deadline of each operation ([`QUERY_DEADLINE`]).
+    pub(crate) query_deadline: Duration,
 }
 
 impl Store {
@@ -107,12 +215,13 @@ impl Store {
         match location {
             StoreLocation::DataDir(dir) => Store::open_sqlite_file(dir).await,
             StoreLocation::Url(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                let pool = PgPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(5))
-                    .connect(url)
-                    .await?;
-                Ok(Store { pool: Pool::Postgres(pool) })
+                let connect = PgPoolOptions::new().max_connections(16).acquire_timeout(ACQUIRE_TIMEOUT).connect(url);
+                // The pool's first connection is made under the acquire timeout; this bounds the
+                // rest (resolving the host, for one).
+                let pool = tokio::time::timeout(QUERY_DEADLINE, connect)
+                    .await
+                    .map_err(|_| DeadlineExceeded(QUERY_DEADLINE))??;
+                Ok(Store { pool: Pool::Postgres(pool), query_deadline: QUERY_DEADLINE })
             }
             StoreLocation::Url(url) if url.starts_with("sqlite:") => {
                 let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
@@ -140,18 +249,30 @@ impl Store {
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        Ok(Store { pool: Pool::Sqlite(pool) })
+        let connect =
+            SqlitePoolOptions::new().max_connections(4).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options);
+        let pool =
+            tokio::time::timeout(QUERY_DEADLINE, connect).await.map_err(|_| DeadlineExceeded(QUERY_DEADLINE))??;
+        Ok(Store { pool: Pool::Sqlite(pool), query_deadline: QUERY_DEADLINE })
     }
 
-    /// Applies the migrations of this store's database.
+    /// The same store with another deadline for each operation (tests use a short one).
+    pub fn with_query_deadline(mut self, deadline: Duration) -> Store {
+        self.query_deadline = deadline;
+        self
+    }
+
+    /// Applies the migrations of this store's database, within [`BULK_DEADLINE`].
     pub async fn migrate(&self) -> StoreResult<()> {
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
-        }
+        let migrations = async {
+            match &self.pool {
+                Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+                Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            }
+        };
+        tokio::time::timeout(BULK_DEADLINE, migrations).await.map_err(|_| DeadlineExceeded(BULK_DEADLINE))??;
         Ok(())
     }
 
@@ -173,13 +294,21 @@ impl Store {
     /// freshly loaded million rows badly until it has them (album reads measured 7 ms, 0.3 ms
     /// after).
     pub async fn analyze(&self) -> StoreResult<()> {
-        on_pool!(self, |pool| sqlx::query("ANALYZE").execute(pool).await.map(drop))?;
+        on_pool!(self, deadline = BULK_DEADLINE, |pool| sqlx::query("ANALYZE").execute(pool).await.map(drop))?;
         Ok(())
     }
 
-    /// Closes every connection, waiting for queries in flight.
+    /// Closes every connection, waiting for queries in flight, at most `CLOSE_DEADLINE` (5 s).
     pub async fn close(&self) {
-        on_pool!(self, |pool| pool.close().await)
+        let close = async {
+            match &self.pool {
+                Pool::Sqlite(pool) => pool.close().await,
+                Pool::Postgres(pool) => pool.close().await,
+            }
+        };
+        if tokio::time::timeout(CLOSE_DEADLINE, close).await.is_err() {
+            tracing::warn!("closing the store: connections still busy after {CLOSE_DEADLINE:?}; leaving them");
+        }
     }
 }
 

@@ -329,7 +329,8 @@ fn a_commands_reply_comes_before_the_state_it_caused_in_the_same_write_and_old_s
         // A state the welcome already covered (seq 5) is not sent again.
         device.hub.deliver_to_user(user(), state_frame(5));
         let id = device.send("pause", json!({}));
-        let Written::Message(Message::Binary(first)) = device.written().await else { panic!("a frame") };
+        // (The skipped state may cost an empty write of its own before the request is read.)
+        let Message::Binary(first) = device.message().await else { panic!("a frame") };
         let reply = ServerFrame::decode(&first).unwrap();
         assert_eq!((reply.kind.as_str(), reply.id, reply.ok), ("reply", Some(id), Some(true)));
         let Written::Message(Message::Binary(second)) = device.written().await else { panic!("a second frame") };

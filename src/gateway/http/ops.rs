@@ -1,9 +1,12 @@
 //! Operations: `GET /healthz` (the process is up), `GET /readyz` (it can serve: the store
-//! answers and, in cluster mode, Redis is connected), `GET /metrics` (Prometheus text) and `GET /openapi.json`.
+//! answers and, in cluster mode, Redis is connected), `GET /metrics` (Prometheus text, or
+//! OpenMetrics when asked for) and `GET /openapi.json`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::gateway::Services;
+use crate::metrics::Format;
 
 pub fn routes(app: &mut web::ServiceConfig) {
     app.route("/healthz", web::get().to(healthz))
@@ -26,13 +29,12 @@ async fn readyz(services: web::Data<Services>) -> HttpResponse {
     }
 }
 
-async fn metrics(services: web::Data<Services>) -> HttpResponse {
-    let mut text = services.metrics.render();
-    text.push_str(&format!(
-        "# HELP segue_sessions_resident Session actors in this node's directory.\n# TYPE segue_sessions_resident gauge\nsegue_sessions_resident {}\n",
-        services.sessions.live_count()
-    ));
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text)
+async fn metrics(request: HttpRequest, services: web::Data<Services>) -> HttpResponse {
+    let accept = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok());
+    let format = Format::from_accept(accept);
+    let resident = i64::try_from(services.sessions.live_count()).unwrap_or(i64::MAX);
+    services.metrics.sessions_resident.set(resident);
+    HttpResponse::Ok().content_type(format.content_type()).body(services.metrics.render(format))
 }
 
 async fn openapi() -> HttpResponse {

@@ -359,8 +359,9 @@ async fn recently_played(
         return Err(AppError::bad_request("limit must be within 1..50").into());
     }
     let before = query.before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
-    // Read your own plays: whatever the session staged is written first.
-    services.writer.flush().await;
+    // Read your own plays: whatever the session staged is written first (or, past the flush's
+    // deadline, while the database takes no writes, `UNAVAILABLE`).
+    services.writer.flush().await?;
     let plays = services.store.recently_played(auth.user.id, before, limit).await?;
     let ids: Vec<Id> = plays.iter().map(|p| p.track).collect();
     let rows = services.store.tracks(&ids).await?;
