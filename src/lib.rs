@@ -12,6 +12,8 @@
 //! - [`streaming`]: signed streaming URLs and the audio origin they point at.
 //! - [`storage`]: the store (sqlx over SQLite or PostgreSQL) and the write-behind writer; the
 //!   only module that imports sqlx.
+//! - [`domain`]: the types storage, the catalog and auth share (subscriptions, the viewer of a
+//!   request, catalog records), so none of them imports another for its types.
 //! - [`ids`], [`error`], [`config`], [`metrics`], [`clock`]: the small shared pieces.
 //!
 //! The binary (`src/main.rs`) is thin: it parses the command line and calls into this library.
@@ -21,6 +23,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod gateway;
 pub mod ids;

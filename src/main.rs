@@ -9,9 +9,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use segue::config::ServerConfig;
+use segue::domain::Product;
 use segue::gateway::Node;
 use segue::player::SkipPolicy;
-use segue::storage::users::{Product, UserUpsert};
+use segue::storage::users::UserUpsert;
 use segue::storage::{Store, StoreLocation};
 
 /// mimalloc instead of glibc's allocator: the socket path allocates small, short-lived buffers

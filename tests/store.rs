@@ -7,11 +7,12 @@
 //! running.
 
 use segue::catalog::synthetic;
+use segue::domain::Product;
 use segue::ids::Id;
 use segue::storage::library::Collection;
 use segue::storage::playlists::NewPlaylist;
 use segue::storage::snapshots::{PlayRecord, SnapshotRecord};
-use segue::storage::users::{Product, UserUpsert};
+use segue::storage::users::UserUpsert;
 use segue::storage::{Store, StoreLocation};
 
 /// A store and what keeps it alive (the temporary dir, or the database to drop).

@@ -30,12 +30,12 @@ use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, StateChange};
 use super::hub::OutFrame;
 use crate::auth::Accounts;
 use crate::clock::now_ms;
+use crate::domain::Product;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
 use crate::metrics::Metrics;
 use crate::player::{Applied, Command, Session, SkipPolicy};
 use crate::storage::snapshots::{PlayRecord, SnapshotRecord, WriteBehind};
-use crate::storage::users::Product;
 use segue_protocol::ErrorCode;
 
 /// Messages a session may have waiting. Senders wait (`send`) when it is full: the backpressure

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use segue_protocol::ErrorCode;
 
+use crate::domain::Product;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
 use crate::storage::Store;
-use crate::storage::users::{Product, UserRecord, UserUpsert};
+use crate::storage::users::{UserRecord, UserUpsert};
 pub use token::{Claims, TokenError, TokenKeys, TokenKind};
 
 /// How long a cached user profile is trusted.
