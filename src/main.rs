@@ -353,7 +353,7 @@ async fn token(args: TokenArgs) -> Result<(), Failure> {
         .map_err(runtime)?
         .ok_or_else(|| usage(format!("no user named {:?}", args.name)))?;
     let accounts = segue::auth::Accounts::new(store, args.ttl, args.ttl).await.map_err(runtime)?;
-    println!("{}", accounts.issue_access(&segue::auth::UserProfile::from(&record), args.ttl));
+    println!("{}", accounts.issue_access(&segue::domain::Viewer::from(&record), args.ttl));
     Ok(())
 }
 

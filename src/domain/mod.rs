@@ -1,7 +1,10 @@
 //! The domain types that storage, the catalog, auth and the gateway share: a user's
-//! subscription ([`Product`]). This module imports nothing of the server's own but
+//! subscription ([`Product`]) and the user a request acts for ([`Viewer`]). This module imports
+//! nothing of the server's own but
 //! [`crate::ids`], so any module may use its types without depending on the module that
 //! produces or stores them.
+
+use crate::ids::Id;
 
 /// A user's subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -26,4 +29,17 @@ impl Product {
             _ => None,
         }
     }
+}
+
+/// The user a request or a device connection acts for, as the rest of the server sees it: the
+/// account without its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub id: Id,
+    pub username: String,
+    pub display_name: String,
+    pub product: Product,
+    pub country: String,
+    /// Tokens carry the version they were issued under; a token of another version is revoked.
+    pub token_version: i64,
 }

@@ -35,8 +35,9 @@ use super::Services;
 use super::requests::{command_for, device_info};
 use crate::actors::hub::{OutFrame, Outbound};
 use crate::actors::session::Execute;
-use crate::auth::{Authenticated, UserProfile};
+use crate::auth::Authenticated;
 use crate::clock::now_ms;
+use crate::domain::Viewer;
 use crate::error::AppError;
 use crate::player::Command;
 
@@ -84,7 +85,7 @@ struct Attached {
 struct DeviceConnection {
     ws: WebSocketStream<TcpStream>,
     services: Arc<Services>,
-    user: Arc<UserProfile>,
+    user: Arc<Viewer>,
     limiter: DefaultDirectRateLimiter,
     attached: Option<Attached>,
     /// The newest seq this device has been sent; older `state` events are skipped.

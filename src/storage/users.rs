@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreError, StoreResult, on_pool};
-use crate::domain::Product;
+use crate::domain::{Product, Viewer};
 use crate::ids::Id;
 
 /// A user as stored.
@@ -17,6 +17,19 @@ pub struct UserRecord {
     pub country: String,
     /// Tokens carry the version they were issued under; bumping it revokes them all.
     pub token_version: i64,
+}
+
+impl From<&UserRecord> for Viewer {
+    fn from(record: &UserRecord) -> Viewer {
+        Viewer {
+            id: record.id,
+            username: record.username.clone(),
+            display_name: record.display_name.clone(),
+            product: record.product,
+            country: record.country.clone(),
+            token_version: record.token_version,
+        }
+    }
 }
 
 /// What `segue users add` sets.
