@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::synthetic::{AlbumType, ArtistBundle, AudioFeatures, SyntheticAlbum, SyntheticArtist, SyntheticTrack};
+use crate::domain::catalog::{AlbumRecord, AlbumType, ArtistBundle, ArtistRecord, AudioFeatures, TrackRecord};
 use crate::ids::Id;
 
 /// One row of the file (the columns Segue uses).
@@ -78,10 +78,10 @@ pub fn artist_id(name: &str) -> Id {
 pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
     let mut reader = csv::Reader::from_path(path)?;
     let mut catalog = SongsCatalog::default();
-    let mut artists: BTreeMap<String, (SyntheticArtist, HashMap<String, usize>)> = BTreeMap::new();
-    let mut albums: HashMap<String, SyntheticAlbum> = HashMap::new();
+    let mut artists: BTreeMap<String, (ArtistRecord, HashMap<String, usize>)> = BTreeMap::new();
+    let mut albums: HashMap<String, AlbumRecord> = HashMap::new();
     let mut album_order: Vec<String> = Vec::new();
-    let mut tracks: HashMap<String, SyntheticTrack> = HashMap::new();
+    let mut tracks: HashMap<String, TrackRecord> = HashMap::new();
     let mut track_order: Vec<String> = Vec::new();
     let mut playlists: HashMap<String, SongsPlaylist> = HashMap::new();
     let mut playlist_order: Vec<String> = Vec::new();
@@ -107,7 +107,7 @@ pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
         }
         let artist = artist_id(artist_name);
         let (artist_record, genres) = artists.entry(artist_name.to_string()).or_insert_with(|| {
-            let record = SyntheticArtist {
+            let record = ArtistRecord {
                 id: artist.to_string(),
                 name: artist_name.to_string(),
                 genres: Vec::new(),
@@ -122,7 +122,7 @@ pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
 
         let album = albums.entry(album_id.to_string()).or_insert_with(|| {
             album_order.push(album_id.to_string());
-            SyntheticAlbum {
+            AlbumRecord {
                 id: album_id.to_string(),
                 artist_id: artist.to_string(),
                 name: row.track_album_name.trim().to_string(),
@@ -138,7 +138,7 @@ pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
             track_order.push(row.track_id.clone());
             tracks.insert(
                 row.track_id.clone(),
-                SyntheticTrack {
+                TrackRecord {
                     id: track_id.to_string(),
                     album_id: album.id.clone(),
                     // Credited to the album's artist, as the album is: a dataset row names one

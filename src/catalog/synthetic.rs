@@ -12,6 +12,12 @@
 //! operations (`+ - * /`, `round`) are involved, never platform `libm`
 //! functions, so the same seed yields identical output on every machine.
 //!
+//! What the generated records look like: popularity is heavily skewed towards low values and
+//! followers grow exponentially with it; an artist has one to three genres of the built-in
+//! list, and its tracks' audio features follow them; releases date from 1960 to 2026, most of
+//! them recent; about 10% of tracks are explicit, most last 2 to 6 minutes, and a few albums
+//! have a second disc.
+//!
 //! The catalog is streamed one artist at a time by [`generate`]: each
 //! [`ArtistBundle`] carries an artist with all of its albums and tracks, and
 //! every artist is generated independently from `(seed, artist index)`, so
@@ -19,6 +25,8 @@
 //! prefix of a larger one with the same seed.
 
 use std::iter::FusedIterator;
+
+use crate::domain::catalog::{AlbumRecord, AlbumType, ArtistBundle, ArtistRecord, AudioFeatures, TrackRecord};
 
 // ---------------------------------------------------------------------------
 // Public API
@@ -29,134 +37,6 @@ pub const DEMO_SEED: u64 = 0x5E6E_0001;
 
 /// Number of tracks in the demo catalog imported by `segue serve` on first start.
 pub const DEMO_TRACKS: usize = 1_600;
-
-/// A generated artist.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntheticArtist {
-    /// 22-character base62 id, unique within the catalog.
-    pub id: String,
-    /// Display name, e.g. "Mira Castell" or "The Velvet Harbors".
-    pub name: String,
-    /// One to three genre names from the built-in genre list.
-    pub genres: Vec<String>,
-    /// Popularity 0..=100, heavily skewed towards low values.
-    pub popularity: u8,
-    /// Follower count, growing exponentially with popularity.
-    pub followers: u32,
-}
-
-/// Spotify-style album type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AlbumType {
-    /// A full-length album (studio, double or live album).
-    Album,
-    /// A single or an EP (Spotify files EPs under "single" too).
-    Single,
-    /// A compilation of the artist's songs ("Greatest Hits" and the like).
-    Compilation,
-}
-
-impl AlbumType {
-    /// The lowercase wire name: `"album"`, `"single"` or `"compilation"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlbumType::Album => "album",
-            AlbumType::Single => "single",
-            AlbumType::Compilation => "compilation",
-        }
-    }
-}
-
-/// A generated album; all of its tracks belong to `artist_id`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntheticAlbum {
-    /// 22-character base62 id, unique within the catalog.
-    pub id: String,
-    /// Id of the album's (only) artist.
-    pub artist_id: String,
-    /// Album title; a single is named after its lead track.
-    pub name: String,
-    /// Album, single/EP or compilation.
-    pub album_type: AlbumType,
-    /// Release date as `"YYYY-MM-DD"`, between 1960 and 2026.
-    pub release_date: String,
-    /// Record label name.
-    pub label: String,
-    /// Popularity 0..=100, derived from the album's tracks.
-    pub popularity: u8,
-}
-
-/// Per-track audio features, in the ranges of Spotify's audio-features API.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AudioFeatures {
-    /// 0.0..=1.0
-    pub danceability: f32,
-    /// 0.0..=1.0
-    pub energy: f32,
-    /// Pitch class -1..=11 (-1: no key detected).
-    pub key: i8,
-    /// Loudness in dB, -60.0..=0.0 (mostly -14..-4).
-    pub loudness: f32,
-    /// 0 = minor, 1 = major.
-    pub mode: u8,
-    /// 0.0..=1.0
-    pub speechiness: f32,
-    /// 0.0..=1.0
-    pub acousticness: f32,
-    /// 0.0..=1.0
-    pub instrumentalness: f32,
-    /// 0.0..=1.0
-    pub liveness: f32,
-    /// 0.0..=1.0
-    pub valence: f32,
-    /// Beats per minute, 50.0..=220.0.
-    pub tempo: f32,
-    /// Beats per bar, 3..=5 (almost always 4).
-    pub time_signature: u8,
-}
-
-/// A generated track.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SyntheticTrack {
-    /// 22-character base62 id, unique within the catalog.
-    pub id: String,
-    /// Id of the album the track is on.
-    pub album_id: String,
-    /// Id of the album's artist.
-    pub artist_id: String,
-    /// Track title, possibly with a "(feat. …)", "- Live" or remix suffix.
-    pub name: String,
-    /// Duration in milliseconds (mostly 2 to 6 minutes).
-    pub duration_ms: u32,
-    /// Whether the track has explicit lyrics (about 10% do).
-    pub explicit: bool,
-    /// Popularity 0..=100, heavily skewed towards low values.
-    pub popularity: u8,
-    /// Position within its disc, starting at 1.
-    pub track_number: u32,
-    /// Disc number, 1 or (rarely) 2.
-    pub disc_number: u32,
-    /// 12-character ISRC (`CC` + 3 alphanumerics + 2-digit year + 5 digits), unique within the catalog.
-    pub isrc: String,
-    /// `None`: available everywhere; otherwise the ISO country codes where it is.
-    pub available_markets: Option<Vec<String>>,
-    /// Audio features, correlated with the artist's genres.
-    pub features: AudioFeatures,
-}
-
-/// One artist with all of its albums and tracks, as yielded by [`generate`].
-///
-/// Albums are in release order; tracks are grouped by album in the same order,
-/// and by disc and track number within an album.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArtistBundle {
-    /// The artist.
-    pub artist: SyntheticArtist,
-    /// The artist's albums, oldest first.
-    pub albums: Vec<SyntheticAlbum>,
-    /// The tracks of all of `albums`.
-    pub tracks: Vec<SyntheticTrack>,
-}
 
 /// Yields artists with their albums and tracks until at least `tracks` tracks have been produced
 /// (the last artist may be cut short so the total is exactly `tracks`).
@@ -1399,7 +1279,7 @@ struct ArtistBuilder {
     seed: u64,
     index: u64,
     rng: Rng,
-    artist: SyntheticArtist,
+    artist: ArtistRecord,
     family: Family,
     genres: Vec<&'static Genre>,
     country: &'static str,
@@ -1409,8 +1289,8 @@ struct ArtistBuilder {
     /// Titles of the songs released so far, reused by live albums and compilations.
     songs: Vec<String>,
     first_year: Option<i64>,
-    albums: Vec<SyntheticAlbum>,
-    tracks: Vec<SyntheticTrack>,
+    albums: Vec<AlbumRecord>,
+    tracks: Vec<TrackRecord>,
 }
 
 impl ArtistBuilder {
@@ -1429,7 +1309,7 @@ impl ArtistBuilder {
         } else {
             pool_label(&mut rng, seed)
         };
-        let artist = SyntheticArtist {
+        let artist = ArtistRecord {
             id: catalog_id(seed, IdKind::Artist, index),
             name,
             genres: genres.iter().map(|g| g.name.to_string()).collect(),
@@ -1497,7 +1377,7 @@ impl ArtistBuilder {
                 TrackKind::Interlude => self.rng.chance(self.explicit_rate * 0.3),
                 _ => self.rng.chance(self.explicit_rate),
             };
-            self.tracks.push(SyntheticTrack {
+            self.tracks.push(TrackRecord {
                 id: catalog_id(self.seed, IdKind::Track, (self.index << 16) | local as u64),
                 album_id: album_id.clone(),
                 artist_id: self.artist.id.clone(),
@@ -1515,7 +1395,7 @@ impl ArtistBuilder {
         let mean = popularity_sum / titles.len().max(1) as f64;
         let album_popularity = (popularity_max * 0.7 + mean * 0.3).round().clamp(0.0, 100.0);
 
-        self.albums.push(SyntheticAlbum {
+        self.albums.push(AlbumRecord {
             id: album_id,
             artist_id: self.artist.id.clone(),
             name,
@@ -1807,7 +1687,7 @@ mod tests {
         SAMPLE.get_or_init(|| generate(SAMPLE_SEED, SAMPLE_TRACKS).collect())
     }
 
-    fn sample_tracks() -> impl Iterator<Item = &'static SyntheticTrack> {
+    fn sample_tracks() -> impl Iterator<Item = &'static TrackRecord> {
         sample().iter().flat_map(|b| b.tracks.iter())
     }
 
@@ -1848,7 +1728,7 @@ mod tests {
         let first = generate(7, 1).next().map(|b| (b.artist.id, b.artist.name, b.tracks[0].name.clone()));
         let expected = ("2KdtcYuBXyeLvv18WJIMnt", "Savage Sparrow", "Monday Planet (feat. Prophet Necklace)");
         assert_eq!(first, Some((expected.0.to_string(), expected.1.to_string(), expected.2.to_string())));
-        assert_eq!(fingerprint, 0x7612_4711_4caf_46e5);
+        assert_eq!(fingerprint, 0x1e4d_1d45_f9ec_fce3);
     }
 
     #[test]
@@ -1939,7 +1819,7 @@ mod tests {
     fn isrcs_are_well_formed_and_unique() {
         let mut seen = HashSet::new();
         for bundle in sample() {
-            let albums: HashMap<&str, &SyntheticAlbum> = bundle.albums.iter().map(|a| (a.id.as_str(), a)).collect();
+            let albums: HashMap<&str, &AlbumRecord> = bundle.albums.iter().map(|a| (a.id.as_str(), a)).collect();
             for track in &bundle.tracks {
                 let isrc = track.isrc.as_bytes();
                 assert_eq!(isrc.len(), 12, "{}", track.isrc);
@@ -2025,7 +1905,7 @@ mod tests {
 
     #[test]
     fn names_are_varied() {
-        let tracks: Vec<&SyntheticTrack> = sample_tracks().take(20_000).collect();
+        let tracks: Vec<&TrackRecord> = sample_tracks().take(20_000).collect();
         let distinct: HashSet<&str> = tracks.iter().map(|t| t.name.as_str()).collect();
         assert!(distinct.len() * 10 >= tracks.len() * 6, "{} distinct of {}", distinct.len(), tracks.len());
 
@@ -2052,7 +1932,7 @@ mod tests {
         let last = sample().len() - 1;
         for (n, bundle) in sample().iter().enumerate() {
             let artist_id = bundle.artist.id.as_str();
-            let mut per_album: HashMap<&str, Vec<&SyntheticTrack>> = HashMap::new();
+            let mut per_album: HashMap<&str, Vec<&TrackRecord>> = HashMap::new();
             for track in &bundle.tracks {
                 assert_eq!(track.artist_id, artist_id);
                 per_album.entry(track.album_id.as_str()).or_default().push(track);

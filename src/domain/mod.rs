@@ -1,8 +1,10 @@
 //! The domain types that storage, the catalog, auth and the gateway share: a user's
-//! subscription ([`Product`]) and the user a request acts for ([`Viewer`]). This module imports
-//! nothing of the server's own but
-//! [`crate::ids`], so any module may use its types without depending on the module that
-//! produces or stores them.
+//! subscription ([`Product`]), the user a request acts for ([`Viewer`]) and the catalog's
+//! records as imports produce them ([`catalog`]). This module imports nothing of the server's
+//! own but [`crate::ids`], so any module may use its types without depending on the module
+//! that produces or stores them.
+
+pub mod catalog;
 
 use crate::ids::Id;
 

@@ -3,7 +3,7 @@
 use sqlx::{QueryBuilder, Row};
 
 use super::{Store, StoreError, StoreResult, on_pool, placeholders};
-use crate::catalog::synthetic::ArtistBundle;
+use crate::domain::catalog::ArtistBundle;
 use crate::ids::Id;
 
 /// Rows per multi-row INSERT: well under both databases' parameter limits.
