@@ -1,0 +1,126 @@
+//! Catalog ids and ISRCs: a seed-keyed bijection from (kind, index) to a 22-character base62
+//! id, so the ids of one catalog never collide, and ISRCs unique per artist and track.
+
+use super::random::{Stream, derive_seed, mix64};
+
+/// What an id names; part of the id derivation so the kinds never collide.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum IdKind {
+    Artist = 1,
+    Album = 2,
+    Track = 3,
+}
+
+/// A 22-character base62 id for `(seed, kind, index)`.
+///
+/// The 128-bit input `(seed key ^ kind, index)` goes through a four-round
+/// Feistel network, a bijection, so ids within one catalog are guaranteed
+/// distinct, while looking random.
+pub(super) fn catalog_id(seed: u64, kind: IdKind, index: u64) -> String {
+    let mut left = derive_seed(seed, Stream::IdKey, 0) ^ kind as u64;
+    let mut right = index;
+    for round in 1..=4u64 {
+        let key = derive_seed(seed, Stream::IdKey, round);
+        let next = left ^ mix64(right ^ key);
+        left = right;
+        right = next;
+    }
+    base62(u128::from(left) << 64 | u128::from(right))
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Encodes a 128-bit value as exactly 22 base62 digits (62^22 > 2^128), left-padded with '0'.
+fn base62(value: u128) -> String {
+    /// 62^10, the largest power of 62 below 2^64.
+    const CHUNK: u128 = 839_299_365_868_340_224;
+    fn fill(digits: &mut [u8], mut v: u64) {
+        for d in digits.iter_mut().rev() {
+            *d = BASE62[(v % 62) as usize];
+            v /= 62;
+        }
+    }
+    let mut digits = [b'0'; 22];
+    let rest = value / CHUNK;
+    fill(&mut digits[12..], (value % CHUNK) as u64);
+    fill(&mut digits[2..12], (rest % CHUNK) as u64);
+    fill(&mut digits[..2], (rest / CHUNK) as u64);
+    digits.iter().map(|&b| char::from(b)).collect()
+}
+
+/// ISRC `CC RRR YY NNNNN` for the `local`-th track of artist `artist_index`.
+///
+/// Groups of 100 consecutive artists share a registrant code (a seed-dependent
+/// permutation of the 36^3 codes) and each artist owns 1,000 designation
+/// numbers, so ISRCs are unique for up to 4.6 million artists whatever the
+/// country and year.
+pub(super) fn isrc(seed: u64, country: &str, artist_index: u64, local: usize, year: i64) -> String {
+    const CODES: u64 = 36 * 36 * 36;
+    const ALNUM: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let offset = derive_seed(seed, Stream::Registrant, 0) % CODES;
+    // 7919 is prime, hence coprime with 36^3: this is a permutation of the codes.
+    let mut code = ((artist_index / 100) % CODES * 7_919 + offset) % CODES;
+    let mut registrant = [b'A'; 3];
+    for c in registrant.iter_mut().rev() {
+        *c = ALNUM[(code % 36) as usize];
+        code /= 36;
+    }
+    let registrant: String = registrant.iter().map(|&b| char::from(b)).collect();
+    let designation = (artist_index % 100) * 1_000 + (local % 1_000) as u64;
+    format!("{country}{registrant}{:02}{designation:05}", year.rem_euclid(100))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::synthetic::artist::MARKETS;
+    use crate::catalog::synthetic::sample::{is_base62_id, sample, sample_tracks};
+    use crate::domain::catalog::AlbumRecord;
+    use std::collections::{HashMap, HashSet};
+
+    #[test]
+    fn ids_are_22_base62_chars_and_unique() {
+        let mut seen = HashSet::new();
+        for bundle in sample() {
+            assert!(is_base62_id(&bundle.artist.id), "{}", bundle.artist.id);
+            assert!(seen.insert(bundle.artist.id.as_str()));
+            for album in &bundle.albums {
+                assert!(is_base62_id(&album.id), "{}", album.id);
+                assert!(seen.insert(album.id.as_str()));
+            }
+            for track in &bundle.tracks {
+                assert!(is_base62_id(&track.id), "{}", track.id);
+                assert!(seen.insert(track.id.as_str()));
+            }
+        }
+        // Ids look random: all 62 digits appear at the last position.
+        let last: HashSet<u8> = sample_tracks().filter_map(|t| t.id.bytes().last()).collect();
+        assert_eq!(last.len(), 62);
+    }
+
+    #[test]
+    fn base62_pads_and_covers_the_full_range() {
+        assert_eq!(base62(0), "0".repeat(22));
+        assert_eq!(base62(61), format!("{}z", "0".repeat(21)));
+        assert_eq!(base62(62), format!("{}10", "0".repeat(20)));
+        assert_eq!(base62(u128::MAX), "7n42DGM5Tflk9n8mt7Fhc7");
+    }
+
+    #[test]
+    fn isrcs_are_well_formed_and_unique() {
+        let mut seen = HashSet::new();
+        for bundle in sample() {
+            let albums: HashMap<&str, &AlbumRecord> = bundle.albums.iter().map(|a| (a.id.as_str(), a)).collect();
+            for track in &bundle.tracks {
+                let isrc = track.isrc.as_bytes();
+                assert_eq!(isrc.len(), 12, "{}", track.isrc);
+                assert!(MARKETS.contains(&&track.isrc[..2]), "{}", track.isrc);
+                assert!(isrc[2..5].iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()));
+                assert!(isrc[5..].iter().all(u8::is_ascii_digit), "{}", track.isrc);
+                let album = albums[track.album_id.as_str()];
+                assert_eq!(&track.isrc[5..7], &album.release_date[2..4]);
+                assert!(seen.insert(track.isrc.as_str()), "duplicate {}", track.isrc);
+            }
+        }
+    }
+}

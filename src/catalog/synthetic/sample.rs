@@ -1,0 +1,30 @@
+//! The 200,000-track sample the statistical tests of the generator share, generated once.
+
+use std::sync::OnceLock;
+
+use super::generate;
+use crate::domain::catalog::{ArtistBundle, TrackRecord};
+
+/// Largest number of tracks on one generated album (compilations).
+pub(super) const MAX_ALBUM_TRACKS: usize = 18;
+const SAMPLE_SEED: u64 = 0xC0FF_EE00_1234;
+pub(super) const SAMPLE_TRACKS: usize = 200_000;
+
+/// 200,000 tracks shared by the statistical tests (generated once).
+pub(super) fn sample() -> &'static [ArtistBundle] {
+    static SAMPLE: OnceLock<Vec<ArtistBundle>> = OnceLock::new();
+    SAMPLE.get_or_init(|| generate(SAMPLE_SEED, SAMPLE_TRACKS).collect())
+}
+
+pub(super) fn sample_tracks() -> impl Iterator<Item = &'static TrackRecord> {
+    sample().iter().flat_map(|b| b.tracks.iter())
+}
+
+pub(super) fn is_base62_id(id: &str) -> bool {
+    id.len() == 22 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+pub(super) fn percentile(sorted: &[u8], p: f64) -> u8 {
+    let index = ((sorted.len() - 1) as f64 * p) as usize;
+    sorted[index]
+}
