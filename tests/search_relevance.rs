@@ -407,13 +407,13 @@ fn latency_over_a_million_synthetic_tracks() {
         }
         let mut album_names = HashMap::new();
         for album in &bundle.albums {
-            album_names.insert(album.id.as_str(), album.name.as_str());
+            album_names.insert(album.id, album.name.as_str());
             albums += 1;
         }
         for track in &bundle.tracks {
             n += 1;
             if n % 499 == 0 {
-                sample_titles.push((Id::parse(&track.id).expect("track id"), track.name.clone()));
+                sample_titles.push((track.id, track.name.clone()));
             }
             *title_counts.entry(words(&track.name).join(" ")).or_default() += 1;
         }
@@ -421,23 +421,19 @@ fn latency_over_a_million_synthetic_tracks() {
             playlists += bundle.tracks.len().div_ceil(10);
             continue;
         }
-        batch.add_artist(&ArtistDoc {
-            id: Id::parse(&artist.id).expect("artist id"),
-            name: artist.name.clone(),
-            popularity: artist.popularity,
-        });
+        batch.add_artist(&ArtistDoc { id: artist.id, name: artist.name.clone(), popularity: artist.popularity });
         for album in &bundle.albums {
             batch.add_album(&AlbumDoc {
-                id: Id::parse(&album.id).expect("album id"),
+                id: album.id,
                 name: album.name.clone(),
                 artist: artist.name.clone(),
                 popularity: album.popularity,
             });
         }
         for (k, track) in bundle.tracks.iter().enumerate() {
-            let album = album_names.get(track.album_id.as_str()).copied().unwrap_or_default();
+            let album = album_names.get(&track.album_id).copied().unwrap_or_default();
             batch.add_track(&TrackDoc {
-                id: Id::parse(&track.id).expect("track id"),
+                id: track.id,
                 name: track.name.clone(),
                 artist: artist.name.clone(),
                 album: album.to_owned(),

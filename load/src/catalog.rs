@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use hdrhistogram::Histogram;
+use segue::ids::Id;
 use serde::Serialize;
 
 use crate::procfs::CpuClock;
@@ -60,10 +61,10 @@ pub struct CatalogArgs {
 /// A track of the catalog, as requests name it.
 #[derive(Debug, Clone)]
 struct Sampled {
-    id: String,
+    id: Id,
     name: String,
-    album: String,
-    artist: String,
+    album: Id,
+    artist: Id,
     artist_name: String,
 }
 

@@ -2,11 +2,13 @@
 //! its albums and tracks ([`ArtistBundle`]). Both the synthetic catalog generator and the import
 //! of the songs dataset produce these; the store reads its own rows back in other shapes.
 
+use crate::ids::Id;
+
 /// An artist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtistRecord {
-    /// 22-character base62 id, unique within the catalog.
-    pub id: String,
+    /// Unique within the catalog.
+    pub id: Id,
     /// Display name, e.g. "Mira Castell" or "The Velvet Harbors".
     pub name: String,
     /// Genre names, most characteristic first (at most three).
@@ -41,10 +43,10 @@ impl AlbumType {
 /// An album; all of its tracks belong to `artist_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlbumRecord {
-    /// 22-character base62 id, unique within the catalog.
-    pub id: String,
+    /// Unique within the catalog.
+    pub id: Id,
     /// Id of the album's (only) artist.
-    pub artist_id: String,
+    pub artist_id: Id,
     /// Album title; a single is named after its lead track.
     pub name: String,
     /// Album, single/EP or compilation.
@@ -89,12 +91,12 @@ pub struct AudioFeatures {
 /// A track.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackRecord {
-    /// 22-character base62 id, unique within the catalog.
-    pub id: String,
+    /// Unique within the catalog.
+    pub id: Id,
     /// Id of the album the track is on.
-    pub album_id: String,
+    pub album_id: Id,
     /// Id of the album's artist.
-    pub artist_id: String,
+    pub artist_id: Id,
     /// Track title, possibly with a "(feat. …)", "- Live" or remix suffix.
     pub name: String,
     pub duration_ms: u32,

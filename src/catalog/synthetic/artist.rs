@@ -197,8 +197,8 @@ impl ArtistBuilder {
             };
             self.tracks.push(TrackRecord {
                 id: catalog_id(self.seed, IdKind::Track, (self.index << 16) | local as u64),
-                album_id: album_id.clone(),
-                artist_id: self.artist.id.clone(),
+                album_id,
+                artist_id: self.artist.id,
                 name: title.clone(),
                 duration_ms,
                 explicit,
@@ -215,7 +215,7 @@ impl ArtistBuilder {
 
         self.albums.push(AlbumRecord {
             id: album_id,
-            artist_id: self.artist.id.clone(),
+            artist_id: self.artist.id,
             name,
             album_type: release.album_type(),
             release_date: format!("{year:04}-{month:02}-{dom:02}"),

@@ -2,6 +2,7 @@
 //! id, so the ids of one catalog never collide, and ISRCs unique per artist and track.
 
 use super::random::{Stream, derive_seed, mix64};
+use crate::ids::Id;
 
 /// What an id names; part of the id derivation so the kinds never collide.
 #[derive(Debug, Clone, Copy)]
@@ -11,12 +12,12 @@ pub(super) enum IdKind {
     Track = 3,
 }
 
-/// A 22-character base62 id for `(seed, kind, index)`.
+/// The id of `(seed, kind, index)`.
 ///
 /// The 128-bit input `(seed key ^ kind, index)` goes through a four-round
 /// Feistel network, a bijection, so ids within one catalog are guaranteed
 /// distinct, while looking random.
-pub(super) fn catalog_id(seed: u64, kind: IdKind, index: u64) -> String {
+pub(super) fn catalog_id(seed: u64, kind: IdKind, index: u64) -> Id {
     let mut left = derive_seed(seed, Stream::IdKey, 0) ^ kind as u64;
     let mut right = index;
     for round in 1..=4u64 {
@@ -25,27 +26,7 @@ pub(super) fn catalog_id(seed: u64, kind: IdKind, index: u64) -> String {
         left = right;
         right = next;
     }
-    base62(u128::from(left) << 64 | u128::from(right))
-}
-
-const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// Encodes a 128-bit value as exactly 22 base62 digits (62^22 > 2^128), left-padded with '0'.
-fn base62(value: u128) -> String {
-    /// 62^10, the largest power of 62 below 2^64.
-    const CHUNK: u128 = 839_299_365_868_340_224;
-    fn fill(digits: &mut [u8], mut v: u64) {
-        for d in digits.iter_mut().rev() {
-            *d = BASE62[(v % 62) as usize];
-            v /= 62;
-        }
-    }
-    let mut digits = [b'0'; 22];
-    let rest = value / CHUNK;
-    fill(&mut digits[12..], (value % CHUNK) as u64);
-    fill(&mut digits[2..12], (rest % CHUNK) as u64);
-    fill(&mut digits[..2], (rest / CHUNK) as u64);
-    digits.iter().map(|&b| char::from(b)).collect()
+    Id::from_u128(u128::from(left) << 64 | u128::from(right))
 }
 
 /// ISRC `CC RRR YY NNNNN` for the `local`-th track of artist `artist_index`.
@@ -72,7 +53,6 @@ pub(super) fn isrc(seed: u64, country: &str, artist_index: u64, local: usize, ye
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::catalog::synthetic::artist::MARKETS;
     use crate::catalog::synthetic::sample::{is_base62_id, sample, sample_tracks};
     use crate::domain::catalog::AlbumRecord;
@@ -82,28 +62,20 @@ mod tests {
     fn ids_are_22_base62_chars_and_unique() {
         let mut seen = HashSet::new();
         for bundle in sample() {
-            assert!(is_base62_id(&bundle.artist.id), "{}", bundle.artist.id);
-            assert!(seen.insert(bundle.artist.id.as_str()));
+            assert!(is_base62_id(bundle.artist.id), "{}", bundle.artist.id);
+            assert!(seen.insert(bundle.artist.id));
             for album in &bundle.albums {
-                assert!(is_base62_id(&album.id), "{}", album.id);
-                assert!(seen.insert(album.id.as_str()));
+                assert!(is_base62_id(album.id), "{}", album.id);
+                assert!(seen.insert(album.id));
             }
             for track in &bundle.tracks {
-                assert!(is_base62_id(&track.id), "{}", track.id);
-                assert!(seen.insert(track.id.as_str()));
+                assert!(is_base62_id(track.id), "{}", track.id);
+                assert!(seen.insert(track.id));
             }
         }
         // Ids look random: all 62 digits appear at the last position.
-        let last: HashSet<u8> = sample_tracks().filter_map(|t| t.id.bytes().last()).collect();
+        let last: HashSet<u8> = sample_tracks().filter_map(|t| t.id.as_str().bytes().last()).collect();
         assert_eq!(last.len(), 62);
-    }
-
-    #[test]
-    fn base62_pads_and_covers_the_full_range() {
-        assert_eq!(base62(0), "0".repeat(22));
-        assert_eq!(base62(61), format!("{}z", "0".repeat(21)));
-        assert_eq!(base62(62), format!("{}10", "0".repeat(20)));
-        assert_eq!(base62(u128::MAX), "7n42DGM5Tflk9n8mt7Fhc7");
     }
 
     #[test]

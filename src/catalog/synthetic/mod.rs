@@ -122,10 +122,10 @@ mod tests {
                 fingerprint = (fingerprint ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
             }
         }
-        let first = generate(7, 1).next().map(|b| (b.artist.id, b.artist.name, b.tracks[0].name.clone()));
+        let first = generate(7, 1).next().map(|b| (b.artist.id.to_string(), b.artist.name, b.tracks[0].name.clone()));
         let expected = ("2KdtcYuBXyeLvv18WJIMnt", "Savage Sparrow", "Monday Planet (feat. Prophet Necklace)");
         assert_eq!(first, Some((expected.0.to_string(), expected.1.to_string(), expected.2.to_string())));
-        assert_eq!(fingerprint, 0x1e4d_1d45_f9ec_fce3);
+        assert_eq!(fingerprint, 0x169e_4f12_5fd0_3b55);
     }
 
     #[test]

@@ -138,10 +138,12 @@ const LAST_RELEASE_DAY: i64 = days_from_civil(2026, 3, 31);
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::catalog::synthetic::sample::{MAX_ALBUM_TRACKS, SAMPLE_TRACKS, sample, sample_tracks};
     use crate::domain::catalog::TrackRecord;
-    use std::collections::HashMap;
+    use crate::ids::Id;
 
     #[test]
     fn release_dates_are_valid_and_skew_recent() {
@@ -182,11 +184,11 @@ mod tests {
         let mut sizes: HashMap<AlbumType, Vec<usize>> = HashMap::new();
         let last = sample().len() - 1;
         for (n, bundle) in sample().iter().enumerate() {
-            let artist_id = bundle.artist.id.as_str();
-            let mut per_album: HashMap<&str, Vec<&TrackRecord>> = HashMap::new();
+            let artist_id = bundle.artist.id;
+            let mut per_album: HashMap<Id, Vec<&TrackRecord>> = HashMap::new();
             for track in &bundle.tracks {
                 assert_eq!(track.artist_id, artist_id);
-                per_album.entry(track.album_id.as_str()).or_default().push(track);
+                per_album.entry(track.album_id).or_default().push(track);
             }
             assert_eq!(per_album.len(), bundle.albums.len());
             assert!(bundle.tracks.len() < 1_000);
@@ -194,7 +196,7 @@ mod tests {
                 assert_eq!(album.artist_id, artist_id);
                 assert!(!album.name.is_empty() && !album.label.is_empty());
                 assert!(album.popularity <= 100);
-                let tracks = &per_album[album.id.as_str()];
+                let tracks = &per_album[&album.id];
                 let count = tracks.len();
                 assert!((1..=MAX_ALBUM_TRACKS).contains(&count), "{count} tracks");
                 if album.album_type == AlbumType::Single {

@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 
 use super::generate;
 use crate::domain::catalog::{ArtistBundle, TrackRecord};
+use crate::ids::Id;
 
 /// Largest number of tracks on one generated album (compilations).
 pub(super) const MAX_ALBUM_TRACKS: usize = 18;
@@ -20,8 +21,10 @@ pub(super) fn sample_tracks() -> impl Iterator<Item = &'static TrackRecord> {
     sample().iter().flat_map(|b| b.tracks.iter())
 }
 
-pub(super) fn is_base62_id(id: &str) -> bool {
-    id.len() == 22 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+/// True when `id` reads as 22 base62 characters that parse back to the same id.
+pub(super) fn is_base62_id(id: Id) -> bool {
+    let text = id.as_str();
+    text.len() == 22 && text.bytes().all(|b| b.is_ascii_alphanumeric()) && Id::parse(text) == Some(id)
 }
 
 pub(super) fn percentile(sorted: &[u8], p: f64) -> u8 {
