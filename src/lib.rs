@@ -14,6 +14,7 @@
 //!   only module that imports sqlx.
 //! - [`domain`]: the types storage, the catalog and auth share (subscriptions, the viewer of a
 //!   request, catalog records), so none of them imports another for its types.
+//! - [`reproducible`]: the one seeded random generator and the one stable hash (FNV-1a).
 //! - [`ids`], [`error`], [`config`], [`metrics`], [`clock`]: the small shared pieces.
 //!
 //! The binary (`src/main.rs`) is thin: it parses the command line and calls into this library.
@@ -29,6 +30,7 @@ pub mod gateway;
 pub mod ids;
 pub mod metrics;
 pub mod player;
+pub mod reproducible;
 pub mod search;
 pub mod storage;
 pub mod streaming;

@@ -1,27 +1,33 @@
 //! One artist with its whole discography: the artist's popularity, home market and sound, and
 //! every album and track with its popularity, duration, markets and audio features.
 
+use rand::Rng;
+use rand::seq::IndexedRandom;
+
 use super::genres::{FALLBACK_GENRE, Family, Genre, artist_genres, pick_genre};
-use super::ids::{IdKind, catalog_id, isrc};
+use super::ids::{CatalogKeys, IdKind};
 use super::names::{artist_name, pool_label, surname};
-use super::random::{Rng, Stream, derive_seed};
+use super::random::{Draw, Stream, stream_rng};
 use super::releases::{Release, civil_from_days, plan_releases, schedule};
 use super::titles::{album_title, compilation_title, live_album_title, song_title};
 use super::words::NOUNS;
 use crate::domain::catalog::{AlbumRecord, AlbumType, ArtistBundle, ArtistRecord, AudioFeatures, TrackRecord};
+use crate::reproducible::SeededRng;
 
-/// The markets an artist may call home, and where restricted tracks may be licensed.
-pub(super) const MARKETS: &[&str] = &["US", "GB", "DE", "FR", "SE", "JP", "BR", "CA", "AU", "MX", "ES", "IT", "NL"];
-
-/// Relative frequency of each of [`MARKETS`] as an artist's home country.
-const MARKET_WEIGHTS: &[u32] = &[30, 12, 7, 7, 5, 7, 7, 5, 5, 4, 4, 4, 3];
+/// The markets an artist may call home and where restricted tracks may be licensed, each with
+/// its relative frequency as an artist's home country.
+#[rustfmt::skip]
+pub(super) const MARKETS: &[(&str, u32)] = &[
+    ("US", 30), ("GB", 12), ("DE", 7), ("FR", 7), ("SE", 5), ("JP", 7), ("BR", 7), ("CA", 5),
+    ("AU", 5), ("MX", 4), ("ES", 4), ("IT", 4), ("NL", 3),
+];
 
 /// Share of albums whose tracks are restricted to a few markets.
 const RESTRICTED_ALBUM_SHARE: f64 = 0.03;
 
 /// Discrete exponential popularity: P(p >= n) = 0.94^n, so median ≈ 11, 99th percentile ≈ 74.
-fn artist_popularity(rng: &mut Rng) -> u8 {
-    let u = rng.unit();
+fn artist_popularity(rng: &mut SeededRng) -> u8 {
+    let u = rng.random::<f64>();
     let mut tail = 1.0;
     let mut popularity = 0u8;
     while popularity < 100 {
@@ -35,12 +41,12 @@ fn artist_popularity(rng: &mut Rng) -> u8 {
 }
 
 /// About 20 followers at popularity 0, 40 thousand at 50, 80 million at 100.
-fn followers(rng: &mut Rng, popularity: u8) -> u32 {
+fn followers(rng: &mut SeededRng, popularity: u8) -> u32 {
     let mut scale = 20.0;
     for _ in 0..popularity {
         scale *= 1.165;
     }
-    (scale * rng.uniform(0.4, 1.6)) as u32 + rng.below(20) as u32
+    (scale * rng.random_range(0.4..1.6)) as u32 + rng.random_range(0..20)
 }
 
 /// Per-artist deviations from the genre's sound, so an artist's tracks hang together.
@@ -57,7 +63,7 @@ struct Sound {
 }
 
 impl Sound {
-    fn new(rng: &mut Rng) -> Self {
+    fn new(rng: &mut SeededRng) -> Self {
         Self {
             danceability: rng.normal() * 0.06,
             energy: rng.normal() * 0.07,
@@ -66,7 +72,7 @@ impl Sound {
             instrumental: rng.normal() * 0.05,
             tempo: rng.normal() * 8.0,
             loudness: rng.normal() * 1.5,
-            duration: rng.uniform(0.85, 1.15),
+            duration: rng.random_range(0.85..1.15),
         }
     }
 }
@@ -95,8 +101,9 @@ fn round3(x: f64) -> f32 {
 /// Generates one artist with its whole discography.
 pub(super) struct ArtistBuilder {
     seed: u64,
+    keys: CatalogKeys,
     index: u64,
-    rng: Rng,
+    rng: SeededRng,
     artist: ArtistRecord,
     family: Family,
     genres: Vec<&'static Genre>,
@@ -112,23 +119,23 @@ pub(super) struct ArtistBuilder {
 }
 
 impl ArtistBuilder {
-    pub(super) fn new(seed: u64, index: u64) -> Self {
-        let mut rng = Rng::new(derive_seed(seed, Stream::Artist, index));
+    pub(super) fn new(seed: u64, keys: CatalogKeys, index: u64) -> Self {
+        let mut rng = stream_rng(seed, Stream::Artist, index);
         let primary = pick_genre(&mut rng);
         let genres = artist_genres(&mut rng, primary);
         let name = artist_name(&mut rng, primary.family);
         let popularity = artist_popularity(&mut rng);
         let followers = followers(&mut rng, popularity);
-        let country = MARKETS.get(rng.weighted(MARKET_WEIGHTS)).copied().unwrap_or("US");
+        let country = MARKETS.choose_weighted(&mut rng, |(_, weight)| *weight).map_or("US", |(code, _)| *code);
         let sound = Sound::new(&mut rng);
-        let explicit_rate = (primary.explicit * rng.uniform(0.3, 2.1)).min(0.95);
+        let explicit_rate = (primary.explicit * rng.random_range(0.3..2.1)).min(0.95);
         let home_label = if rng.chance(0.1) {
             if rng.chance(0.5) { name.clone() } else { format!("{name} Music") }
         } else {
             pool_label(&mut rng, seed)
         };
         let artist = ArtistRecord {
-            id: catalog_id(seed, IdKind::Artist, index),
+            id: keys.catalog_id(IdKind::Artist, index),
             name,
             genres: genres.iter().map(|g| g.name.to_string()).collect(),
             popularity,
@@ -136,6 +143,7 @@ impl ArtistBuilder {
         };
         Self {
             seed,
+            keys,
             index,
             rng,
             artist,
@@ -165,24 +173,24 @@ impl ArtistBuilder {
         let (year, month, dom) = civil_from_days(day);
         let first_year = *self.first_year.get_or_insert(year);
         let album_local = self.albums.len() as u64;
-        let album_id = catalog_id(self.seed, IdKind::Album, (self.index << 16) | album_local);
+        let album_id = self.keys.catalog_id(IdKind::Album, (self.index << 16) | album_local);
         let (disc1, disc2) = release.disc_sizes(&mut self.rng);
         let titles = self.track_titles(release, disc1 + disc2, year);
         let name = self.album_name(release, &titles, first_year, year);
         let label = if self.rng.chance(0.8) { self.home_label.clone() } else { pool_label(&mut self.rng, self.seed) };
         let markets = if self.rng.chance(RESTRICTED_ALBUM_SHARE) { Some(self.restricted_markets()) } else { None };
         let base_popularity =
-            f64::from(self.artist.popularity) * release.popularity_factor() * self.rng.uniform(0.7, 1.1);
-        let lead = self.rng.below(titles.len());
+            f64::from(self.artist.popularity) * release.popularity_factor() * self.rng.random_range(0.7..1.1);
+        let lead = self.rng.random_range(0..titles.len().max(1));
 
         let mut popularity_sum = 0.0;
         let mut popularity_max = 0.0f64;
         for (i, (title, kind)) in titles.iter().enumerate() {
             let (disc_number, track_number) = if i < disc1 { (1, i + 1) } else { (2, i - disc1 + 1) };
             let local = self.tracks.len();
-            let mut popularity = base_popularity * self.rng.uniform(0.75, 1.05) + self.rng.normal() * 2.0;
+            let mut popularity = base_popularity * self.rng.random_range(0.75..1.05) + self.rng.normal() * 2.0;
             if i == lead {
-                popularity += self.rng.uniform(2.0, 10.0);
+                popularity += self.rng.random_range(2.0..10.0);
             }
             let popularity = popularity.clamp(0.0, 100.0).round();
             popularity_sum += popularity;
@@ -196,7 +204,7 @@ impl ArtistBuilder {
                 _ => self.rng.chance(self.explicit_rate),
             };
             self.tracks.push(TrackRecord {
-                id: catalog_id(self.seed, IdKind::Track, (self.index << 16) | local as u64),
+                id: self.keys.catalog_id(IdKind::Track, (self.index << 16) | local as u64),
                 album_id,
                 artist_id: self.artist.id,
                 name: title.clone(),
@@ -205,7 +213,7 @@ impl ArtistBuilder {
                 popularity: popularity as u8,
                 track_number: track_number as u32,
                 disc_number,
-                isrc: isrc(self.seed, self.country, self.index, local, year),
+                isrc: self.keys.isrc(self.country, self.index, local, year),
                 available_markets: markets.clone(),
                 features,
             });
@@ -242,7 +250,7 @@ impl ArtistBuilder {
 
     /// A previously released song (or a fresh one if there is none yet).
     fn old_song(&mut self) -> String {
-        match self.songs.get(self.rng.below(self.songs.len())) {
+        match self.songs.choose(&mut self.rng) {
             Some(title) => title.clone(),
             None => self.new_song(),
         }
@@ -275,7 +283,7 @@ impl ArtistBuilder {
             }
             Release::Album | Release::DoubleAlbum => {
                 for i in 0..count {
-                    let roll = self.rng.unit();
+                    let roll = self.rng.random::<f64>();
                     let entry = if i == 0 && roll < 0.04 {
                         ("Intro".to_string(), TrackKind::Interlude)
                     } else if i + 1 == count && roll < 0.03 {
@@ -324,7 +332,7 @@ impl ArtistBuilder {
 
     /// An alternative version of `title` for a single's B-side or an EP's closer.
     fn version_of(&mut self, title: &str) -> (String, TrackKind) {
-        match self.rng.below(6) {
+        match self.rng.random_range(0..6) {
             0 => (format!("{title} - Radio Edit"), TrackKind::RadioEdit),
             1 => (format!("{title} (Extended Mix)"), TrackKind::Remix),
             2 => (format!("{title} - {} Remix", surname(&mut self.rng)), TrackKind::Remix),
@@ -350,7 +358,7 @@ impl ArtistBuilder {
                     self.artist.name.clone()
                 } else {
                     let title = album_title(rng, self.family);
-                    match rng.below(100) {
+                    match rng.random_range(0..100) {
                         0..=2 => format!("{title} (Deluxe Edition)"),
                         3 => format!("{title} (Expanded Edition)"),
                         _ => title,
@@ -369,8 +377,8 @@ impl ArtistBuilder {
     /// The artist's home market plus up to three others, sorted.
     fn restricted_markets(&mut self) -> Vec<String> {
         let mut markets = vec![self.country.to_string()];
-        for _ in 0..self.rng.below(4) {
-            let market = self.rng.pick(MARKETS).to_string();
+        for _ in 0..self.rng.random_range(0..4) {
+            let market = MARKETS.choose(&mut self.rng).map_or("US", |(code, _)| *code).to_string();
             if !markets.contains(&market) {
                 markets.push(market);
             }
@@ -381,7 +389,7 @@ impl ArtistBuilder {
 
     fn track_genre(&mut self) -> &'static Genre {
         if self.genres.len() > 1 && self.rng.chance(0.3) {
-            self.genres.get(self.rng.below(self.genres.len())).copied().unwrap_or(FALLBACK_GENRE)
+            self.genres.choose(&mut self.rng).copied().unwrap_or(FALLBACK_GENRE)
         } else {
             self.genres.first().copied().unwrap_or(FALLBACK_GENRE)
         }
@@ -390,11 +398,11 @@ impl ArtistBuilder {
     fn duration_ms(&mut self, genre: &Genre, kind: TrackKind) -> u32 {
         let rng = &mut self.rng;
         if kind == TrackKind::Interlude {
-            return rng.between(20_000, 75_000);
+            return rng.random_range(20_000..=75_000);
         }
         let seconds = if rng.chance(0.012) {
             // The occasional epic.
-            rng.uniform(480.0, 780.0)
+            rng.random_range(480.0..780.0)
         } else {
             let factor = match kind {
                 TrackKind::Remix => 1.35,
@@ -404,7 +412,7 @@ impl ArtistBuilder {
             };
             (genre.seconds * self.sound.duration * factor * (1.0 + 0.18 * rng.normal())).clamp(75.0, 900.0)
         };
-        (seconds * 1000.0) as u32 + rng.below(1000) as u32
+        (seconds * 1000.0) as u32 + rng.random_range(0..1000)
     }
 
     fn features(&mut self, genre: &Genre, kind: TrackKind) -> AudioFeatures {
@@ -414,14 +422,14 @@ impl ArtistBuilder {
         let mut energy = genre.energy + sound.energy + rng.normal() * 0.12;
         let mut acousticness =
             genre.acousticness + sound.acousticness + rng.normal() * 0.12 - (energy - genre.energy) * 0.5;
-        let mut speechiness = genre.speechiness * rng.uniform(0.5, 1.5) + rng.unit() * 0.03;
+        let mut speechiness = genre.speechiness * rng.random_range(0.5..1.5) + rng.random::<f64>() * 0.03;
         let mut instrumentalness = if rng.chance(genre.instrumental + sound.instrumental) {
-            rng.uniform(0.5, 0.98)
+            rng.random_range(0.5..0.98)
         } else {
-            let u = rng.unit();
+            let u = rng.random::<f64>();
             u * u * u * 0.08
         };
-        let u = rng.unit();
+        let u = rng.random::<f64>();
         let mut liveness = 0.03 + 0.3 * u * u * u;
         let valence = genre.valence + sound.valence + rng.normal() * 0.16 + (danceability - genre.danceability) * 0.3;
         let mut tempo = genre.tempo + sound.tempo + rng.normal() * 10.0;
@@ -435,17 +443,17 @@ impl ArtistBuilder {
                 energy *= 0.5;
                 loudness -= 4.0;
                 if rng.chance(0.4) {
-                    speechiness = rng.uniform(0.5, 0.95);
+                    speechiness = rng.random_range(0.5..0.95);
                 } else {
-                    instrumentalness = rng.uniform(0.6, 0.97);
+                    instrumentalness = rng.random_range(0.6..0.97);
                 }
             }
             TrackKind::Live => {
-                liveness = rng.uniform(0.65, 0.98);
+                liveness = rng.random_range(0.65..0.98);
                 loudness -= 1.0;
             }
             TrackKind::Acoustic => {
-                acousticness = rng.uniform(0.75, 0.98);
+                acousticness = rng.random_range(0.75..0.98);
                 energy *= 0.65;
                 loudness -= 4.0;
             }
@@ -454,15 +462,15 @@ impl ArtistBuilder {
                 energy += 0.08;
             }
             TrackKind::Instrumental => {
-                instrumentalness = rng.uniform(0.7, 0.97);
+                instrumentalness = rng.random_range(0.7..0.97);
                 speechiness = speechiness.min(0.05);
             }
             TrackKind::Song | TrackKind::RadioEdit => {}
         }
 
-        let key = if rng.chance(0.01) { -1 } else { rng.below(12) as i8 };
+        let key = if rng.chance(0.01) { -1 } else { rng.random_range(0..12) };
         let mode = u8::from(rng.chance(0.62));
-        let time_signature = match rng.below(100) {
+        let time_signature = match rng.random_range(0..100) {
             0..=7 => 3,
             8..=9 => 5,
             _ => 4,
@@ -486,9 +494,10 @@ impl ArtistBuilder {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::catalog::synthetic::sample::{SAMPLE_TRACKS, percentile, sample, sample_tracks};
-    use std::collections::HashMap;
 
     #[test]
     fn audio_features_are_in_range() {
@@ -588,7 +597,7 @@ mod tests {
                 assert!((1..=4).contains(&markets.len()));
                 assert!(markets.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
                 for m in markets {
-                    assert!(MARKETS.contains(&m.as_str()), "{m}");
+                    assert!(MARKETS.iter().any(|(code, _)| code == m), "{m}");
                     *per_market.entry(m.as_str()).or_default() += 1;
                 }
             }

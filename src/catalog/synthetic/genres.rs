@@ -1,7 +1,10 @@
 //! The built-in genres, their families and typical sound, and how an artist's genres are drawn
 //! (a weighted primary genre and up to two related ones).
 
-use super::random::Rng;
+use rand::seq::IndexedRandom;
+
+use super::random::Draw;
+use crate::reproducible::SeededRng;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Family {
@@ -120,20 +123,12 @@ fn genre_names() -> impl Iterator<Item = &'static str> {
     GENRES.iter().map(|g| g.name)
 }
 
-pub(super) fn pick_genre(rng: &mut Rng) -> &'static Genre {
-    let total: u32 = GENRES.iter().map(|g| g.weight).sum();
-    let mut roll = rng.below(total as usize) as u32;
-    for genre in GENRES {
-        if roll < genre.weight {
-            return genre;
-        }
-        roll -= genre.weight;
-    }
-    FALLBACK_GENRE
+pub(super) fn pick_genre(rng: &mut SeededRng) -> &'static Genre {
+    GENRES.choose_weighted(rng, |genre| genre.weight).unwrap_or(FALLBACK_GENRE)
 }
 
 /// The primary genre plus up to two related ones (usually from the same family).
-pub(super) fn artist_genres(rng: &mut Rng, primary: &'static Genre) -> Vec<&'static Genre> {
+pub(super) fn artist_genres(rng: &mut SeededRng, primary: &'static Genre) -> Vec<&'static Genre> {
     let mut genres = vec![primary];
     let extra = if rng.chance(0.5) {
         0
@@ -145,7 +140,7 @@ pub(super) fn artist_genres(rng: &mut Rng, primary: &'static Genre) -> Vec<&'sta
     for _ in 0..extra {
         let candidate = if rng.chance(0.85) {
             let kin: Vec<&'static Genre> = GENRES.iter().filter(|g| g.family == primary.family).collect();
-            kin.get(rng.below(kin.len())).copied().unwrap_or(primary)
+            kin.choose(rng).copied().unwrap_or(primary)
         } else {
             pick_genre(rng)
         };
@@ -158,9 +153,10 @@ pub(super) fn artist_genres(rng: &mut Rng, primary: &'static Genre) -> Vec<&'sta
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
     use crate::catalog::synthetic::sample::sample;
-    use std::collections::HashSet;
 
     #[test]
     fn genres_come_from_the_built_in_list() {

@@ -2,11 +2,14 @@
 //! syllables (never spelling a blocked fragment), in the conventions of each genre family.
 
 use super::genres::Family;
-use super::random::{Rng, Stream, derive_seed};
+use rand::Rng;
+
+use super::random::{Draw, Stream, stream_rng};
 use super::words::{
     ADJECTIVES, CODAS, FIRST_NAMES, NOUNS, ONSETS_INITIAL, ONSETS_MEDIAL, PLACES, PLURALS, SURNAME_ENDINGS, SURNAMES,
     VOWELS,
 };
+use crate::reproducible::SeededRng;
 
 fn capitalize(word: &str) -> String {
     let mut chars = word.chars();
@@ -26,7 +29,7 @@ const BLOCKED_FRAGMENTS: &[&str] = &[
 ];
 
 /// A made-up, pronounceable word such as "Kaelor" or "Vantra".
-pub(super) fn coined(rng: &mut Rng, syllables: usize) -> String {
+pub(super) fn coined(rng: &mut SeededRng, syllables: usize) -> String {
     for _ in 0..8 {
         let mut word = String::new();
         for i in 0..syllables.max(1) {
@@ -41,7 +44,7 @@ pub(super) fn coined(rng: &mut Rng, syllables: usize) -> String {
     rng.pick(SURNAMES).to_string()
 }
 
-pub(super) fn surname(rng: &mut Rng) -> String {
+pub(super) fn surname(rng: &mut SeededRng) -> String {
     if rng.chance(0.6) {
         rng.pick(SURNAMES).to_string()
     } else {
@@ -50,11 +53,11 @@ pub(super) fn surname(rng: &mut Rng) -> String {
 }
 
 /// "Mira Castell", occasionally with a middle initial.
-fn person_name(rng: &mut Rng) -> String {
+fn person_name(rng: &mut SeededRng) -> String {
     let first = rng.pick(FIRST_NAMES);
     let last = surname(rng);
     if rng.chance(0.03) {
-        let initial = char::from(b'A' + rng.below(26) as u8);
+        let initial = char::from(rng.random_range(b'A'..=b'Z'));
         format!("{first} {initial}. {last}")
     } else {
         format!("{first} {last}")
@@ -62,8 +65,8 @@ fn person_name(rng: &mut Rng) -> String {
 }
 
 /// A band name such as "The Velvet Harbors".
-fn band_name(rng: &mut Rng) -> String {
-    match rng.below(10) {
+fn band_name(rng: &mut SeededRng) -> String {
+    match rng.random_range(0..10) {
         0..=3 => format!("The {} {}", rng.pick(ADJECTIVES), rng.pick(PLURALS)),
         4 => format!("The {}", rng.pick(PLURALS)),
         5 => format!("{} {}", rng.pick(ADJECTIVES), rng.pick(PLURALS)),
@@ -74,13 +77,13 @@ fn band_name(rng: &mut Rng) -> String {
     }
 }
 
-pub(super) fn artist_name(rng: &mut Rng, family: Family) -> String {
-    let roll = rng.below(100);
+pub(super) fn artist_name(rng: &mut SeededRng, family: Family) -> String {
+    let roll = rng.random_range(0..100);
     match family {
         Family::Pop | Family::Soul | Family::Folk => match roll {
             0..=64 => person_name(rng),
             65..=74 => {
-                let syllables = 2 + rng.below(2);
+                let syllables = rng.random_range(2..4);
                 coined(rng, syllables)
             }
             75..=86 => band_name(rng),
@@ -91,7 +94,7 @@ pub(super) fn artist_name(rng: &mut Rng, family: Family) -> String {
             0..=64 => band_name(rng),
             65..=79 => person_name(rng),
             80..=89 => {
-                let syllables = 2 + rng.below(2);
+                let syllables = rng.random_range(2..4);
                 coined(rng, syllables)
             }
             _ => format!("{} {}", rng.pick(NOUNS), rng.pick(NOUNS)),
@@ -101,22 +104,22 @@ pub(super) fn artist_name(rng: &mut Rng, family: Family) -> String {
             15..=24 => format!("Young {}", rng.pick(FIRST_NAMES)),
             25..=31 => format!("MC {}", coined(rng, 2)),
             32..=54 => {
-                let syllables = 1 + rng.below(3);
+                let syllables = rng.random_range(1..4);
                 coined(rng, syllables)
             }
             55..=66 => format!("{} {}", rng.pick(FIRST_NAMES), rng.pick(NOUNS)),
             67..=76 => format!("{} {}", rng.pick(ADJECTIVES), rng.pick(NOUNS)),
-            77..=84 => format!("{}{}", coined(rng, 1), rng.below(99) + 1),
+            77..=84 => format!("{}{}", coined(rng, 1), rng.random_range(1..=99)),
             _ => person_name(rng),
         },
         Family::Electronic => match roll {
             0..=11 => format!("DJ {}", coined(rng, 2)),
             12..=36 => {
-                let syllables = 2 + rng.below(2);
+                let syllables = rng.random_range(2..4);
                 coined(rng, syllables)
             }
             37..=49 => {
-                let syllables = 1 + rng.below(2);
+                let syllables = rng.random_range(1..3);
                 coined(rng, syllables).to_uppercase()
             }
             50..=64 => format!("{} {}", rng.pick(NOUNS), rng.pick(NOUNS)),
@@ -152,7 +155,7 @@ pub(super) fn artist_name(rng: &mut Rng, family: Family) -> String {
         Family::World => match roll {
             0..=59 => person_name(rng),
             60..=79 => {
-                let syllables = 2 + rng.below(2);
+                let syllables = rng.random_range(2..4);
                 coined(rng, syllables)
             }
             80..=89 => format!("{} y {}", rng.pick(FIRST_NAMES), rng.pick(FIRST_NAMES)),
@@ -166,8 +169,8 @@ const LABEL_POOL: usize = 600;
 
 /// Name of label number `index` of the catalog's shared label pool.
 fn label_name(seed: u64, index: usize) -> String {
-    let mut rng = Rng::new(derive_seed(seed, Stream::Label, index as u64));
-    match rng.below(12) {
+    let mut rng = stream_rng(seed, Stream::Label, index as u64);
+    match rng.random_range(0..12) {
         0 | 1 => format!("{} Records", rng.pick(NOUNS)),
         2 => format!("{} {} Records", rng.pick(ADJECTIVES), rng.pick(NOUNS)),
         3 => format!("{} Music", rng.pick(NOUNS)),
@@ -183,22 +186,24 @@ fn label_name(seed: u64, index: usize) -> String {
 }
 
 /// A label from the shared pool, Zipf-like: a few big labels, a long tail.
-pub(super) fn pool_label(rng: &mut Rng, seed: u64) -> String {
-    let u = rng.unit();
+pub(super) fn pool_label(rng: &mut SeededRng, seed: u64) -> String {
+    let u = rng.random::<f64>();
     let index = (u * u * u * LABEL_POOL as f64) as usize;
     label_name(seed, index)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
     use crate::catalog::synthetic::sample::{sample, sample_tracks};
     use crate::domain::catalog::TrackRecord;
-    use std::collections::HashSet;
+    use crate::reproducible::seeded_rng;
 
     #[test]
     fn coined_words_avoid_blocked_fragments() {
-        let mut rng = Rng::new(11);
+        let mut rng = seeded_rng(11);
         let mut distinct = HashSet::new();
         for n in 0..100_000 {
             let word = coined(&mut rng, 1 + n % 3);

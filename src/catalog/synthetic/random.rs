@@ -1,100 +1,96 @@
-//! The seeded generator every value of the synthetic catalog is drawn from, and the
-//! independent sub-seeds one catalog seed gives each artist, label and id key.
+//! The draws the synthetic catalog is made of, on the server's one seeded generator
+//! ([`SeededRng`]): the catalog seed and the kind of thing drawn ([`Stream`]) key it, and each
+//! artist or label reads a ChaCha stream of its own, so each is generated independently of
+//! every other and of how many come before it.
 
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
 
-/// The SplitMix64 finaliser: a bijective 64-bit mixing function.
-pub(super) fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use crate::reproducible::SeededRng;
 
-/// Independent sub-seeds for the different things derived from one catalog seed.
+/// The kinds of thing drawn from one catalog seed, each from generators of its own.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Stream {
     Artist = 1,
     Label = 2,
-    Registrant = 3,
-    IdKey = 4,
+    Keys = 3,
 }
 
-/// Derives the seed of one sub-generator from the catalog seed.
-pub(super) fn derive_seed(seed: u64, stream: Stream, index: u64) -> u64 {
-    let base = mix64(seed ^ (stream as u64).wrapping_mul(GOLDEN_GAMMA));
-    mix64(base ^ mix64(index.wrapping_add(GOLDEN_GAMMA)))
+/// The generator of item `index` of `stream` in the catalog of `seed`: ChaCha keyed by the
+/// seed and the stream, on stream number `index` (ChaCha has 2^64 independent streams a key).
+pub(super) fn stream_rng(seed: u64, stream: Stream, index: u64) -> SeededRng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&(stream as u64).to_le_bytes());
+    let mut rng = SeededRng::from_seed(key);
+    rng.set_stream(index);
+    rng
 }
 
-/// SplitMix64: tiny, fast, and good enough for synthetic data.
-#[derive(Debug, Clone)]
-pub(super) struct Rng {
-    state: u64,
+/// The draws the generator makes that rand has under another shape or not at all.
+pub(super) trait Draw {
+    /// One word of `list`, uniformly ("" from an empty list).
+    fn pick(&mut self, list: &[&'static str]) -> &'static str;
+
+    /// True with probability `p`, clamped to `0..=1` (callers add up deviations that may stray
+    /// past either end).
+    fn chance(&mut self, p: f64) -> bool;
+
+    /// Approximately standard normal (Irwin–Hall with four terms, within ±3.5): only additions
+    /// and multiplications, no `libm` function whose last bit could differ between platforms.
+    fn normal(&mut self) -> f64;
+
+    /// Number of failures before the first success (success probability `p`), capped at `max`.
+    fn geometric(&mut self, p: f64, max: u32) -> u32;
 }
 
-impl Rng {
-    pub(super) fn new(seed: u64) -> Self {
-        Self { state: seed }
+impl<R: Rng> Draw for R {
+    fn pick(&mut self, list: &[&'static str]) -> &'static str {
+        list.choose(self).copied().unwrap_or_default()
     }
 
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(GOLDEN_GAMMA);
-        mix64(self.state)
+    fn chance(&mut self, p: f64) -> bool {
+        self.random_bool(p.clamp(0.0, 1.0))
     }
 
-    /// Uniform integer in `0..n` (0 when `n` is 0).
-    pub(super) fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-
-    /// Uniform integer in `lo..=hi`.
-    pub(super) fn between(&mut self, lo: u32, hi: u32) -> u32 {
-        let span = hi.saturating_sub(lo) as usize + 1;
-        lo + self.below(span) as u32
-    }
-
-    /// Uniform float in `[0, 1)`.
-    pub(super) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Uniform float in `[lo, hi)`.
-    pub(super) fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-
-    pub(super) fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// Approximately standard normal (Irwin–Hall with four terms, within ±3.5).
-    pub(super) fn normal(&mut self) -> f64 {
-        let sum = self.unit() + self.unit() + self.unit() + self.unit();
+    fn normal(&mut self) -> f64 {
+        let sum: f64 = (0..4).map(|_| self.random::<f64>()).sum();
         (sum - 2.0) * 1.732_050_807_568_877
     }
 
-    /// Number of failures before the first success (success probability `p`), capped at `max`.
-    pub(super) fn geometric(&mut self, p: f64, max: u32) -> u32 {
-        let mut n = 0;
-        while n < max && !self.chance(p) {
-            n += 1;
+    fn geometric(&mut self, p: f64, max: u32) -> u32 {
+        let mut failures = 0;
+        while failures < max && !self.chance(p) {
+            failures += 1;
         }
-        n
+        failures
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_of_one_seed_are_independent_and_repeatable() {
+        let first = |stream, index| stream_rng(5, stream, index).random::<u64>();
+        assert_eq!(first(Stream::Artist, 3), first(Stream::Artist, 3));
+        assert_ne!(first(Stream::Artist, 3), first(Stream::Artist, 4));
+        assert_ne!(first(Stream::Artist, 3), first(Stream::Label, 3));
+        assert_ne!(stream_rng(5, Stream::Artist, 3).random::<u64>(), stream_rng(6, Stream::Artist, 3).random::<u64>());
     }
 
-    pub(super) fn pick(&mut self, list: &[&'static str]) -> &'static str {
-        list.get(self.below(list.len())).copied().unwrap_or_default()
-    }
-
-    /// Index drawn with the given relative weights.
-    pub(super) fn weighted(&mut self, weights: &[u32]) -> usize {
-        let total: u32 = weights.iter().sum();
-        let mut roll = self.below(total as usize) as u32;
-        for (i, &w) in weights.iter().enumerate() {
-            if roll < w {
-                return i;
-            }
-            roll -= w;
+    #[test]
+    fn draws_stay_in_their_ranges() {
+        let mut rng = stream_rng(1, Stream::Artist, 0);
+        for _ in 0..10_000 {
+            assert!((-3.5..=3.5).contains(&rng.normal()));
+            assert!(rng.geometric(0.5, 3) <= 3);
+            assert!(!rng.chance(-0.2) && rng.chance(1.3));
         }
-        0
+        assert_eq!(rng.pick(&[]), "");
+        assert_eq!(rng.pick(&["only"]), "only");
+        let mean = (0..10_000).map(|_| rng.normal()).sum::<f64>() / 10_000.0;
+        assert!(mean.abs() < 0.05, "mean {mean}");
     }
 }

@@ -2,8 +2,12 @@
 //! compilations), how many tracks each has, and when they come out, with the calendar
 //! arithmetic behind release dates.
 
-use super::random::Rng;
+use rand::Rng;
+use rand::seq::SliceRandom;
+
+use super::random::Draw;
 use crate::domain::catalog::AlbumType;
+use crate::reproducible::SeededRng;
 
 /// Kinds of release in an artist's discography.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,26 +30,26 @@ impl Release {
     }
 
     /// Number of tracks on disc 1 and disc 2.
-    pub(super) fn disc_sizes(self, rng: &mut Rng) -> (usize, usize) {
+    pub(super) fn disc_sizes(self, rng: &mut SeededRng) -> (usize, usize) {
         match self {
             Release::Single => (1 + usize::from(rng.chance(0.35)) + usize::from(rng.chance(0.13)), 0),
-            Release::Ep => (4 + rng.below(3), 0),
-            Release::Album => (8 + rng.below(5) + rng.below(5), 0),
-            Release::DoubleAlbum => (7 + rng.below(3), 7 + rng.below(3)),
-            Release::Live => (9 + rng.below(4) + rng.below(4), 0),
-            Release::Compilation => (10 + rng.below(5) + rng.below(5), 0),
+            Release::Ep => (rng.random_range(4..7), 0),
+            Release::Album => (8 + rng.random_range(0..5) + rng.random_range(0..5), 0),
+            Release::DoubleAlbum => (rng.random_range(7..10), rng.random_range(7..10)),
+            Release::Live => (9 + rng.random_range(0..4) + rng.random_range(0..4), 0),
+            Release::Compilation => (10 + rng.random_range(0..5) + rng.random_range(0..5), 0),
         }
     }
 
     /// Days since the artist's previous release.
-    fn gap_days(self, rng: &mut Rng) -> i64 {
+    fn gap_days(self, rng: &mut SeededRng) -> i64 {
         let (lo, hi) = match self {
             Release::Single => (30, 240),
             Release::Ep => (90, 400),
             Release::Album | Release::DoubleAlbum => (250, 1_100),
             Release::Live | Release::Compilation => (200, 1_200),
         };
-        i64::from(rng.between(lo, hi))
+        i64::from(rng.random_range(lo..=hi))
     }
 
     /// Popularity of the release relative to the artist's.
@@ -61,7 +65,7 @@ impl Release {
 }
 
 /// The artist's discography plan, oldest first. Never empty; at most ~35 releases.
-pub(super) fn plan_releases(rng: &mut Rng, popularity: u8) -> Vec<Release> {
+pub(super) fn plan_releases(rng: &mut SeededRng, popularity: u8) -> Vec<Release> {
     let boost = u32::from(popularity / 30);
     let albums = if rng.chance(0.35) { boost } else { 1 + rng.geometric(0.47, 12) + boost };
     let singles = rng.geometric(0.45, 10) + u32::from(albums == 0);
@@ -72,11 +76,7 @@ pub(super) fn plan_releases(rng: &mut Rng, popularity: u8) -> Vec<Release> {
     }
     plan.extend((0..singles).map(|_| Release::Single));
     plan.extend((0..eps).map(|_| Release::Ep));
-    // Fisher–Yates shuffle of the regular releases.
-    for i in (1..plan.len()).rev() {
-        let j = rng.below(i + 1);
-        plan.swap(i, j);
-    }
+    plan.shuffle(rng);
     if albums >= 3 {
         if rng.chance(0.25) {
             plan.push(Release::Live);
@@ -92,11 +92,11 @@ pub(super) fn plan_releases(rng: &mut Rng, popularity: u8) -> Vec<Release> {
 }
 
 /// Release days (days since 1970-01-01) for the plan, careers skewed towards the present.
-pub(super) fn schedule(rng: &mut Rng, plan: &[Release]) -> Vec<i64> {
+pub(super) fn schedule(rng: &mut SeededRng, plan: &[Release]) -> Vec<i64> {
     let gaps: Vec<i64> =
         plan.iter().enumerate().map(|(i, release)| if i == 0 { 0 } else { release.gap_days(rng) }).collect();
     let span: i64 = gaps.iter().sum();
-    let u = rng.unit();
+    let u = rng.random::<f64>();
     let back = (u * u * u * u * 66.0 * 365.25) as i64;
     let start = (LAST_RELEASE_DAY - span - back).max(FIRST_RELEASE_DAY);
     let mut day = start;
