@@ -156,7 +156,9 @@ mod tests {
         assert!(Id::parse("4iV5W9uYEdYUVa79Axb7Ré").is_none());
         assert_eq!(Id::from_u128(0).as_str(), "0000000000000000000000");
         assert_eq!(Id::from_u128(61).as_str(), "000000000000000000000z");
-        assert_eq!(Id::from_u128(u128::MAX).as_str().len(), 22);
+        assert_eq!(Id::from_u128(62).as_str(), "0000000000000000000010");
+        // 62^22 > 2^128: every u128 fits in 22 digits.
+        assert_eq!(Id::from_u128(u128::MAX).as_str(), "7n42DGM5Tflk9n8mt7Fhc7");
         assert_ne!(Id::random(), Id::random());
     }
 

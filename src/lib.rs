@@ -14,6 +14,9 @@
 //! - [`streaming`]: signed streaming URLs and the audio origin they point at.
 //! - [`storage`]: the store (sqlx over SQLite or PostgreSQL) and the write-behind writer; the
 //!   only module that imports sqlx.
+//! - [`domain`]: the types storage, the catalog and auth share (subscriptions, the viewer of a
+//!   request, catalog records), so none of them imports another for its types.
+//! - [`reproducible`]: the one seeded random generator and the one stable hash (FNV-1a).
 //! - [`telemetry`]: logs, and traces exported over OTLP.
 //! - [`ids`], [`error`], [`config`], [`metrics`], [`clock`]: the small shared pieces.
 //!
@@ -24,12 +27,14 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod gateway;
 pub mod ids;
 pub mod metrics;
 pub mod node;
 pub mod player;
+pub mod reproducible;
 pub mod search;
 pub mod storage;
 pub mod streaming;

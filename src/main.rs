@@ -9,9 +9,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use segue::config::{RestRateLimits, ServerConfig};
+use segue::domain::Product;
 use segue::node::Node;
 use segue::player::SkipPolicy;
-use segue::storage::users::{Product, UserUpsert};
+use segue::storage::users::UserUpsert;
 use segue::storage::{Store, StoreLocation};
 use segue::telemetry::{OtlpConfig, Telemetry};
 
@@ -389,7 +390,7 @@ async fn token(args: TokenArgs) -> Result<(), Failure> {
         .map_err(runtime)?
         .ok_or_else(|| usage(format!("no user named {:?}", args.name)))?;
     let accounts = segue::auth::Accounts::new(store, args.ttl, args.ttl).await.map_err(runtime)?;
-    println!("{}", accounts.issue_access(&segue::auth::UserProfile::from(&record), args.ttl));
+    println!("{}", accounts.issue_access(&segue::domain::Viewer::from(&record), args.ttl));
     Ok(())
 }
 

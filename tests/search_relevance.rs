@@ -22,8 +22,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use segue::catalog::synthetic;
+use rand::Rng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use segue::catalog::{songs_csv, synthetic};
 use segue::ids::Id;
+use segue::reproducible::{SeededRng, seeded_rng};
 use segue::search::{AlbumDoc, ArtistDoc, PlaylistDoc, SearchIndex, SearchKind, TrackDoc};
 
 /// The dataset, in `shared/` beside the checkout (where CI puts it too).
@@ -31,33 +34,6 @@ const SONGS_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/spo
 const PAGE: usize = 20;
 /// Titles shared by more tracks than fit a page cannot all be on it: counted apart.
 const AMBIGUOUS_OVER: usize = PAGE;
-
-/// SplitMix64: a deterministic sample and deterministic typos on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
-    }
-}
-
-/// A deterministic id for a name (FNV-1a, 128 bits).
-fn id_of_name(name: &str) -> Id {
-    let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    for byte in name.bytes() {
-        hash ^= u128::from(byte);
-        hash = hash.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
-    }
-    Id::from_u128(hash)
-}
 
 /// Roughly the index's normalisation (lowercase, split on non-alphanumerics), to group titles.
 fn words(text: &str) -> Vec<String> {
@@ -71,7 +47,7 @@ fn words(text: &str) -> Vec<String> {
 
 /// One typo in one word of 4 ASCII letters or more: a substitution, a deletion or a
 /// transposition of two different neighbours. `None` if no word qualifies.
-fn with_typo(title: &str, rng: &mut Rng) -> Option<String> {
+fn with_typo(title: &str, rng: &mut SeededRng) -> Option<String> {
     let spans: Vec<(usize, usize)> = title
         .split(' ')
         .scan(0, |at, word| {
@@ -81,27 +57,24 @@ fn with_typo(title: &str, rng: &mut Rng) -> Option<String> {
         })
         .filter(|&(start, len)| len >= 4 && title[start..start + len].bytes().all(|b| b.is_ascii_alphabetic()))
         .collect();
-    if spans.is_empty() {
-        return None;
-    }
-    let (start, len) = spans[rng.below(spans.len())];
+    let &(start, len) = spans.choose(rng)?;
     let mut word: Vec<u8> = title.as_bytes()[start..start + len].to_vec();
     loop {
-        match rng.below(3) {
+        match rng.random_range(0..3) {
             0 => {
-                let at = rng.below(len);
+                let at = rng.random_range(0..len);
                 let old = word[at].to_ascii_lowercase();
-                let mut new = b'a' + rng.below(26) as u8;
+                let mut new = rng.random_range(b'a'..=b'z');
                 while new == old {
-                    new = b'a' + rng.below(26) as u8;
+                    new = rng.random_range(b'a'..=b'z');
                 }
                 word[at] = new;
             }
             1 => {
-                word.remove(rng.below(len));
+                word.remove(rng.random_range(0..len));
             }
             _ => {
-                let at = rng.below(len - 1);
+                let at = rng.random_range(0..len - 1);
                 if word[at].eq_ignore_ascii_case(&word[at + 1]) {
                     continue;
                 }
@@ -179,7 +152,11 @@ fn index_songs(songs: &[Song]) -> SearchIndex {
         album.2 = album.2.max(song.popularity);
     }
     for (name, popularity) in &artists {
-        batch.add_artist(&ArtistDoc { id: id_of_name(name), name: (*name).to_owned(), popularity: *popularity });
+        batch.add_artist(&ArtistDoc {
+            id: songs_csv::artist_id(name),
+            name: (*name).to_owned(),
+            popularity: *popularity,
+        });
     }
     for (album_id, (name, artist, popularity)) in &albums {
         let Some(id) = Id::parse(album_id) else {
@@ -275,10 +252,8 @@ fn relevance_on_the_spotify_songs_dataset() {
         *by_title.entry(title).or_default() += 1;
     }
     let mut order: Vec<usize> = (0..songs.len()).collect();
-    let mut rng = Rng(0x5E6E_5EA2);
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i + 1));
-    }
+    let mut rng = seeded_rng(0x5E6E_5EA2);
+    order.shuffle(&mut rng);
     let sample: Vec<&Song> =
         order.iter().map(|&i| &songs[i]).filter(|s| !words(&s.name).is_empty() && s.name != "NA").take(1_000).collect();
 
@@ -407,13 +382,13 @@ fn latency_over_a_million_synthetic_tracks() {
         }
         let mut album_names = HashMap::new();
         for album in &bundle.albums {
-            album_names.insert(album.id.as_str(), album.name.as_str());
+            album_names.insert(album.id, album.name.as_str());
             albums += 1;
         }
         for track in &bundle.tracks {
             n += 1;
             if n % 499 == 0 {
-                sample_titles.push((Id::parse(&track.id).expect("track id"), track.name.clone()));
+                sample_titles.push((track.id, track.name.clone()));
             }
             *title_counts.entry(words(&track.name).join(" ")).or_default() += 1;
         }
@@ -421,23 +396,19 @@ fn latency_over_a_million_synthetic_tracks() {
             playlists += bundle.tracks.len().div_ceil(10);
             continue;
         }
-        batch.add_artist(&ArtistDoc {
-            id: Id::parse(&artist.id).expect("artist id"),
-            name: artist.name.clone(),
-            popularity: artist.popularity,
-        });
+        batch.add_artist(&ArtistDoc { id: artist.id, name: artist.name.clone(), popularity: artist.popularity });
         for album in &bundle.albums {
             batch.add_album(&AlbumDoc {
-                id: Id::parse(&album.id).expect("album id"),
+                id: album.id,
                 name: album.name.clone(),
                 artist: artist.name.clone(),
                 popularity: album.popularity,
             });
         }
         for (k, track) in bundle.tracks.iter().enumerate() {
-            let album = album_names.get(track.album_id.as_str()).copied().unwrap_or_default();
+            let album = album_names.get(&track.album_id).copied().unwrap_or_default();
             batch.add_track(&TrackDoc {
-                id: Id::parse(&track.id).expect("track id"),
+                id: track.id,
                 name: track.name.clone(),
                 artist: artist.name.clone(),
                 album: album.to_owned(),
@@ -499,7 +470,7 @@ fn latency_over_a_million_synthetic_tracks() {
 
     // The query mix: exact titles, the same with one typo, 1-3 letter prefixes of artist names,
     // two-word prefixes of titles.
-    let mut rng = Rng(7);
+    let mut rng = seeded_rng(7);
     let mut queries: Vec<(&str, String)> = Vec::new();
     for (_, title) in sample_titles.iter().take(QUERIES_PER_TYPE) {
         queries.push(("exact title", title.clone()));
@@ -509,7 +480,7 @@ fn latency_over_a_million_synthetic_tracks() {
         queries.push(("title with a typo", query));
     }
     for name in sample_artists.iter().cycle().take(QUERIES_PER_TYPE) {
-        let len = 1 + rng.below(3);
+        let len = rng.random_range(1..=3);
         queries.push(("1-3 letter prefix", name.chars().take(len).collect()));
     }
     for (_, title) in sample_titles.iter().cycle().skip(3) {
@@ -518,7 +489,7 @@ fn latency_over_a_million_synthetic_tracks() {
         }
         let w: Vec<&str> = title.split_whitespace().collect();
         if w.len() >= 2 {
-            let cut: String = w[1].chars().take(1 + rng.below(3)).collect();
+            let cut: String = w[1].chars().take(rng.random_range(1..=3)).collect();
             queries.push(("two-word prefix", format!("{} {cut}", w[0])));
         }
     }

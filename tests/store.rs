@@ -7,11 +7,12 @@
 //! running.
 
 use segue::catalog::synthetic;
+use segue::domain::Product;
 use segue::ids::Id;
 use segue::storage::library::Collection;
 use segue::storage::playlists::NewPlaylist;
 use segue::storage::snapshots::{PlayRecord, SnapshotRecord};
-use segue::storage::users::{Product, UserUpsert};
+use segue::storage::users::UserUpsert;
 use segue::storage::{Store, StoreLocation};
 
 /// A store and what keeps it alive (the temporary dir, or the database to drop).
@@ -114,8 +115,7 @@ async fn catalog(store: &Store) {
     assert!(!store.catalog_is_empty().await.unwrap());
     let bundle = &bundles[0];
     let album = &bundle.albums[0];
-    let album_id = Id::parse(&album.id).unwrap();
-    let tracks = store.album_tracks(album_id).await.unwrap();
+    let tracks = store.album_tracks(album.id).await.unwrap();
     let expected: Vec<_> = bundle.tracks.iter().filter(|t| t.album_id == album.id).collect();
     assert_eq!(tracks.len(), expected.len(), "an import run twice adds nothing");
     assert!(tracks.windows(2).all(|w| (w[0].disc_number, w[0].track_number) < (w[1].disc_number, w[1].track_number)));
@@ -124,8 +124,7 @@ async fn catalog(store: &Store) {
     assert_eq!(first.artist.name, bundle.artist.name);
 
     let track = &expected[0];
-    let id = Id::parse(&track.id).unwrap();
-    let row = &store.tracks(&[id, Id::from_u128(5)]).await.unwrap()[0];
+    let row = &store.tracks(&[track.id, Id::from_u128(5)]).await.unwrap()[0];
     assert_eq!(
         (row.name.as_str(), row.duration_ms, row.explicit),
         (track.name.as_str(), track.duration_ms, track.explicit)
@@ -133,7 +132,7 @@ async fn catalog(store: &Store) {
     assert_eq!(row.isrc.as_deref(), Some(track.isrc.as_str()));
     assert_eq!(row.markets, track.available_markets);
 
-    let artist = Id::parse(&bundle.artist.id).unwrap();
+    let artist = bundle.artist.id;
     let top = store.artist_top_tracks(artist, 5).await.unwrap();
     assert!(top.windows(2).all(|w| w[0].popularity >= w[1].popularity));
     let (albums, total) = store.artist_albums(artist, 2, 0).await.unwrap();
@@ -141,7 +140,7 @@ async fn catalog(store: &Store) {
     assert!(albums.len() <= 2);
     assert_eq!(store.artist(artist).await.unwrap().unwrap().genres, bundle.artist.genres);
 
-    let features = &store.audio_features(&[id]).await.unwrap()[0];
+    let features = &store.audio_features(&[track.id]).await.unwrap()[0];
     assert!((features.tempo - f64::from(track.features.tempo)).abs() < 0.01);
     assert_eq!(features.key, i64::from(track.features.key));
 }
@@ -165,12 +164,7 @@ async fn snapshots_and_history(store: &Store) {
         .iter()
         .take(3)
         .enumerate()
-        .map(|(n, t)| PlayRecord {
-            user,
-            track: Id::parse(&t.id).unwrap(),
-            context_uri: None,
-            played_at_ms: 1_000 + n as i64,
-        })
+        .map(|(n, t)| PlayRecord { user, track: t.id, context_uri: None, played_at_ms: 1_000 + n as i64 })
         .collect();
     store.write_batch(&[], &plays, 103).await.unwrap();
     let recent = store.recently_played(user, i64::MAX, 10).await.unwrap();
@@ -183,7 +177,7 @@ async fn library(store: &Store) {
     let friend = store.insert_user(&upsert("friend", None, None), 1).await.unwrap();
     let bundles: Vec<_> = synthetic::generate(5, 30).collect();
     store.import_bundles(&bundles).await.unwrap();
-    let tracks: Vec<Id> = bundles[0].tracks.iter().take(4).map(|t| Id::parse(&t.id).unwrap()).collect();
+    let tracks: Vec<Id> = bundles[0].tracks.iter().take(4).map(|t| t.id).collect();
     let ghost = Id::from_u128(42);
 
     assert_eq!(store.existing(Collection::SavedTracks, &[tracks[0], ghost]).await.unwrap(), [tracks[0]]);
@@ -202,7 +196,7 @@ async fn library(store: &Store) {
 
     store.add_to(Collection::FollowedUsers, user, &[friend], 1).await.unwrap();
     assert_eq!(store.follower_count(friend).await.unwrap(), 1);
-    let artists: Vec<Id> = bundles.iter().map(|b| Id::parse(&b.artist.id).unwrap()).collect();
+    let artists: Vec<Id> = bundles.iter().map(|b| b.artist.id).collect();
     store.add_to(Collection::FollowedArtists, user, &artists, 1).await.unwrap();
     let (first, total) = store.collection_after(Collection::FollowedArtists, user, None, 1).await.unwrap();
     let (rest, _) = store.collection_after(Collection::FollowedArtists, user, Some(first[0]), 10).await.unwrap();
@@ -216,7 +210,7 @@ async fn playlists(store: &Store) {
     let other = store.insert_user(&upsert("other", None, None), 1).await.unwrap();
     let bundles: Vec<_> = synthetic::generate(9, 10).collect();
     store.import_bundles(&bundles).await.unwrap();
-    let tracks: Vec<Id> = bundles[0].tracks.iter().map(|t| Id::parse(&t.id).unwrap()).collect();
+    let tracks: Vec<Id> = bundles[0].tracks.iter().map(|t| t.id).collect();
     let details = NewPlaylist { owner, name: "Road trip", description: "", public: false, collaborative: false };
     let playlist = store.create_playlist(&details, 10).await.unwrap();
     assert!(!store.insert_playlist(playlist, &details, 11).await.unwrap(), "the same id again creates nothing");
@@ -281,7 +275,7 @@ async fn search_feed(store: &Store) {
     assert_eq!(seen.len(), 120, "keyset paging reaches every track once");
     assert!(seen.windows(2).all(|w| w[0].id < w[1].id));
     let track = &bundles[0].tracks[0];
-    let fed = seen.iter().find(|t| t.id.as_str() == track.id).unwrap();
+    let fed = seen.iter().find(|t| t.id == track.id).unwrap();
     assert_eq!((fed.name.as_str(), fed.artist.as_str()), (track.name.as_str(), bundles[0].artist.name.as_str()));
     assert_eq!(store.feed_artists(None, 1000).await.unwrap().len(), bundles.len());
     let albums = store.feed_albums(None, 1000).await.unwrap();

@@ -16,12 +16,15 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use hdrhistogram::Histogram;
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use segue::ids::Id;
+use segue::reproducible::{SeededRng, seeded_rng};
 use serde::Serialize;
 
 use crate::procfs::CpuClock;
 use crate::report::{Percentiles, write_json};
 use crate::rest::Rest;
-use crate::rng::Rng;
 
 /// Tracks sampled from the catalog to name in requests.
 const SAMPLE: usize = 20_000;
@@ -60,10 +63,10 @@ pub struct CatalogArgs {
 /// A track of the catalog, as requests name it.
 #[derive(Debug, Clone)]
 struct Sampled {
-    id: String,
+    id: Id,
     name: String,
-    album: String,
-    artist: String,
+    album: Id,
+    artist: Id,
     artist_name: String,
 }
 
@@ -103,21 +106,13 @@ impl Op {
         }
     }
 
-    fn pick(rng: &mut Rng) -> Op {
-        let total: u64 = Op::MIX.iter().map(|(_, weight)| weight).sum();
-        let mut roll = rng.below(total);
-        for (op, weight) in Op::MIX {
-            if roll < weight {
-                return op;
-            }
-            roll -= weight;
-        }
-        Op::Track
+    fn pick(rng: &mut SeededRng) -> Op {
+        Op::MIX.choose_weighted(rng, |(_, weight)| *weight).map_or(Op::Track, |(op, _)| *op)
     }
 }
 
 /// A title with one typo: a letter of its longest word replaced.
-fn with_typo(title: &str, rng: &mut Rng) -> String {
+fn with_typo(title: &str, rng: &mut SeededRng) -> String {
     let words: Vec<&str> = title.split_whitespace().collect();
     let Some((index, word)) = words.iter().enumerate().max_by_key(|(_, w)| w.chars().count()) else {
         return title.to_string();
@@ -126,8 +121,8 @@ fn with_typo(title: &str, rng: &mut Rng) -> String {
     if chars.len() < 4 {
         return title.to_string();
     }
-    let at = 1 + rng.below(chars.len() as u64 - 1) as usize;
-    let replacement = (b'a' + rng.below(26) as u8) as char;
+    let at = rng.random_range(1..chars.len());
+    let replacement = char::from(rng.random_range(b'a'..=b'z'));
     let typo: String = chars.iter().enumerate().map(|(n, c)| if n == at { replacement } else { *c }).collect();
     let mut words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
     words[index] = typo;
@@ -135,12 +130,12 @@ fn with_typo(title: &str, rng: &mut Rng) -> String {
 }
 
 /// What someone typing the title has typed so far: its first word and part of the second.
-fn as_typed(title: &str, rng: &mut Rng) -> String {
+fn as_typed(title: &str, rng: &mut SeededRng) -> String {
     let mut words = title.split_whitespace();
     let first = words.next().unwrap_or_default();
     match words.next() {
         Some(second) => {
-            let take = 1 + rng.below(second.chars().count().max(1) as u64) as usize;
+            let take = rng.random_range(1..=second.chars().count().max(1));
             format!("{first} {}", second.chars().take(take).collect::<String>())
         }
         None => first.chars().take(3.max(first.chars().count() / 2)).collect(),
@@ -158,12 +153,17 @@ fn encode(query: &str) -> String {
         .collect()
 }
 
-fn path_for(op: Op, sample: &[Sampled], rng: &mut Rng) -> String {
-    let track = rng.pick(sample);
+/// One track of the sample, uniformly (`run` refuses an empty sample before any client starts).
+fn pick_track<'a>(sample: &'a [Sampled], rng: &mut SeededRng) -> &'a Sampled {
+    sample.choose(rng).expect("the sample holds at least one track")
+}
+
+fn path_for(op: Op, sample: &[Sampled], rng: &mut SeededRng) -> String {
+    let track = pick_track(sample, rng);
     match op {
         Op::Track => format!("/v1/tracks/{}", track.id),
         Op::SeveralTracks => {
-            let ids: Vec<&str> = (0..20).map(|_| rng.pick(sample).id.as_str()).collect();
+            let ids: Vec<&str> = (0..20).map(|_| pick_track(sample, rng).id.as_str()).collect();
             format!("/v1/tracks?ids={}", ids.join(","))
         }
         Op::Album => format!("/v1/albums/{}", track.album),
@@ -171,7 +171,8 @@ fn path_for(op: Op, sample: &[Sampled], rng: &mut Rng) -> String {
         Op::SearchExact => format!("/v1/search?type=track&limit=20&q={}", encode(&track.name)),
         Op::SearchTypo => format!("/v1/search?type=track&limit=20&q={}", encode(&with_typo(&track.name, rng))),
         Op::SearchPrefix => {
-            let typed = if rng.below(3) == 0 { as_typed(&track.artist_name, rng) } else { as_typed(&track.name, rng) };
+            let typed =
+                if rng.random_ratio(1, 3) { as_typed(&track.artist_name, rng) } else { as_typed(&track.name, rng) };
             format!("/v1/search?type=track,artist,album&limit=10&q={}", encode(&typed))
         }
     }
@@ -307,7 +308,7 @@ fn client(n: u64, base: &str, token: &str, sample: &[Sampled], measuring: &Atomi
         .build()
         .into();
     let authorization = format!("Bearer {token}");
-    let mut rng = Rng::new(0xCA7A_1060 ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = seeded_rng(0xCA7A_1060 + n);
     let mut tally = Tally::default();
     while !stop.load(Ordering::Acquire) {
         let op = Op::pick(&mut rng);
@@ -371,7 +372,7 @@ mod tests {
 
     #[test]
     fn typos_and_typed_prefixes_stay_close_to_the_title() {
-        let mut rng = Rng::new(1);
+        let mut rng = seeded_rng(1);
         for _ in 0..100 {
             let typo = with_typo("Paper Moon Parade", &mut rng);
             assert_eq!(typo.len(), "Paper Moon Parade".len());
@@ -385,7 +386,7 @@ mod tests {
 
     #[test]
     fn the_mix_picks_every_kind() {
-        let mut rng = Rng::new(2);
+        let mut rng = seeded_rng(2);
         let picked: std::collections::BTreeSet<Op> = (0..1_000).map(|_| Op::pick(&mut rng)).collect();
         assert_eq!(picked.len(), Op::MIX.len());
     }

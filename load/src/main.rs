@@ -17,7 +17,6 @@ mod procfs;
 mod relay;
 mod report;
 mod rest;
-mod rng;
 mod stats;
 mod ws;
 

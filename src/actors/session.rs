@@ -40,12 +40,12 @@ use super::call::{SessionCall, SessionReply};
 use super::hub::{LocalHub, OutFrame};
 use crate::auth::Accounts;
 use crate::clock::now_ms;
+use crate::domain::Product;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
 use crate::metrics::Metrics;
 use crate::player::{Command, Session, SkipPolicy, snapshot};
 use crate::storage::snapshots::{PlayRecord, SnapshotRecord, WriteBehind};
-use crate::storage::users::Product;
 
 /// Messages a session may have waiting. Senders wait (`send`) when it is full: the backpressure
 /// reaches the connection that sent the command, never another user's; a sender that waits

@@ -43,10 +43,7 @@ impl Shards {
 
 /// FNV-1a over the id's bytes, reduced to a shard index.
 fn shard_index(user: Id, count: usize) -> usize {
-    let hash = user
-        .as_str()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+    let hash = crate::reproducible::fnv1a_64(user.as_str().as_bytes());
     (hash % count as u64) as usize
 }
 

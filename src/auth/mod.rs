@@ -18,38 +18,15 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use segue_protocol::ErrorCode;
 
+use crate::domain::{Product, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
 use crate::storage::Store;
-use crate::storage::users::{Product, UserRecord, UserUpsert};
+use crate::storage::users::UserUpsert;
 pub use token::{Claims, TokenError, TokenKeys, TokenKind};
 
 /// How long a cached user profile is trusted.
 pub const PROFILE_CACHE_TTL: Duration = Duration::from_secs(2);
-
-/// A user as the rest of the server sees it (no password hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserProfile {
-    pub id: Id,
-    pub username: String,
-    pub display_name: String,
-    pub product: Product,
-    pub country: String,
-    pub token_version: i64,
-}
-
-impl From<&UserRecord> for UserProfile {
-    fn from(record: &UserRecord) -> UserProfile {
-        UserProfile {
-            id: record.id,
-            username: record.username.clone(),
-            display_name: record.display_name.clone(),
-            product: record.product,
-            country: record.country.clone(),
-            token_version: record.token_version,
-        }
-    }
-}
 
 /// An access and a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +39,7 @@ pub struct TokenPair {
 /// The user behind a valid access token.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub user: Arc<UserProfile>,
+    pub user: Arc<Viewer>,
     /// When the token expires, seconds since the epoch.
     pub expires_at_s: u64,
 }
@@ -103,7 +80,7 @@ pub struct Accounts {
     keys: TokenKeys,
     access_ttl_s: u64,
     refresh_ttl_s: u64,
-    cache: DashMap<Id, (Arc<UserProfile>, Instant)>,
+    cache: DashMap<Id, (Arc<Viewer>, Instant)>,
     hashing: password::HashingPool,
 }
 
@@ -130,7 +107,7 @@ impl Accounts {
     }
 
     /// Creates a free user.
-    pub async fn register(&self, registration: Registration) -> AppResult<UserProfile> {
+    pub async fn register(&self, registration: Registration) -> AppResult<Viewer> {
         if !is_valid_username(&registration.username) {
             return Err(AppError::bad_request("username must be 1..64 characters of [A-Za-z0-9_.-]"));
         }
@@ -159,7 +136,7 @@ impl Accounts {
             }
             Err(err) => return Err(err.into()),
         };
-        Ok(UserProfile {
+        Ok(Viewer {
             id,
             username: registration.username,
             display_name,
@@ -179,7 +156,7 @@ impl Accounts {
         let stored = record.as_ref().map(|r| r.password_hash.clone());
         let matches = self.hashing.verify(password.to_string(), stored).await?;
         match record {
-            Some(record) if matches => Ok(self.issue_pair(&UserProfile::from(&record))),
+            Some(record) if matches => Ok(self.issue_pair(&Viewer::from(&record))),
             _ => Err(AppError::unauthorized("wrong username or password")),
         }
     }
@@ -206,7 +183,7 @@ impl Accounts {
         Ok(Authenticated { user, expires_at_s: claims.exp })
     }
 
-    async fn current_user(&self, claims: &Claims, freshness: Freshness) -> AppResult<Arc<UserProfile>> {
+    async fn current_user(&self, claims: &Claims, freshness: Freshness) -> AppResult<Arc<Viewer>> {
         let id = Id::parse(&claims.sub).ok_or_else(|| AppError::unauthorized("invalid token subject"))?;
         let profile = match freshness {
             Freshness::Cached => self.profile(id).await,
@@ -223,7 +200,7 @@ impl Accounts {
     }
 
     /// A user's profile, from the cache when fresh.
-    pub async fn profile(&self, id: Id) -> AppResult<Arc<UserProfile>> {
+    pub async fn profile(&self, id: Id) -> AppResult<Arc<Viewer>> {
         if let Some(entry) = self.cache.get(&id)
             && entry.1.elapsed() < PROFILE_CACHE_TTL
         {
@@ -233,9 +210,9 @@ impl Accounts {
     }
 
     /// A user's profile read from the store (and cached).
-    async fn fresh_profile(&self, id: Id) -> AppResult<Arc<UserProfile>> {
+    async fn fresh_profile(&self, id: Id) -> AppResult<Arc<Viewer>> {
         let record = self.store.user_by_id(id).await?.ok_or_else(|| AppError::not_found("no such user"))?;
-        let profile = Arc::new(UserProfile::from(&record));
+        let profile = Arc::new(Viewer::from(&record));
         self.remember(profile.clone());
         Ok(profile)
     }
@@ -243,7 +220,7 @@ impl Accounts {
     /// Caches a profile read from the store, unless the cache already holds a newer token
     /// version of it: a read that started before a revocation and ends after it must not bring
     /// the revoked version back.
-    fn remember(&self, profile: Arc<UserProfile>) {
+    fn remember(&self, profile: Arc<Viewer>) {
         let now = Instant::now();
         self.cache
             .entry(profile.id)
@@ -280,17 +257,17 @@ impl Accounts {
     }
 
     /// A fresh access token for `user`, valid `ttl_s` seconds.
-    pub fn issue_access(&self, user: &UserProfile, ttl_s: u64) -> String {
+    pub fn issue_access(&self, user: &Viewer, ttl_s: u64) -> String {
         self.issue(user, TokenKind::Access, ttl_s)
     }
 
-    fn issue(&self, user: &UserProfile, typ: TokenKind, ttl_s: u64) -> String {
+    fn issue(&self, user: &Viewer, typ: TokenKind, ttl_s: u64) -> String {
         let iat = now_s();
         let claims = Claims { sub: user.id.to_string(), iat, exp: iat + ttl_s, typ, ver: user.token_version };
         self.keys.issue(&claims)
     }
 
-    pub fn issue_pair(&self, user: &UserProfile) -> TokenPair {
+    pub fn issue_pair(&self, user: &Viewer) -> TokenPair {
         TokenPair {
             access_token: self.issue(user, TokenKind::Access, self.access_ttl_s),
             refresh_token: self.issue(user, TokenKind::Refresh, self.refresh_ttl_s),

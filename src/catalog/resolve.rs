@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use segue_protocol::ErrorCode;
 use segue_protocol::request::Play;
 
-use crate::auth::UserProfile;
+use crate::domain::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::ids::{Id, Uri, UriKind};
 use crate::player::context::MAX_CONTEXT_TRACKS;
@@ -48,7 +48,7 @@ impl Resolver {
     }
 
     /// What a `play` starts: `None` when it names neither uris nor a context (resume).
-    pub async fn play_source(&self, play: &Play, user: &UserProfile) -> AppResult<Option<PlaySource>> {
+    pub async fn play_source(&self, play: &Play, user: &Viewer) -> AppResult<Option<PlaySource>> {
         let country = user.country.as_str();
         let (context_uri, tracks) = match (&play.uris, &play.context_uri) {
             (Some(uris), _) => (None, self.uris(uris, country).await?),
@@ -85,7 +85,7 @@ impl Resolver {
     }
 
     /// A context's tracks that are playable here, in order.
-    async fn context(&self, context_uri: &str, user: &UserProfile) -> AppResult<Vec<TrackRef>> {
+    async fn context(&self, context_uri: &str, user: &Viewer) -> AppResult<Vec<TrackRef>> {
         let country = user.country.as_str();
         let uri = Uri::parse(context_uri).ok_or_else(|| {
             AppError::bad_request("context_uri must be segue:<album|artist|playlist>:<id> (or spotify:…)")

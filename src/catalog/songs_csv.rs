@@ -7,13 +7,15 @@
 //! appear under, most frequent first. The dataset's playlists become public playlists of an
 //! editorial user, `segue-editorial`, with their tracks in the order of the file.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Deserialize;
 
-use super::synthetic::{AlbumType, ArtistBundle, AudioFeatures, SyntheticAlbum, SyntheticArtist, SyntheticTrack};
+use crate::domain::catalog::{AlbumRecord, AlbumType, ArtistBundle, ArtistRecord, AudioFeatures, TrackRecord};
 use crate::ids::Id;
+use crate::reproducible::{fnv1a_64, fnv1a_64_from};
 
 /// One row of the file (the columns Segue uses).
 #[derive(Debug, Deserialize)]
@@ -67,24 +69,25 @@ impl SongsCatalog {
     }
 }
 
-/// The id of an artist known only by name: the same name always gives the same id.
+/// The id of an artist known only by name: the same name always gives the same id (two FNV-1a
+/// hashes of it from different bases, side by side).
 pub fn artist_id(name: &str) -> Id {
-    let fnv =
-        |seed: u64| name.bytes().fold(seed, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
-    Id::from_u128((u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x84222325_cbf29ce4)))
+    let high = fnv1a_64(name.as_bytes());
+    let low = fnv1a_64_from(0x8422_2325_cbf2_9ce4, name.as_bytes());
+    Id::from_u128((u128::from(high) << 64) | u128::from(low))
 }
 
 /// Reads and groups the file.
 pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
     let mut reader = csv::Reader::from_path(path)?;
     let mut catalog = SongsCatalog::default();
-    let mut artists: BTreeMap<String, (SyntheticArtist, HashMap<String, usize>)> = BTreeMap::new();
-    let mut albums: HashMap<String, SyntheticAlbum> = HashMap::new();
-    let mut album_order: Vec<String> = Vec::new();
-    let mut tracks: HashMap<String, SyntheticTrack> = HashMap::new();
-    let mut track_order: Vec<String> = Vec::new();
-    let mut playlists: HashMap<String, SongsPlaylist> = HashMap::new();
-    let mut playlist_order: Vec<String> = Vec::new();
+    let mut artists: BTreeMap<String, (ArtistRecord, HashMap<String, usize>)> = BTreeMap::new();
+    let mut albums: HashMap<Id, AlbumRecord> = HashMap::new();
+    let mut album_order: Vec<Id> = Vec::new();
+    let mut tracks: HashMap<Id, TrackRecord> = HashMap::new();
+    let mut track_order: Vec<Id> = Vec::new();
+    let mut playlists: HashMap<Id, SongsPlaylist> = HashMap::new();
+    let mut playlist_order: Vec<Id> = Vec::new();
 
     for (line, row) in reader.deserialize::<Row>().enumerate() {
         let line = line + 2; // 1-based, after the header
@@ -107,8 +110,8 @@ pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
         }
         let artist = artist_id(artist_name);
         let (artist_record, genres) = artists.entry(artist_name.to_string()).or_insert_with(|| {
-            let record = SyntheticArtist {
-                id: artist.to_string(),
+            let record = ArtistRecord {
+                id: artist,
                 name: artist_name.to_string(),
                 genres: Vec::new(),
                 popularity: 0,
@@ -120,11 +123,11 @@ pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
         *genres.entry(row.playlist_genre.clone()).or_default() += 2;
         *genres.entry(row.playlist_subgenre.clone()).or_default() += 1;
 
-        let album = albums.entry(album_id.to_string()).or_insert_with(|| {
-            album_order.push(album_id.to_string());
-            SyntheticAlbum {
-                id: album_id.to_string(),
-                artist_id: artist.to_string(),
+        let album = albums.entry(album_id).or_insert_with(|| {
+            album_order.push(album_id);
+            AlbumRecord {
+                id: album_id,
+                artist_id: artist,
                 name: row.track_album_name.trim().to_string(),
                 album_type: AlbumType::Album,
                 release_date: row.track_album_release_date.clone(),
@@ -134,45 +137,42 @@ pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
         });
         album.popularity = album.popularity.max(row.track_popularity);
 
-        if !tracks.contains_key(row.track_id.as_str()) {
-            track_order.push(row.track_id.clone());
-            tracks.insert(
-                row.track_id.clone(),
-                SyntheticTrack {
-                    id: track_id.to_string(),
-                    album_id: album.id.clone(),
-                    // Credited to the album's artist, as the album is: a dataset row names one
-                    // artist per track, and an album's tracks may name different ones.
-                    artist_id: album.artist_id.clone(),
-                    name: title.to_string(),
-                    duration_ms: row.duration_ms.max(1),
-                    explicit: false,
-                    popularity: row.track_popularity,
-                    track_number: 0,
-                    disc_number: 1,
-                    isrc: String::new(),
-                    available_markets: None,
-                    features: AudioFeatures {
-                        danceability: row.danceability,
-                        energy: row.energy,
-                        key: row.key,
-                        loudness: row.loudness,
-                        mode: row.mode,
-                        speechiness: row.speechiness,
-                        acousticness: row.acousticness,
-                        instrumentalness: row.instrumentalness,
-                        liveness: row.liveness,
-                        valence: row.valence,
-                        tempo: row.tempo,
-                        time_signature: 4,
-                    },
+        if let Entry::Vacant(slot) = tracks.entry(track_id) {
+            track_order.push(track_id);
+            slot.insert(TrackRecord {
+                id: track_id,
+                album_id: album.id,
+                // Credited to the album's artist, as the album is: a dataset row names one
+                // artist per track, and an album's tracks may name different ones.
+                artist_id: album.artist_id,
+                name: title.to_string(),
+                duration_ms: row.duration_ms.max(1),
+                explicit: false,
+                popularity: row.track_popularity,
+                track_number: 0,
+                disc_number: 1,
+                isrc: String::new(),
+                available_markets: None,
+                features: AudioFeatures {
+                    danceability: row.danceability,
+                    energy: row.energy,
+                    key: row.key,
+                    loudness: row.loudness,
+                    mode: row.mode,
+                    speechiness: row.speechiness,
+                    acousticness: row.acousticness,
+                    instrumentalness: row.instrumentalness,
+                    liveness: row.liveness,
+                    valence: row.valence,
+                    tempo: row.tempo,
+                    time_signature: 4,
                 },
-            );
+            });
         }
 
         if let Some(playlist_id) = Id::parse(&row.playlist_id) {
-            let playlist = playlists.entry(row.playlist_id.clone()).or_insert_with(|| {
-                playlist_order.push(row.playlist_id.clone());
+            let playlist = playlists.entry(playlist_id).or_insert_with(|| {
+                playlist_order.push(playlist_id);
                 SongsPlaylist {
                     id: playlist_id,
                     name: row.playlist_name.trim().to_string(),
@@ -187,17 +187,17 @@ pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
     }
 
     // Group albums and tracks under their artists, numbering tracks within each album.
-    let mut by_artist: HashMap<String, ArtistBundle> = HashMap::new();
+    let mut by_artist: HashMap<Id, ArtistBundle> = HashMap::new();
     for (_, (mut artist, genres)) in artists {
         let mut ranked: Vec<(String, usize)> = genres.into_iter().filter(|(g, _)| !g.is_empty()).collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         artist.genres = ranked.into_iter().take(3).map(|(g, _)| g).collect();
-        by_artist.insert(artist.id.clone(), ArtistBundle { artist, albums: Vec::new(), tracks: Vec::new() });
+        by_artist.insert(artist.id, ArtistBundle { artist, albums: Vec::new(), tracks: Vec::new() });
     }
-    let mut numbers: HashMap<String, u32> = HashMap::new();
+    let mut numbers: HashMap<Id, u32> = HashMap::new();
     for id in &track_order {
         let mut track = tracks.remove(id).expect("every ordered track was inserted");
-        let number = numbers.entry(track.album_id.clone()).or_default();
+        let number = numbers.entry(track.album_id).or_default();
         *number += 1;
         track.track_number = *number;
         if let Some(bundle) = by_artist.get_mut(&track.artist_id) {
@@ -211,7 +211,7 @@ pub fn read(path: &Path) -> Result<SongsCatalog, csv::Error> {
         }
     }
     let mut bundles: Vec<ArtistBundle> = by_artist.into_values().filter(|b| !b.albums.is_empty()).collect();
-    bundles.sort_by(|a, b| a.artist.id.cmp(&b.artist.id));
+    bundles.sort_by_key(|bundle| bundle.artist.id);
     catalog.bundles = bundles;
     catalog.playlists = playlist_order.into_iter().filter_map(|id| playlists.remove(&id)).collect();
     Ok(catalog)
@@ -238,7 +238,7 @@ bad-id,Broken,Nobody,1,63rPSO264uRjW1X5E6cWv6,Memories,2019,Chill,5cbDw6nKRQvBJR
         assert_eq!(catalog.bundles.len(), 2);
         assert_eq!(catalog.skipped.len(), 1);
         let ed = catalog.bundles.iter().find(|b| b.artist.name == "Ed Sheeran").unwrap();
-        assert_eq!(ed.artist.id, artist_id("Ed Sheeran").to_string());
+        assert_eq!(ed.artist.id, artist_id("Ed Sheeran"));
         // Genres count twice, subgenres once; ties go alphabetically.
         assert_eq!(ed.artist.genres, ["latin", "pop", "dance pop"]);
         assert_eq!(ed.albums[0].name, "I Don't Care, Remixes", "quoted commas survive");
@@ -246,6 +246,8 @@ bad-id,Broken,Nobody,1,63rPSO264uRjW1X5E6cWv6,Memories,2019,Chill,5cbDw6nKRQvBJR
         assert_eq!(catalog.playlists.len(), 2);
         assert_eq!(catalog.playlists[0].tracks.len(), 2);
         assert_eq!(artist_id("Ed Sheeran"), artist_id("Ed Sheeran"));
+        // Stored with every imported artist: a second import must find the same ids.
+        assert_eq!(artist_id("Ed Sheeran").as_str(), "469sWTDqzx2Z9lETC1UIjv");
         assert_ne!(artist_id("Ed Sheeran"), artist_id("Ed Sheeran "));
     }
 }

@@ -3,14 +3,14 @@
 
 use segue_protocol::Request;
 
-use crate::auth::UserProfile;
 use crate::catalog::resolve::{Resolver, parse_track_ref};
+use crate::domain::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::player::Command;
 use crate::player::DeviceInfo;
 
 /// The session command for a request; `BAD_REQUEST` for requests that are not commands.
-pub async fn command_for(request: Request, resolver: &Resolver, user: &UserProfile) -> AppResult<Command> {
+pub async fn command_for(request: Request, resolver: &Resolver, user: &Viewer) -> AppResult<Command> {
     Ok(match request {
         Request::Play(play) => {
             let source = resolver.play_source(&play, user).await?;

@@ -2,9 +2,11 @@
 //! order they play in (shuffled or not) and the cursor, the place of the current context track
 //! in that order.
 
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::Id;
+use crate::reproducible::seeded_rng;
 
 /// The most tracks a context holds; longer playlists play their first this many.
 pub const MAX_CONTEXT_TRACKS: usize = 10_000;
@@ -187,25 +189,16 @@ impl PlayContext {
     }
 }
 
-/// A random order of `len` tracks that starts with `first` (Fisher–Yates over the others,
-/// driven by SplitMix64 from `entropy`, so the same entropy gives the same order).
+/// A random order of `len` tracks that starts with `first`: the others shuffled by the seeded
+/// generator keyed by `entropy` (never by the OS: the state machine stays pure), so the same
+/// entropy gives the same order.
 fn shuffled_order(len: usize, first: usize, entropy: u64) -> Vec<u32> {
     let mut order: Vec<u32> = (0..len as u32).collect();
     order.swap(0, first);
-    let mut state = entropy;
-    for i in (2..len).rev() {
-        let j = 1 + (split_mix(&mut state) % i as u64) as usize;
-        order.swap(i, j);
+    if let Some(others) = order.get_mut(1..) {
+        others.shuffle(&mut seeded_rng(entropy));
     }
     order
-}
-
-fn split_mix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -225,7 +218,9 @@ mod tests {
             sorted.sort_unstable();
             assert_eq!(sorted, (0..20).collect::<Vec<_>>());
         }
+        assert_eq!(shuffled_order(20, 0, 1), shuffled_order(20, 0, 1), "the same entropy, the same order");
         assert_ne!(shuffled_order(20, 0, 1), shuffled_order(20, 0, 2));
+        assert_eq!(shuffled_order(1, 0, 9), [0]);
     }
 
     #[test]

@@ -368,20 +368,20 @@ fn dense_and_sparse_evaluations_agree() {
     let mut batch = index.writer().expect("batch");
     let mut names = Vec::new();
     for bundle in synthetic::generate(3, 3_000) {
-        let albums: std::collections::HashMap<&str, &str> =
-            bundle.albums.iter().map(|a| (a.id.as_str(), a.name.as_str())).collect();
+        let albums: std::collections::HashMap<Id, &str> =
+            bundle.albums.iter().map(|a| (a.id, a.name.as_str())).collect();
         for t in &bundle.tracks {
             batch.add_track(&TrackDoc {
-                id: Id::parse(&t.id).expect("id"),
+                id: t.id,
                 name: t.name.clone(),
                 artist: bundle.artist.name.clone(),
-                album: albums.get(t.album_id.as_str()).copied().unwrap_or_default().to_owned(),
+                album: albums.get(&t.album_id).copied().unwrap_or_default().to_owned(),
                 popularity: t.popularity,
             });
             names.push(t.name.clone());
         }
         batch.add_artist(&ArtistDoc {
-            id: Id::parse(&bundle.artist.id).expect("id"),
+            id: bundle.artist.id,
             name: bundle.artist.name.clone(),
             popularity: bundle.artist.popularity,
         });

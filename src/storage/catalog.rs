@@ -3,7 +3,7 @@
 use sqlx::{QueryBuilder, Row};
 
 use super::{Store, StoreError, StoreResult, on_pool, placeholders};
-use crate::catalog::synthetic::ArtistBundle;
+use crate::domain::catalog::ArtistBundle;
 use crate::ids::Id;
 
 /// Rows per multi-row INSERT: well under both databases' parameter limits.
@@ -182,7 +182,7 @@ impl Store {
                 let mut insert = QueryBuilder::new("INSERT INTO artists (id, name, genres, popularity, followers) ");
                 insert.push_values(chunk, |mut row, bundle| {
                     let artist = &bundle.artist;
-                    row.push_bind(artist.id.clone())
+                    row.push_bind(artist.id.as_str())
                         .push_bind(artist.name.clone())
                         .push_bind(artist.genres.join(","))
                         .push_bind(i64::from(artist.popularity))
@@ -198,8 +198,8 @@ impl Store {
                 );
                 insert.push_values(chunk, |mut row, (album, bundle)| {
                     let total = bundle.tracks.iter().filter(|t| t.album_id == album.id).count() as i64;
-                    row.push_bind(album.id.clone())
-                        .push_bind(album.artist_id.clone())
+                    row.push_bind(album.id.as_str())
+                        .push_bind(album.artist_id.as_str())
                         .push_bind(album.name.clone())
                         .push_bind(album.album_type.as_str())
                         .push_bind(album.release_date.clone())
@@ -219,9 +219,9 @@ impl Store {
                 );
                 insert.push_values(chunk, |mut row, track| {
                     let f = &track.features;
-                    row.push_bind(track.id.clone())
-                        .push_bind(track.album_id.clone())
-                        .push_bind(track.artist_id.clone())
+                    row.push_bind(track.id.as_str())
+                        .push_bind(track.album_id.as_str())
+                        .push_bind(track.artist_id.as_str())
                         .push_bind(track.name.clone())
                         .push_bind(i64::from(track.duration_ms))
                         .push_bind(track.explicit)

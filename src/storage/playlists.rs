@@ -5,6 +5,7 @@ use sqlx::{QueryBuilder, Row};
 
 use super::{Store, StoreError, StoreResult, on_pool, placeholders};
 use crate::ids::Id;
+use crate::reproducible::fnv1a_64;
 
 /// A playlist's details.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,10 +48,7 @@ fn parse_id(text: &str) -> StoreResult<Id> {
 
 /// The snapshot id of a playlist at a version: opaque to clients, the same for the same state.
 pub fn snapshot_id(playlist: Id, version: i64) -> String {
-    let hash = playlist
-        .as_str()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+    let hash = fnv1a_64(playlist.as_str().as_bytes());
     Id::from_u128((u128::from(version as u64) << 64) | u128::from(hash)).to_string()
 }
 
@@ -272,5 +270,20 @@ impl Store {
                     .await?;
             rows.iter().map(|row| parse_id(row.try_get::<&str, _>("track_id")?)).collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_ids_are_stable_and_change_with_the_version() {
+        // Stored in every playlist row: the function must keep giving the same ids.
+        let playlist = Id::parse("4iV5W9uYEdYUVa79Axb7Rh").unwrap();
+        assert_eq!(snapshot_id(playlist, 3), "00000000001INDy7KHqj55");
+        assert_eq!(snapshot_id(playlist, 3), snapshot_id(playlist, 3));
+        assert_ne!(snapshot_id(playlist, 3), snapshot_id(playlist, 4));
+        assert_ne!(snapshot_id(playlist, 3), snapshot_id(Id::from_u128(1), 3));
     }
 }

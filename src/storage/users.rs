@@ -3,32 +3,8 @@
 use sqlx::Row;
 
 use super::{Store, StoreError, StoreResult, on_pool};
+use crate::domain::{Product, Viewer};
 use crate::ids::Id;
-
-/// A user's subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Product {
-    Free,
-    Premium,
-}
-
-impl Product {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Product::Free => "free",
-            Product::Premium => "premium",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Product> {
-        match text {
-            "free" => Some(Product::Free),
-            "premium" => Some(Product::Premium),
-            _ => None,
-        }
-    }
-}
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +17,19 @@ pub struct UserRecord {
     pub country: String,
     /// Tokens carry the version they were issued under; bumping it revokes them all.
     pub token_version: i64,
+}
+
+impl From<&UserRecord> for Viewer {
+    fn from(record: &UserRecord) -> Viewer {
+        Viewer {
+            id: record.id,
+            username: record.username.clone(),
+            display_name: record.display_name.clone(),
+            product: record.product,
+            country: record.country.clone(),
+            token_version: record.token_version,
+        }
+    }
 }
 
 /// What `segue users add` sets.

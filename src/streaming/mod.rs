@@ -13,8 +13,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::domain::Product;
 use crate::ids::Id;
-use crate::storage::users::Product;
 use crate::storage::{Store, StoreError};
 
 /// How long a streaming URL is valid: one hour.

@@ -4,13 +4,17 @@
 //! and that every browser plays, and since every sample is a pure function of the track and its
 //! index, any byte range of the file is computed directly, in time proportional to its length,
 //! without the file ever existing. The music is a quiet, deterministic tune per track: a walk
-//! over a major pentatonic scale whose key, tempo and notes come from a hash of the track id,
-//! each note shaped by a short raised-cosine fade in and out (no clicks) and a gentle decay.
+//! over a major pentatonic scale whose key, tempo and notes are drawn from the seeded generator
+//! keyed by a hash of the track id, each note shaped by a short raised-cosine fade in and out
+//! (no clicks) and a gentle decay.
 
 use std::f64::consts::{PI, TAU};
 use std::ops::Range;
 
+use rand::Rng;
+
 use crate::ids::Id;
+use crate::reproducible::{fnv1a_64, seeded_rng};
 
 /// Length of the RIFF header before the samples.
 pub const HEADER_LEN: u64 = 44;
@@ -163,17 +167,17 @@ fn fade(position: u64, length: u64) -> f64 {
 
 impl Tune {
     fn new(track: Id, sample_rate: u32) -> Tune {
-        let mut state = fnv1a(track.as_str().as_bytes());
-        let mut draw = |n: usize| (splitmix64(&mut state) % n as u64) as usize;
-        let root = ROOTS_HZ[draw(ROOTS_HZ.len())];
-        let note_ms = NOTE_MS[draw(NOTE_MS.len())];
+        let mut rng = seeded_rng(fnv1a_64(track.as_str().as_bytes()));
+        let root = ROOTS_HZ[rng.random_range(0..ROOTS_HZ.len())];
+        let note_ms = NOTE_MS[rng.random_range(0..NOTE_MS.len())];
         // A walk over the scale in small steps, which sounds like a melody more than jumps do.
-        let mut degree = draw(SCALE.len()) as i32;
+        let highest = SCALE.len() as i32 - 1;
+        let mut degree = rng.random_range(0..=highest);
         let mut notes = [0.0; PHRASE];
         for note in &mut notes {
             *note = root * 2f64.powf(f64::from(SCALE[degree as usize]) / 12.0);
-            let step = draw(5) as i32 - 2;
-            degree = (degree + step).clamp(0, SCALE.len() as i32 - 1);
+            let step = rng.random_range(-2..=2);
+            degree = (degree + step).clamp(0, highest);
         }
         let per_ms = |ms: u64| (ms * u64::from(sample_rate) / 1000).max(1);
         Tune {
@@ -184,18 +188,6 @@ impl Tune {
             track_fade: per_ms(TRACK_FADE_MS),
         }
     }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3))
-}
-
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// Length in bytes of `track`'s file of `duration_ms` at `kbps`.

@@ -2,13 +2,14 @@
 //! the user's devices received so that almost every command changes the state (and so makes
 //! a `state` event to measure), and the encoding of a request into a frame.
 
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use segue::reproducible::SeededRng;
 use segue_protocol::Request;
 use segue_protocol::envelope::encode_request;
 use segue_protocol::request::{Play, Repeat, Seek, Shuffle, Transfer, Volume};
 use segue_protocol::state::{Playback, RepeatMode, SessionState};
 use serde::Serialize;
-
-use crate::rng::Rng;
 
 /// The mix, in percent: seek, volume, shuffle, repeat, transfer; pause or resume takes the rest.
 const SEEK: u64 = 30;
@@ -19,7 +20,7 @@ const TRANSFER: u64 = 10;
 
 /// The next command for a user whose last known state is `state`; `tracks` is what to play
 /// when nothing plays.
-pub fn choose(state: &SessionState, tracks: &[String], rng: &mut Rng) -> Request {
+pub fn choose(state: &SessionState, tracks: &[String], rng: &mut SeededRng) -> Request {
     let (Some(playback), Some(active)) = (&state.playback, &state.active_device_id) else {
         return Request::Play(Play {
             uris: Some(tracks.to_vec()),
@@ -27,18 +28,17 @@ pub fn choose(state: &SessionState, tracks: &[String], rng: &mut Rng) -> Request
             ..Play::default()
         });
     };
-    let mut roll = rng.below(100);
+    let mut roll = rng.random_range(0..100);
     if roll < SEEK {
         return seek(playback, rng);
     }
     roll -= SEEK;
     if roll < VOLUME {
         let controllable: Vec<_> = state.devices.iter().filter(|d| d.online && d.supports_volume).collect();
-        if controllable.is_empty() {
+        let Some(device) = controllable.choose(rng) else {
             return seek(playback, rng);
-        }
-        let device = rng.pick(&controllable);
-        let mut percent = rng.below(101) as u8;
+        };
+        let mut percent = rng.random_range(0..=100);
         if Some(percent) == device.volume_percent {
             percent = (percent + 1) % 101;
         }
@@ -61,17 +61,17 @@ pub fn choose(state: &SessionState, tracks: &[String], rng: &mut Rng) -> Request
     if roll < TRANSFER {
         let targets: Vec<_> =
             state.devices.iter().filter(|d| d.online && d.can_play && &d.device_id != active).collect();
-        if targets.is_empty() {
+        let Some(target) = targets.choose(rng) else {
             return seek(playback, rng);
-        }
-        return Request::Transfer(Transfer { device_id: rng.pick(&targets).device_id.clone(), play: None });
+        };
+        return Request::Transfer(Transfer { device_id: target.device_id.clone(), play: None });
     }
     if playback.is_playing { Request::Pause } else { Request::Resume }
 }
 
 /// A seek to a random position within the track.
-fn seek(playback: &Playback, rng: &mut Rng) -> Request {
-    let position_ms = rng.below(u64::from(playback.duration_ms.max(1))) as u32;
+fn seek(playback: &Playback, rng: &mut SeededRng) -> Request {
+    let position_ms = rng.random_range(0..playback.duration_ms.max(1));
     Request::Seek(Seek { position_ms })
 }
 
@@ -101,6 +101,7 @@ pub fn encode(request: &Request, id: u32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use segue::reproducible::seeded_rng;
     use segue_protocol::ClientFrame;
     use segue_protocol::state::{DeviceState, DeviceType, QueueView};
 
@@ -144,7 +145,7 @@ mod tests {
         state.active_device_id = None;
         state.devices[0].online = false;
         let tracks = vec!["t1".to_string(), "t2".to_string()];
-        let Request::Play(play) = choose(&state, &tracks, &mut Rng::new(1)) else {
+        let Request::Play(play) = choose(&state, &tracks, &mut seeded_rng(1)) else {
             panic!("expected play");
         };
         assert_eq!(play.uris, Some(tracks));
@@ -154,7 +155,7 @@ mod tests {
     #[test]
     fn every_command_changes_the_state_it_was_chosen_from() {
         let state = playing();
-        let mut rng = Rng::new(42);
+        let mut rng = seeded_rng(42);
         let mut kinds = std::collections::BTreeSet::new();
         for _ in 0..2_000 {
             let request = choose(&state, &[], &mut rng);
@@ -184,7 +185,7 @@ mod tests {
         if let Some(playback) = &mut state.playback {
             playback.is_playing = false;
         }
-        let mut rng = Rng::new(5);
+        let mut rng = seeded_rng(5);
         let resumed = (0..500).any(|_| choose(&state, &[], &mut rng) == Request::Resume);
         let paused = (0..500).any(|_| choose(&state, &[], &mut rng) == Request::Pause);
         assert!(resumed && !paused);

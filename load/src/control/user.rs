@@ -10,6 +10,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use segue::reproducible::{SeededRng, seeded_rng};
 use segue_protocol::envelope::encode_event;
 use segue_protocol::request::{Hello, Play, SeqReply};
 use segue_protocol::state::{DeviceState, DeviceType, Playback, QueueView, RepeatMode};
@@ -21,7 +22,6 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::commands;
 use super::tracker::Tracker;
 use crate::nodes;
-use crate::rng::Rng;
 use crate::stats::{Phase, Stats, Tally};
 use crate::ws::{self, Head, Socket};
 
@@ -91,7 +91,7 @@ pub struct User {
     state: SessionState,
     tracker: Tracker,
     tally: Tally,
-    rng: Rng,
+    rng: SeededRng,
     /// The device that sends the next command, in turn.
     next_sender: usize,
     /// The device polled first, in turn, so that no socket starves the others.
@@ -143,7 +143,7 @@ impl User {
             mode,
             state,
             tally: Tally::default(),
-            rng: Rng::new(0x5E67_E000 + who.index as u64),
+            rng: seeded_rng(0x5E67_E000 + who.index as u64),
             next_sender: who.index,
             next_poll: 0,
         })

@@ -13,8 +13,9 @@ use segue_protocol::request::Hello;
 use segue_protocol::{ErrorCode, Request, SessionState};
 
 use crate::actors::hub::Outbound;
-use crate::auth::{Authenticated, UserProfile};
+use crate::auth::Authenticated;
 use crate::config::ServerConfig;
+use crate::domain::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::gateway::Services;
 use crate::gateway::requests::{command_for, device_info};
@@ -48,9 +49,9 @@ pub trait Backend: 'static {
     /// The user behind an access token (`auth` renews a connection's token).
     fn authenticate(&self, token: &str) -> impl Future<Output = AppResult<Authenticated>>;
     /// Attaches the device of `hello`.
-    fn attach(&self, user: &UserProfile, hello: &Hello) -> impl Future<Output = Result<Attachment, AttachRefused>>;
+    fn attach(&self, user: &Viewer, hello: &Hello) -> impl Future<Output = Result<Attachment, AttachRefused>>;
     /// Runs a request through the user's session; answers the session's `seq` after it.
-    fn command(&self, user: &UserProfile, device_id: &str, request: Request) -> impl Future<Output = AppResult<u64>>;
+    fn command(&self, user: &Viewer, device_id: &str, request: Request) -> impl Future<Output = AppResult<u64>>;
     /// The device is gone: it is forgotten here and goes offline in the session.
     fn detach(&self, user: Id, device_id: String, connection: u64) -> impl Future<Output = ()>;
 }
@@ -75,7 +76,7 @@ impl Backend for NodeBackend {
         self.0.accounts.authenticate(token).await
     }
 
-    async fn attach(&self, user: &UserProfile, hello: &Hello) -> Result<Attachment, AttachRefused> {
+    async fn attach(&self, user: &Viewer, hello: &Hello) -> Result<Attachment, AttachRefused> {
         let services = &self.0;
         // A logout between the upgrade and the hello: this socket was not in the hub to be closed.
         match services.accounts.profile(user.id).await {
@@ -102,7 +103,7 @@ impl Backend for NodeBackend {
         }
     }
 
-    async fn command(&self, user: &UserProfile, device_id: &str, request: Request) -> AppResult<u64> {
+    async fn command(&self, user: &Viewer, device_id: &str, request: Request) -> AppResult<u64> {
         let services = &self.0;
         let command = command_for(request, &services.resolver, user).await?;
         Ok(services.sessions.execute(user.id, Some(device_id), command).await?.seq)

@@ -36,8 +36,9 @@ use tracing::Instrument;
 use super::CLOSE_TOO_SLOW;
 use super::backend::{AttachRefused, Backend};
 use crate::actors::hub::{OutFrame, Outbound};
-use crate::auth::{Authenticated, UserProfile};
+use crate::auth::Authenticated;
 use crate::clock::now_ms;
+use crate::domain::Viewer;
 use crate::error::AppError;
 
 /// A write that cannot finish in this long means the device stopped reading: it is dropped.
@@ -89,7 +90,7 @@ struct Attached {
 pub struct DeviceConnection<S, B> {
     ws: S,
     backend: B,
-    user: Arc<UserProfile>,
+    user: Arc<Viewer>,
     limiter: DefaultDirectRateLimiter,
     attached: Option<Attached>,
     /// The newest seq this device has been sent; older `state` events are skipped.

@@ -25,12 +25,13 @@ use super::CLOSE_TOO_SLOW;
 use super::backend::{AttachRefused, Attachment, Backend};
 use super::device::{DeviceConnection, DeviceSocket};
 use crate::actors::hub::{LocalHub, OUTBOUND_CAPACITY, OutFrame};
-use crate::auth::{Authenticated, UserProfile};
+use crate::auth::Authenticated;
 use crate::config::ServerConfig;
+use crate::domain::Product;
+use crate::domain::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
 use crate::metrics::Metrics;
-use crate::storage::users::Product;
 
 /// The server's end of an in-memory WebSocket.
 struct TestSocket {
@@ -114,13 +115,13 @@ impl Backend for FakeBackend {
         Err(AppError::unauthorized("the fake accepts no token"))
     }
 
-    async fn attach(&self, user: &UserProfile, _hello: &Hello) -> Result<Attachment, AttachRefused> {
+    async fn attach(&self, user: &Viewer, _hello: &Hello) -> Result<Attachment, AttachRefused> {
         let (connection, outbound) = self.hub.connect(user.id).ok_or(AttachRefused::Draining)?;
         let seq = *self.seq.borrow();
         Ok(Attachment { connection, outbound, state: SessionState { seq, ..SessionState::default() } })
     }
 
-    async fn command(&self, user: &UserProfile, _device_id: &str, _request: Request) -> AppResult<u64> {
+    async fn command(&self, user: &Viewer, _device_id: &str, _request: Request) -> AppResult<u64> {
         let seq = {
             let mut seq = self.seq.borrow_mut();
             *seq += 1;
@@ -162,7 +163,7 @@ fn start(configure: impl FnOnce(&mut ServerConfig), token_ttl: Duration) -> Harn
         seq: Rc::new(RefCell::new(5)),
         detached: detached.clone(),
     };
-    let user = UserProfile {
+    let user = Viewer {
         id: user(),
         username: "tester".into(),
         display_name: "Tester".into(),

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::catalog::{PageQuery, path_id};
 use super::objects::{self, Links, paging};
 use super::{ApiResult, AuthUser, base_url, json};
-use crate::auth::UserProfile;
 use crate::clock::now_ms;
+use crate::domain::Viewer;
 use crate::error::AppError;
 use crate::gateway::Services;
 use crate::ids::{Id, Uri, UriKind};
@@ -85,12 +85,7 @@ fn parse_ids(text: &str, kind: UriKind) -> Result<Vec<Id>, AppError> {
 }
 
 /// Checks that the items exist (and, for users and playlists, may be followed by `user`).
-async fn check_items(
-    services: &Services,
-    user: &UserProfile,
-    collection: Collection,
-    ids: &[Id],
-) -> Result<(), AppError> {
+async fn check_items(services: &Services, user: &Viewer, collection: Collection, ids: &[Id]) -> Result<(), AppError> {
     if collection == Collection::FollowedUsers && ids.contains(&user.id) {
         return Err(AppError::bad_request("a user cannot follow themselves"));
     }
@@ -121,12 +116,12 @@ fn by_collection(uris: &[Uri]) -> Vec<(Collection, Vec<Id>)> {
     groups
 }
 
-async fn add(services: &Services, user: &UserProfile, collection: Collection, ids: &[Id]) -> Result<(), AppError> {
+async fn add(services: &Services, user: &Viewer, collection: Collection, ids: &[Id]) -> Result<(), AppError> {
     check_items(services, user, collection, ids).await?;
     Ok(services.store.add_to(collection, user.id, ids, now_ms() as i64).await?)
 }
 
-async fn remove(services: &Services, user: &UserProfile, collection: Collection, ids: &[Id]) -> Result<(), AppError> {
+async fn remove(services: &Services, user: &Viewer, collection: Collection, ids: &[Id]) -> Result<(), AppError> {
     Ok(services.store.remove_from(collection, user.id, ids).await?)
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use segue_protocol::DeviceState;
 use serde::Serialize;
 
-use crate::auth::UserProfile;
+use crate::domain::Viewer;
 use crate::ids::{Id, UriKind};
 use crate::storage::catalog::{AlbumRef, AlbumRow, ArtistRef, ArtistRow, TrackRow};
 use crate::storage::playlists::PlaylistRow;
@@ -262,7 +262,7 @@ pub struct PrivateUser {
     pub username: String,
 }
 
-pub fn private_user(links: &Links, user: &UserProfile) -> PrivateUser {
+pub fn private_user(links: &Links, user: &Viewer) -> PrivateUser {
     PrivateUser {
         country: user.country.clone(),
         display_name: user.display_name.clone(),

@@ -10,15 +10,15 @@ use segue_protocol::{RepeatMode, Request, SessionState};
 
 use super::objects::{self, Links};
 use super::{ApiResult, AuthUser, base_url, json};
-use crate::auth::UserProfile;
 use crate::clock::now_ms;
+use crate::domain::Viewer;
 use crate::error::AppError;
 use crate::gateway::Services;
 use crate::gateway::requests::command_for;
 use crate::ids::{Id, Uri};
 
 /// Runs a request through the user's session; `204` with the new seq in `Segue-Seq`.
-async fn command(services: &Services, user: &UserProfile, request: Request) -> ApiResult<HttpResponse> {
+async fn command(services: &Services, user: &Viewer, request: Request) -> ApiResult<HttpResponse> {
     let command = command_for(request, &services.resolver, user).await?;
     let executed = services.sessions.execute(user.id, None, command).await?;
     Ok(HttpResponse::NoContent().insert_header(("Segue-Seq", executed.seq.to_string())).finish())
@@ -257,7 +257,7 @@ struct CurrentlyPlaying {
 async fn now_playing(
     services: &Services,
     links: &Links,
-    user: &UserProfile,
+    user: &Viewer,
     state: &SessionState,
 ) -> Result<Option<CurrentlyPlaying>, AppError> {
     let Some(playback) = &state.playback else {

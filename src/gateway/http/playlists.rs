@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::catalog::{PageQuery, path_id};
 use super::objects::{self, Links, paging};
 use super::{ApiResult, AuthUser, base_url, json};
-use crate::auth::UserProfile;
 use crate::clock::now_ms;
+use crate::domain::Viewer;
 use crate::error::AppError;
 use crate::gateway::Services;
 use crate::ids::{Id, UriKind};
@@ -40,7 +40,7 @@ struct NewPlaylistBody {
 async fn create(
     request: &HttpRequest,
     services: &Services,
-    user: &UserProfile,
+    user: &Viewer,
     body: NewPlaylistBody,
 ) -> ApiResult<HttpResponse> {
     let name = body.name.trim();
@@ -92,7 +92,7 @@ async fn create_for_user(
 }
 
 /// The playlist if `user` may see it; a private playlist of someone else is `NOT_FOUND`.
-async fn visible(services: &Services, user: &UserProfile, id: Id) -> Result<PlaylistRow, AppError> {
+async fn visible(services: &Services, user: &Viewer, id: Id) -> Result<PlaylistRow, AppError> {
     let not_found = || AppError::not_found(format!("no playlist {id}"));
     let row = services.store.playlist(id).await?.ok_or_else(not_found)?;
     if !services.store.may_see_playlist(user.id, &row).await? {
@@ -105,7 +105,7 @@ async fn item_page(
     services: &Services,
     links: &Links,
     row: &PlaylistRow,
-    user: &UserProfile,
+    user: &Viewer,
     page: &PageQuery,
 ) -> Result<objects::Paging<objects::PlaylistItem>, AppError> {
     let (offset, limit) = page.resolve()?;
@@ -141,7 +141,7 @@ async fn full_playlist(
     services: &Services,
     links: &Links,
     row: &PlaylistRow,
-    user: &UserProfile,
+    user: &Viewer,
     page: &PageQuery,
 ) -> Result<serde_json::Value, AppError> {
     let mut object =
@@ -181,7 +181,7 @@ async fn items(
 async fn owned(
     request: &HttpRequest,
     services: &Services,
-    viewer: &UserProfile,
+    viewer: &Viewer,
     owner: Id,
     page: &PageQuery,
     url: String,

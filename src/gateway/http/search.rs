@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::catalog::PageQuery;
 use super::objects::{self, Links, Paging, paging};
 use super::{ApiResult, AuthUser, base_url, json};
-use crate::auth::UserProfile;
+use crate::domain::Viewer;
 use crate::error::AppError;
 use crate::gateway::Services;
 use crate::ids::Id;
@@ -107,7 +107,7 @@ async fn search(
 async fn fill(
     services: &Services,
     links: &Links,
-    user: &UserProfile,
+    user: &Viewer,
     kind: SearchKind,
     page: crate::search::SearchPage,
     url: &str,
