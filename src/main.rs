@@ -389,7 +389,8 @@ async fn token(args: TokenArgs) -> Result<(), Failure> {
         .await
         .map_err(runtime)?
         .ok_or_else(|| usage(format!("no user named {:?}", args.name)))?;
-    let accounts = segue::auth::Accounts::new(store, args.ttl, args.ttl).await.map_err(runtime)?;
+    let metrics = std::sync::Arc::new(segue::metrics::Metrics::default());
+    let accounts = segue::auth::Accounts::new(store, args.ttl, args.ttl, metrics).await.map_err(runtime)?;
     println!("{}", accounts.issue_access(&segue::domain::Viewer::from(&record), args.ttl));
     Ok(())
 }

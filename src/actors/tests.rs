@@ -38,8 +38,8 @@ struct Node {
 async fn node(placement: Option<Arc<dyn Placement>>) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&StoreLocation::DataDir(dir.path().to_path_buf())).await.unwrap();
-    let accounts = Arc::new(Accounts::new(store.clone(), 3_600, 3_600).await.unwrap());
     let metrics = Arc::new(Metrics::default());
+    let accounts = Arc::new(Accounts::new(store.clone(), 3_600, 3_600, metrics.clone()).await.unwrap());
     let writer = WriteBehind::start(store.clone(), metrics.clone());
     let hub = Arc::new(LocalHub::new(1));
     let deps = SessionDeps {

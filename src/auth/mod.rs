@@ -21,6 +21,7 @@ use segue_protocol::ErrorCode;
 use crate::domain::{Product, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
+use crate::metrics::{Metrics, Queue};
 use crate::storage::Store;
 use crate::storage::users::UserUpsert;
 pub use token::{Claims, TokenError, TokenKeys, TokenKind};
@@ -80,9 +81,19 @@ pub struct Accounts {
     keys: TokenKeys,
     access_ttl_s: u64,
     refresh_ttl_s: u64,
+    /// Profiles by user, each trusted for [`PROFILE_CACHE_TTL`]. Capacity:
+    /// [`PROFILE_CACHE_MAX`] users; a new one that finds it full first drops the stale entries,
+    /// then, if it is full of fresh ones still, the whole cache (counted, `profile_cache`): it is
+    /// a cache, and each user's next request reads the store once.
     cache: DashMap<Id, (Arc<Viewer>, Instant)>,
     hashing: password::HashingPool,
+    metrics: Arc<Metrics>,
+    /// [`PROFILE_CACHE_MAX`], but for tests.
+    cache_max: usize,
 }
+
+/// Users whose profile the cache holds at most (a few hundred bytes each).
+pub const PROFILE_CACHE_MAX: usize = 100_000;
 
 fn now_s() -> u64 {
     crate::clock::now_ms() / 1000
@@ -94,6 +105,7 @@ impl Accounts {
         store: Store,
         access_ttl_s: u64,
         refresh_ttl_s: u64,
+        metrics: Arc<Metrics>,
     ) -> Result<Accounts, crate::storage::StoreError> {
         let secret = store.secret("token-hmac", random_secret).await?;
         Ok(Accounts {
@@ -102,7 +114,9 @@ impl Accounts {
             access_ttl_s,
             refresh_ttl_s,
             cache: DashMap::new(),
-            hashing: password::HashingPool::start(HASHING_THREADS, HASHING_QUEUE),
+            hashing: password::HashingPool::start(HASHING_THREADS, HASHING_QUEUE, metrics.clone()),
+            metrics,
+            cache_max: PROFILE_CACHE_MAX,
         })
     }
 
@@ -163,10 +177,7 @@ impl Accounts {
 
     /// Trades a refresh token for a new pair.
     pub async fn refresh(&self, refresh_token: &str) -> AppResult<TokenPair> {
-        let claims = self
-            .keys
-            .verify(refresh_token, TokenKind::Refresh, now_s())
-            .map_err(|err| AppError::unauthorized(format!("invalid refresh token: {err}")))?;
+        let claims = self.keys.verify(refresh_token, TokenKind::Refresh, now_s())?;
         // Refreshing is rare: ask the store itself, so a revoked refresh token is refused on
         // every node at once, not after the profile cache's lifetime.
         let user = self.current_user(&claims, Freshness::Store).await?;
@@ -175,10 +186,7 @@ impl Accounts {
 
     /// The user behind an access token, or `UNAUTHORIZED`.
     pub async fn authenticate(&self, access_token: &str) -> AppResult<Authenticated> {
-        let claims = self
-            .keys
-            .verify(access_token, TokenKind::Access, now_s())
-            .map_err(|err| AppError::unauthorized(format!("invalid access token: {err}")))?;
+        let claims = self.keys.verify(access_token, TokenKind::Access, now_s())?;
         let user = self.current_user(&claims, Freshness::Cached).await?;
         Ok(Authenticated { user, expires_at_s: claims.exp })
     }
@@ -222,6 +230,13 @@ impl Accounts {
     /// the revoked version back.
     fn remember(&self, profile: Arc<Viewer>) {
         let now = Instant::now();
+        if self.cache.len() >= self.cache_max && !self.cache.contains_key(&profile.id) {
+            self.cache.retain(|_, (_, cached_at)| cached_at.elapsed() < PROFILE_CACHE_TTL);
+            if self.cache.len() >= self.cache_max {
+                self.metrics.overflowed_by(Queue::ProfileCache, self.cache.len() as u64);
+                self.cache.clear();
+            }
+        }
         self.cache
             .entry(profile.id)
             .and_modify(|entry| {
@@ -300,4 +315,28 @@ fn check_new_password(password: &str) -> AppResult<()> {
 fn random_secret() -> String {
     let bytes: [u8; 32] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::StoreLocation;
+
+    #[tokio::test]
+    async fn the_profile_cache_stays_within_its_bound_and_counts_what_it_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreLocation::DataDir(dir.path().to_path_buf())).await.unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let mut accounts = Accounts::new(store.clone(), 60, 60, metrics.clone()).await.unwrap();
+        accounts.cache_max = 3;
+        for n in 0..7 {
+            let name = format!("user-{n}");
+            let upsert =
+                UserUpsert { username: &name, password_hash: "!", display_name: None, product: None, country: None };
+            let id = store.insert_user(&upsert, 0).await.unwrap();
+            assert_eq!(accounts.profile(id).await.unwrap().username, name);
+            assert!(accounts.cache.len() <= 3, "{} cached", accounts.cache.len());
+        }
+        assert!(metrics.overflows(Queue::ProfileCache) >= 3, "the fresh entries dropped were counted");
+    }
 }

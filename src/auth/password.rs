@@ -17,6 +17,7 @@ use segue_protocol::ErrorCode;
 use tokio::sync::oneshot;
 
 use crate::error::{AppError, AppResult};
+use crate::metrics::{Metrics, Queue};
 
 /// The PHC string of a new salted hash of `password`.
 pub fn hash(password: &str) -> String {
@@ -38,9 +39,13 @@ enum Job {
 }
 
 /// A fixed set of threads that hash and verify passwords.
+///
+/// Capacity: the `queue` given to [`HashingPool::start`] jobs waiting; a job that finds it full
+/// is answered `UNAVAILABLE` at once and counted (`password_hashing`).
 #[derive(Clone)]
 pub struct HashingPool {
     jobs: SyncSender<Job>,
+    metrics: Arc<Metrics>,
 }
 
 fn busy() -> AppError {
@@ -49,7 +54,7 @@ fn busy() -> AppError {
 
 impl HashingPool {
     /// Starts `threads` hashing threads sharing a queue of `queue` waiting jobs.
-    pub fn start(threads: usize, queue: usize) -> HashingPool {
+    pub fn start(threads: usize, queue: usize, metrics: Arc<Metrics>) -> HashingPool {
         let (jobs, receiver) = mpsc::sync_channel::<Job>(queue);
         let receiver = Arc::new(Mutex::new(receiver));
         for n in 0..threads.max(1) {
@@ -85,13 +90,16 @@ impl HashingPool {
                 })
                 .expect("the OS starts a thread");
         }
-        HashingPool { jobs }
+        HashingPool { jobs, metrics }
     }
 
     async fn run<T>(&self, job: Job, reply: oneshot::Receiver<T>) -> AppResult<T> {
         match self.jobs.try_send(job) {
             Ok(()) => reply.await.map_err(|_| AppError::internal()),
-            Err(TrySendError::Full(_)) => Err(busy()),
+            Err(TrySendError::Full(_)) => {
+                self.metrics.overflowed(Queue::PasswordHashing);
+                Err(busy())
+            }
             Err(TrySendError::Disconnected(_)) => Err(AppError::internal()),
         }
     }
@@ -125,7 +133,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_pool_hashes_and_verifies_and_refuses_when_full() {
-        let pool = HashingPool::start(1, 1);
+        let metrics = Arc::new(Metrics::default());
+        let pool = HashingPool::start(1, 1, metrics.clone());
         let stored = pool.hash("pw-123456".into()).await.unwrap();
         assert!(pool.verify("pw-123456".into(), Some(stored.clone())).await.unwrap());
         assert!(!pool.verify("pw-123456".into(), None).await.unwrap());
@@ -134,5 +143,7 @@ mod tests {
         let results = futures_util::future::join_all(jobs).await;
         assert!(results.iter().any(|r| r.as_ref().is_err_and(|e| e.code == ErrorCode::Unavailable)));
         assert!(results.iter().any(|r| r.is_ok()));
+        let refused = results.iter().filter(|r| r.is_err()).count() as u64;
+        assert_eq!(metrics.overflows(Queue::PasswordHashing), refused, "every refusal is counted");
     }
 }

@@ -60,6 +60,18 @@ pub enum TokenError {
     WrongKind,
 }
 
+impl crate::error::ProtocolError for TokenError {
+    fn code(&self) -> segue_protocol::ErrorCode {
+        segue_protocol::ErrorCode::Unauthorized
+    }
+
+    fn client_message(&self) -> std::borrow::Cow<'static, str> {
+        format!("invalid token: {self}").into()
+    }
+}
+
+crate::app_error_from!(TokenError);
+
 /// Issues and checks tokens under one secret.
 #[derive(Clone)]
 pub struct TokenKeys {

@@ -27,6 +27,17 @@ pub enum IndexingError {
     Search(String),
 }
 
+impl crate::error::ProtocolError for IndexingError {
+    fn code(&self) -> segue_protocol::ErrorCode {
+        match self {
+            IndexingError::Store(error) => error.code(),
+            IndexingError::Search(_) => segue_protocol::ErrorCode::Internal,
+        }
+    }
+}
+
+crate::app_error_from!(IndexingError);
+
 fn search_error(error: impl std::fmt::Display) -> IndexingError {
     IndexingError::Search(error.to_string())
 }

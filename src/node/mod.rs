@@ -91,9 +91,11 @@ impl Node {
         if config.demo_catalog && crate::catalog::import_demo_if_empty(&store).await? {
             tracing::info!("imported the demo catalog");
         }
-        let accounts =
-            Arc::new(Accounts::new(store.clone(), config.access_token_ttl_s, config.refresh_token_ttl_s).await?);
         let metrics = Arc::new(Metrics::default());
+        let accounts = Arc::new(
+            Accounts::new(store.clone(), config.access_token_ttl_s, config.refresh_token_ttl_s, metrics.clone())
+                .await?,
+        );
         let streaming = Arc::new(crate::streaming::Streaming::new(&store).await?);
         let search = open_search_index(&config, &store, &mut tasks).await?;
         let (writer, writer_task) = WriteBehind::new(store.clone(), metrics.clone());

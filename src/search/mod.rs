@@ -243,6 +243,14 @@ pub enum SearchError {
     Index(#[from] TantivyError),
 }
 
+impl crate::error::ProtocolError for SearchError {
+    fn code(&self) -> segue_protocol::ErrorCode {
+        segue_protocol::ErrorCode::Internal
+    }
+}
+
+crate::app_error_from!(SearchError);
+
 /// The search index: cheap to clone (an `Arc`), `Send + Sync`; searches run concurrently with
 /// each other and with a batch being written.
 #[derive(Clone)]

@@ -52,6 +52,18 @@ impl From<fred::error::Error> for RedisError {
 
 pub type RedisResult<T> = Result<T, RedisError>;
 
+impl crate::error::ProtocolError for RedisError {
+    fn code(&self) -> segue_protocol::ErrorCode {
+        segue_protocol::ErrorCode::Unavailable
+    }
+
+    fn client_message(&self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("the cluster's Redis is unreachable; retry soon")
+    }
+}
+
+crate::app_error_from!(RedisError);
+
 /// Who holds a session, as `acquire` finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ownership {

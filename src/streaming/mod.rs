@@ -85,6 +85,21 @@ pub enum GrantError {
     Expired,
 }
 
+impl crate::error::ProtocolError for GrantError {
+    fn code(&self) -> segue_protocol::ErrorCode {
+        segue_protocol::ErrorCode::Forbidden
+    }
+
+    fn client_message(&self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(match self {
+            GrantError::BadSignature => "the signature does not match this track, quality and user",
+            GrantError::Expired => "the URL has expired: ask for a new one",
+        })
+    }
+}
+
+crate::app_error_from!(GrantError);
+
 /// Signs and checks grants under the store's streaming secret.
 pub struct Streaming {
     mac: Hmac<Sha256>,

@@ -37,5 +37,5 @@ use crate::storage::redis::RedisError;
 
 /// The answer when Redis is unreachable or refused: fail fast, never hang.
 pub fn unreachable(error: RedisError) -> AppError {
-    super::placement::cluster_unreachable().with_cause(error)
+    AppError::from(error)
 }

@@ -40,6 +40,7 @@ use crate::auth::Authenticated;
 use crate::clock::now_ms;
 use crate::domain::Viewer;
 use crate::error::AppError;
+use crate::metrics::Queue;
 
 /// A write that cannot finish in this long means the device stopped reading: it is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -364,6 +365,7 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
     async fn on_outgoing(&mut self, outgoing: Option<Arc<OutFrame>>) -> Result<(), Ending> {
         let Some(frame) = outgoing else {
             self.backend.metrics().slow_consumers.inc();
+            self.backend.metrics().overflowed(Queue::Outbound);
             return Err(Ending::Close(CLOSE_TOO_SLOW, "too slow to keep up; reconnect".into()));
         };
         self.feed_frame(&frame).await?;

@@ -93,10 +93,7 @@ async fn search(
     });
     let pages = futures_util::future::join_all(searches).await;
     for (kind, page) in kinds.into_iter().zip(pages) {
-        let page = page.map_err(|_| AppError::internal())?.map_err(|error| {
-            tracing::error!(%error, "search failed");
-            AppError::internal()
-        })?;
+        let page = page.map_err(|blocking| AppError::internal().with_cause(blocking))?.map_err(AppError::from)?;
         let url = format!("{}/v1/search?{encoded_q}&type={}", links.base, kind.as_str());
         fill(&services, &links, &auth.user, kind, page, &url, offset, limit, &mut results).await?;
     }

@@ -24,7 +24,7 @@ use crate::error::AppError;
 use crate::gateway::Services;
 use crate::ids::{Id, Uri};
 use crate::streaming::wav::Wav;
-use crate::streaming::{BITRATES_KBPS, Grant, GrantError, Quality};
+use crate::streaming::{BITRATES_KBPS, Grant, Quality};
 
 /// Bytes generated per chunk of a response body.
 const CHUNK_BYTES: u64 = 64 * 1024;
@@ -136,10 +136,7 @@ async fn audio(
     let (grant, signature) = claimed_grant(track, request.query_string())
         .ok_or_else(|| forbidden("missing or malformed signature: ask /v1/tracks/{id}/stream"))?;
     let now_ms = crate::clock::now_ms();
-    services.streaming.verify(&grant, &signature, now_ms).map_err(|error| match error {
-        GrantError::BadSignature => forbidden("the signature does not match this track, quality and user"),
-        GrantError::Expired => forbidden("the URL has expired: ask for a new one"),
-    })?;
+    services.streaming.verify(&grant, &signature, now_ms).map_err(AppError::from)?;
     if !BITRATES_KBPS.contains(&grant.kbps) {
         // Only ever signed by a broken server; refused like any other bad URL.
         return Err(forbidden("the URL names no bitrate this server serves").into());
