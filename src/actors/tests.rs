@@ -123,15 +123,31 @@ async fn check_recovery(node: &Node, user: Id, other: Id, before_seq: u64, outbo
     node.sessions.execute(other, Some("speaker"), seek(3_000)).await.unwrap();
 }
 
+/// Two users on the same shard, each with a speaker playing.
+struct Playing {
+    node: Node,
+    user: Id,
+    other: Id,
+    /// `user`'s seq before the test's command.
+    before: u64,
+    outbound: Outbound,
+    _other_outbound: Outbound,
+}
+
+async fn two_playing_neighbours() -> Playing {
+    let node = node(None).await;
+    let user = node.user("ada").await;
+    let other = node.neighbour_of(user).await;
+    let outbound = node.playing(user).await;
+    let _other_outbound = node.playing(other).await;
+    let before = node.sessions.state(user).await.unwrap().seq;
+    Playing { node, user, other, before, outbound, _other_outbound }
+}
+
 #[test]
 fn a_panic_through_the_mailbox_answers_internal_and_the_session_restarts_from_its_last_state() {
     run(async {
-        let node = node(None).await;
-        let user = node.user("ada").await;
-        let other = node.neighbour_of(user).await;
-        let mut outbound = node.playing(user).await;
-        let _other_outbound = node.playing(other).await;
-        let before = node.sessions.state(user).await.unwrap().seq;
+        let Playing { node, user, other, before, mut outbound, _other_outbound } = two_playing_neighbours().await;
         // From this thread (not the user's shard) every call goes through the actor's mailbox.
         let error = node.sessions.execute(user, Some(PANICKING_SENDER), seek(90_000)).await.unwrap_err();
         assert_eq!(error.code, ErrorCode::Internal);
@@ -142,12 +158,7 @@ fn a_panic_through_the_mailbox_answers_internal_and_the_session_restarts_from_it
 #[test]
 fn a_panic_on_the_fast_path_answers_internal_and_the_session_restarts_from_its_last_state() {
     run(async {
-        let node = node(None).await;
-        let user = node.user("ada").await;
-        let other = node.neighbour_of(user).await;
-        let mut outbound = node.playing(user).await;
-        let _other_outbound = node.playing(other).await;
-        let before = node.sessions.state(user).await.unwrap().seq;
+        let Playing { node, user, other, before, mut outbound, _other_outbound } = two_playing_neighbours().await;
         // On the user's own shard, as a device connection is, the call goes straight to the core.
         let (tx, rx) = tokio::sync::oneshot::channel();
         let sessions = node.sessions.clone();
