@@ -167,8 +167,8 @@ impl PlayContext {
         (start..end).map(move |place| &self.tracks[self.track_index(place)])
     }
 
-    /// Checks the internal consistency the rest of the session relies on.
-    #[cfg(test)]
+    /// Checks the internal consistency the rest of the session relies on (a snapshot read back
+    /// is checked before it is trusted).
     pub fn check(&self) -> Result<(), String> {
         if !self.tracks.is_empty() && self.cursor >= self.tracks.len() {
             return Err(format!("cursor {} outside {} tracks", self.cursor, self.tracks.len()));

@@ -320,6 +320,29 @@ impl Session {
         self.clock_ms
     }
 
+    /// Checks what the state machine relies on and a snapshot read back could break: the play
+    /// order and cursor, a position within its track, an active device that is known, online and
+    /// able to play, device ids unique.
+    pub fn check(&self) -> Result<(), String> {
+        self.context.check()?;
+        if let Some(current) = &self.current
+            && current.position_ms > current.track.duration_ms
+        {
+            return Err(format!("position {} past the track's {} ms", current.position_ms, current.track.duration_ms));
+        }
+        if let Some(active) = &self.active_device
+            && !self.device(active).is_some_and(|d| d.online && d.info.can_play)
+        {
+            return Err(format!("the active device {active:?} cannot play"));
+        }
+        for (n, device) in self.devices.iter().enumerate() {
+            if self.devices[..n].iter().any(|other| other.info.id == device.info.id) {
+                return Err(format!("device {:?} twice", device.info.id));
+            }
+        }
+        Ok(())
+    }
+
     /// Sets the skip policy (the user's product may have changed). Not a state change by
     /// itself; the next change shows it.
     pub fn set_skip_policy(&mut self, policy: Option<SkipPolicy>) {

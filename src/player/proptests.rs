@@ -103,7 +103,7 @@ fn check_invariants(session: &Session, now: u64) -> Result<(), TestCaseError> {
     if let Some(skips) = &wire.skips {
         prop_assert!(skips.used <= skips.limit);
     }
-    session.context().check().map_err(TestCaseError::fail)?;
+    session.check().map_err(TestCaseError::fail)?;
     Ok(())
 }
 

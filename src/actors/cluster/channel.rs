@@ -117,6 +117,14 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// What Redis hands the dispatcher is read defensively: any bytes, never a panic.
+        #[test]
+        fn any_bytes_decode_or_are_refused_without_a_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = decode(Bytes::from(bytes));
+        }
+    }
+
     #[test]
     fn messages_written_by_69c7daf_are_read() {
         let state = include_bytes!("../../../tests/fixtures/channel-state-69c7daf.bin");

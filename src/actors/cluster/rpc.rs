@@ -163,6 +163,25 @@ mod tests {
         assert_eq!(back, message);
     }
 
+    proptest::proptest! {
+        /// A message in the inbox is read defensively: arbitrary bytes, and valid messages with
+        /// bytes flipped, never panic the decoder.
+        #[test]
+        fn corrupted_messages_never_panic(flips in proptest::collection::vec((proptest::num::usize::ANY, proptest::num::u8::ANY), 0..8)) {
+            let mut bytes = include_bytes!("../../../tests/fixtures/rpc-request-69c7daf.msgpack").to_vec();
+            for (at, byte) in flips {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+            }
+            let _ = RpcMessage::decode(&bytes);
+        }
+
+        #[test]
+        fn any_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let _ = RpcMessage::decode(&bytes);
+        }
+    }
+
     #[test]
     fn calls_and_replies_written_by_69c7daf_are_read() {
         let request =
