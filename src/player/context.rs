@@ -12,10 +12,20 @@ use crate::reproducible::seeded_rng;
 pub const MAX_CONTEXT_TRACKS: usize = 10_000;
 
 /// A track as the session needs it: its id and its length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// In a snapshot it is the pair `[id, duration_ms]`, the one exception to named fields: it
+/// stands there once for every track of a context (up to 10,000), where two names a track would
+/// double what is stored. It was a pair in format 1 too, and it is read from a pair or a map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 pub struct TrackRef {
     pub id: Id,
     pub duration_ms: u32,
+}
+
+impl Serialize for TrackRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (self.id, self.duration_ms).serialize(serializer)
+    }
 }
 
 /// The next move through the queue.
