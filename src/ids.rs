@@ -35,6 +35,15 @@ impl Id {
         Id(bytes)
     }
 
+    /// The number whose base62 digits this id spells, when it fits in 128 bits (every id made by
+    /// [`Id::from_u128`] does): the inverse of `from_u128`.
+    pub fn to_u128(&self) -> Option<u128> {
+        self.0.iter().try_fold(0u128, |value, &digit| {
+            let digit = BASE62.iter().position(|&b| b == digit)? as u128;
+            value.checked_mul(62)?.checked_add(digit)
+        })
+    }
+
     /// A fresh random id.
     pub fn random() -> Id {
         Id::from_u128(rand::random::<u128>())

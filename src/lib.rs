@@ -8,6 +8,7 @@
 //! - [`actors`]: the user session actor, the directory that activates it, the bus that fans its
 //!   events out, and the hub of this node's connections.
 //! - [`player`]: the pure session state machine, the heart of the server.
+//! - [`playlist`]: the pure edit model of collaborative playlists (socket ops and Web API edits).
 //! - [`catalog`]: the generated catalogs and the resolution of URIs into playable tracks.
 //! - [`search`]: the full-text index of the catalog (tantivy), typo-tolerant and prefix-matching.
 //! - [`auth`]: accounts, password hashing, signed tokens.
@@ -34,6 +35,7 @@ pub mod ids;
 pub mod metrics;
 pub mod node;
 pub mod player;
+pub mod playlist;
 pub mod reproducible;
 pub mod search;
 pub mod storage;

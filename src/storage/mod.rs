@@ -111,6 +111,10 @@ pub enum StoreError {
     Config(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A write fenced on a version found another version stored: someone else wrote first (a
+    /// newer owner of the playlist). Nothing was written; the writer reloads.
+    #[error("version fence: {0}")]
+    VersionFence(String),
 }
 
 impl StoreError {
@@ -125,11 +129,16 @@ impl StoreError {
     /// is `UNAVAILABLE` (retry), not `INTERNAL`.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Deadline(_) => true,
+            StoreError::Deadline(_) | StoreError::VersionFence(_) => true,
             StoreError::Database(error) => sqlx_is_unavailable(error),
             StoreError::Migration(sqlx::migrate::MigrateError::Execute(error)) => sqlx_is_unavailable(error),
             StoreError::Migration(_) | StoreError::Config(_) | StoreError::Corrupt(_) => false,
         }
+    }
+
+    /// True when a version-fenced write found another version stored.
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, StoreError::VersionFence(_))
     }
 
     /// True when the error is a passed deadline ([`DeadlineExceeded`]), however it was wrapped.

@@ -1,10 +1,13 @@
 //! Playlists in the store: their details, their items (each with a `uid` stable for the life of
 //! the item, ordered by a dense `position`), collaborators and followers.
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::{QueryBuilder, Row};
 
 use super::{Store, StoreError, StoreResult, on_pool, placeholders};
 use crate::ids::Id;
+use crate::playlist::{Details, Item, Playlist};
 use crate::reproducible::fnv1a_64;
 
 /// A playlist's details.
@@ -44,6 +47,17 @@ pub struct NewPlaylist<'a> {
 
 fn parse_id(text: &str) -> StoreResult<Id> {
     Id::parse(text).ok_or_else(|| StoreError::Corrupt(format!("id {text:?}")))
+}
+
+/// Items written by one statement of an edit: 6 parameters each, well under SQLite's and
+/// PostgreSQL's limits.
+const ITEM_CHUNK: usize = 400;
+
+/// The version a snapshot id of `playlist` names; `None` when it is not one of its snapshot ids.
+pub fn snapshot_version(playlist: Id, snapshot: &str) -> Option<i64> {
+    let value = Id::parse(snapshot)?.to_u128()?;
+    let hash = fnv1a_64(playlist.as_str().as_bytes());
+    (value as u64 == hash).then_some((value >> 64) as u64 as i64)
 }
 
 /// The snapshot id of a playlist at a version: opaque to clients, the same for the same state.
@@ -257,6 +271,193 @@ impl Store {
             tx.commit().await?;
             Ok(snapshot)
         })
+    }
+
+    /// The whole playlist as the edit model holds it, every item in order: what a playlist's
+    /// live actor starts from.
+    pub async fn load_playlist(&self, id: Id) -> StoreResult<Option<Playlist>> {
+        on_pool!(self, |pool| {
+            let Some(row) = sqlx::query(
+                "SELECT owner_id, name, description, public, collaborative, version FROM playlists WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let rows = sqlx::query(
+                "SELECT uid, track_id, added_by, added_at_ms FROM playlist_items WHERE playlist_id = $1 ORDER BY position",
+            )
+            .bind(id.as_str())
+            .fetch_all(pool)
+            .await?;
+            let items = rows
+                .iter()
+                .map(|row| {
+                    let added_by: Option<&str> = row.try_get("added_by")?;
+                    Ok(Item {
+                        uid: parse_id(row.try_get::<&str, _>("uid")?)?,
+                        track_id: parse_id(row.try_get::<&str, _>("track_id")?)?,
+                        added_by: added_by.map(parse_id).transpose()?,
+                        added_at_ms: row.try_get("added_at_ms")?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(Some(Playlist {
+                id,
+                owner: parse_id(row.try_get::<&str, _>("owner_id")?)?,
+                version: row.try_get("version")?,
+                details: Details {
+                    name: row.try_get("name")?,
+                    description: row.try_get("description")?,
+                    public: row.try_get("public")?,
+                    collaborative: row.try_get("collaborative")?,
+                },
+                items,
+            }))
+        })
+    }
+
+    /// Writes one edit of a playlist in one transaction: `after` replaces `before`, details and
+    /// items together, fenced on the version: the write happens only while the stored version is
+    /// still `before.version` (else [`StoreError::VersionFence`] and nothing is written). Only
+    /// what changed is written: removed items are deleted, new ones inserted, moved ones given
+    /// their new position. Returns the new snapshot id (`snapshot_id(id, after.version)`).
+    pub async fn write_playlist_edit(&self, before: &Playlist, after: &Playlist, now_ms: i64) -> StoreResult<String> {
+        let id = after.id;
+        let old_positions: HashMap<Id, usize> =
+            before.items.iter().enumerate().map(|(n, item)| (item.uid, n)).collect();
+        let kept: HashSet<Id> = after.items.iter().map(|item| item.uid).collect();
+        let removed: Vec<Id> = before.items.iter().map(|item| item.uid).filter(|uid| !kept.contains(uid)).collect();
+        let mut moved: Vec<(Id, i64)> = Vec::new();
+        let mut added: Vec<(&Item, i64)> = Vec::new();
+        for (position, item) in after.items.iter().enumerate() {
+            match old_positions.get(&item.uid) {
+                Some(&old) if old == position => {}
+                Some(_) => moved.push((item.uid, position as i64)),
+                None => added.push((item, position as i64)),
+            }
+        }
+        let snapshot = snapshot_id(id, after.version);
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            // The fence first: it also takes the playlist's write lock for the transaction.
+            let fenced = sqlx::query(
+                "UPDATE playlists SET version = $1, snapshot_id = $2, name = $3, description = $4, public = $5,
+                        collaborative = $6, updated_at_ms = $7
+                 WHERE id = $8 AND version = $9",
+            )
+            .bind(after.version)
+            .bind(&snapshot)
+            .bind(&after.details.name)
+            .bind(&after.details.description)
+            .bind(after.details.public)
+            .bind(after.details.collaborative)
+            .bind(now_ms)
+            .bind(id.as_str())
+            .bind(before.version)
+            .execute(&mut *tx)
+            .await?;
+            if fenced.rows_affected() != 1 {
+                return Err(StoreError::VersionFence(format!(
+                    "playlist {id} is no longer at version {}",
+                    before.version
+                )));
+            }
+            for chunk in removed.chunks(ITEM_CHUNK) {
+                let sql = format!(
+                    "DELETE FROM playlist_items WHERE playlist_id = $1 AND uid IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut delete = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str());
+                for uid in chunk {
+                    delete = delete.bind(uid.as_str());
+                }
+                delete.execute(&mut *tx).await?;
+            }
+            // Moved items are parked at negative positions (-1 - new) first, so that no two rows
+            // ever hold one position (the index is unique), then new ones go in, then the parked
+            // ones come back at their new positions.
+            for chunk in moved.chunks(ITEM_CHUNK) {
+                let mut park = QueryBuilder::new("WITH v (uid, p) AS (");
+                park.push_values(chunk, |mut row, (uid, position)| {
+                    row.push_bind(uid.as_str()).push_bind(*position);
+                });
+                park.push(
+                    ") UPDATE playlist_items SET position = -1 - (SELECT v.p FROM v WHERE v.uid = playlist_items.uid)
+                     WHERE playlist_id = ",
+                );
+                park.push_bind(id.as_str());
+                park.push(" AND uid IN (SELECT v.uid FROM v)");
+                park.build().execute(&mut *tx).await?;
+            }
+            for chunk in added.chunks(ITEM_CHUNK) {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO playlist_items (playlist_id, uid, position, track_id, added_by, added_at_ms) ",
+                );
+                insert.push_values(chunk, |mut row, (item, position)| {
+                    row.push_bind(id.as_str())
+                        .push_bind(item.uid.as_str())
+                        .push_bind(*position)
+                        .push_bind(item.track_id.as_str())
+                        .push_bind(item.added_by.map(|by| by.to_string()))
+                        .push_bind(item.added_at_ms);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            if !moved.is_empty() {
+                sqlx::query(
+                    "UPDATE playlist_items SET position = -1 - position WHERE playlist_id = $1 AND position < 0",
+                )
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(snapshot.clone())
+        })
+    }
+
+    /// The collaborators of a playlist.
+    pub async fn playlist_collaborators(&self, playlist: Id) -> StoreResult<Vec<Id>> {
+        on_pool!(self, |pool| {
+            let rows =
+                sqlx::query("SELECT user_id FROM playlist_collaborators WHERE playlist_id = $1 ORDER BY user_id")
+                    .bind(playlist.as_str())
+                    .fetch_all(pool)
+                    .await?;
+            rows.iter().map(|row| parse_id(row.try_get::<&str, _>("user_id")?)).collect()
+        })
+    }
+
+    /// Makes `user` a collaborator of `playlist`; false when they already were.
+    pub async fn add_playlist_collaborator(&self, playlist: Id, user: Id) -> StoreResult<bool> {
+        let added = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO playlist_collaborators (playlist_id, user_id) VALUES ($1, $2)
+                 ON CONFLICT (playlist_id, user_id) DO NOTHING",
+            )
+            .bind(playlist.as_str())
+            .bind(user.as_str())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() == 1)
+        })?;
+        Ok(added)
+    }
+
+    /// `user` is no longer a collaborator of `playlist`; false when they were not one.
+    pub async fn remove_playlist_collaborator(&self, playlist: Id, user: Id) -> StoreResult<bool> {
+        let removed = on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM playlist_collaborators WHERE playlist_id = $1 AND user_id = $2")
+                .bind(playlist.as_str())
+                .bind(user.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() == 1)
+        })?;
+        Ok(removed)
     }
 
     /// The track ids of a playlist in order (for playing it as a context).
