@@ -9,8 +9,9 @@
 use segue::catalog::synthetic;
 use segue::domain::Product;
 use segue::ids::Id;
+use segue::playlist::Op;
 use segue::storage::library::Collection;
-use segue::storage::playlists::NewPlaylist;
+use segue::storage::playlists::{NewPlaylist, snapshot_id, snapshot_version};
 use segue::storage::snapshots::{PlayRecord, SnapshotRecord};
 use segue::storage::users::UserUpsert;
 use segue::storage::{Store, StoreLocation};
@@ -70,7 +71,7 @@ macro_rules! both_stores {
     };
 }
 
-both_stores!(users, catalog, snapshots_and_history, library, playlists, songs_import, search_feed);
+both_stores!(users, catalog, snapshots_and_history, library, playlists, playlist_edits, songs_import, search_feed);
 
 fn upsert<'a>(name: &'a str, product: Option<Product>, country: Option<&'a str>) -> UserUpsert<'a> {
     UserUpsert { username: name, password_hash: "hash-1", display_name: None, product, country }
@@ -231,6 +232,85 @@ async fn playlists(store: &Store) {
     assert_eq!(store.playlists(&[playlist]).await.unwrap()[0].followers, 1);
     assert_eq!(store.owned_playlists(owner, false, 10, 0).await.unwrap().1, 1);
     assert_eq!(store.owned_playlists(owner, true, 10, 0).await.unwrap().1, 0, "others see only public ones");
+}
+
+/// Edits written through the version fence: what is loaded back is what the model holds after
+/// each edit (adds, removes and moves mixed, details with them); a write from a stale version
+/// is refused and changes nothing; collaborators come and go.
+async fn playlist_edits(store: &Store) {
+    let owner = store.insert_user(&upsert("owner", None, None), 1).await.unwrap();
+    let friend = store.insert_user(&upsert("friend", None, None), 1).await.unwrap();
+    let bundles: Vec<_> = synthetic::generate(5, 40).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    let tracks: Vec<Id> = bundles.iter().flat_map(|b| b.tracks.iter().map(|t| t.id)).take(40).collect();
+    assert!(tracks.len() >= 30);
+    let details = NewPlaylist { owner, name: "Shared", description: "", public: false, collaborative: true };
+    let id = store.create_playlist(&details, 10).await.unwrap();
+    let mut playlist = store.load_playlist(id).await.unwrap().unwrap();
+    assert_eq!((playlist.version, playlist.items.len(), playlist.owner), (0, 0, owner));
+    assert!(store.load_playlist(Id::from_u128(77)).await.unwrap().is_none());
+
+    let edits: Vec<Vec<Op>> = vec![
+        vec![Op::Add { track_ids: tracks[..20].to_vec(), position: None }],
+        vec![Op::Add { track_ids: tracks[20..25].to_vec(), position: Some(3) }, Op::Rename { name: "Shared!".into() }],
+        // Filled in below: uids of the playlist as it is then.
+        vec![],
+        vec![Op::SetDetails { description: Some("for the road".into()), public: None, collaborative: None }],
+    ];
+    for (n, mut ops) in edits.into_iter().enumerate() {
+        if ops.is_empty() {
+            let uids: Vec<Id> = playlist.items.iter().map(|item| item.uid).collect();
+            ops = vec![
+                Op::Remove { uids: vec![uids[0], uids[7], uids[24]] },
+                Op::Move { uid: uids[1], position: 15 },
+                Op::Move { uid: uids[20], position: 0 },
+                Op::Add { track_ids: tracks[25..30].to_vec(), position: Some(10) },
+            ];
+        }
+        let before = playlist.clone();
+        let edited = playlist.apply(&ops, Some(friend), 20 + n as i64).unwrap();
+        assert!(edited.changed());
+        let snapshot = store.write_playlist_edit(&before, &playlist, 20 + n as i64).await.unwrap();
+        assert_eq!(snapshot, snapshot_id(id, playlist.version));
+        assert_eq!(snapshot_version(id, &snapshot), Some(playlist.version));
+        assert_eq!(store.load_playlist(id).await.unwrap().unwrap(), playlist, "edit {n} reads back as written");
+    }
+    let row = store.playlist(id).await.unwrap().unwrap();
+    assert_eq!((row.name.as_str(), row.description.as_str()), ("Shared!", "for the road"));
+    assert_eq!(row.snapshot_id, snapshot_id(id, playlist.version));
+    assert_eq!(row.total_items, 27);
+    let (page, _) = store.playlist_items(id, 50, 0).await.unwrap();
+    assert!(page.iter().enumerate().all(|(n, item)| item.position as usize == n), "positions stay dense");
+    assert!(page.iter().all(|item| item.added_by == Some(friend)));
+    assert_eq!(snapshot_version(Id::from_u128(5), &row.snapshot_id), None, "another playlist's snapshot");
+
+    // A writer that read version 3 while version 4 is stored is fenced off.
+    let mut stale = playlist.clone();
+    stale.version -= 1;
+    let mut stale_after = stale.clone();
+    stale_after.apply(&[Op::Remove { uids: vec![stale.items[0].uid] }], None, 99).unwrap();
+    let error = store.write_playlist_edit(&stale, &stale_after, 99).await.unwrap_err();
+    assert!(error.is_fenced(), "{error}");
+    assert_eq!(store.load_playlist(id).await.unwrap().unwrap(), playlist, "a fenced write changes nothing");
+
+    // A reversal of the whole order (every item moves) and a removal of everything.
+    let before = playlist.clone();
+    let reversed: Vec<Op> = before.items.iter().map(|item| Op::Move { uid: item.uid, position: 0 }).collect();
+    playlist.apply(&reversed, None, 100).unwrap();
+    store.write_playlist_edit(&before, &playlist, 100).await.unwrap();
+    assert_eq!(store.load_playlist(id).await.unwrap().unwrap(), playlist);
+    let before = playlist.clone();
+    playlist.apply(&[Op::Remove { uids: before.items.iter().map(|item| item.uid).collect() }], None, 101).unwrap();
+    store.write_playlist_edit(&before, &playlist, 101).await.unwrap();
+    assert_eq!(store.load_playlist(id).await.unwrap().unwrap().items, vec![]);
+
+    assert!(store.add_playlist_collaborator(id, friend).await.unwrap());
+    assert!(!store.add_playlist_collaborator(id, friend).await.unwrap(), "already one");
+    assert_eq!(store.playlist_collaborators(id).await.unwrap(), vec![friend]);
+    assert!(store.may_see_playlist(friend, &store.playlist(id).await.unwrap().unwrap()).await.unwrap());
+    assert!(store.remove_playlist_collaborator(id, friend).await.unwrap());
+    assert!(!store.remove_playlist_collaborator(id, friend).await.unwrap());
+    assert_eq!(store.playlist_collaborators(id).await.unwrap(), Vec::<Id>::new());
 }
 
 async fn songs_import(store: &Store) {
