@@ -131,6 +131,9 @@ fn parse_request(type_name: &str, value: Value) -> Result<Request, ErrorBody> {
         "track_ended" => Request::TrackEnded(body(value)?),
         "ping" => empty_body(value).map(|_| Request::Ping)?,
         "auth" => Request::Auth(body(value)?),
+        "playlist_subscribe" => Request::PlaylistSubscribe(body(value)?),
+        "playlist_unsubscribe" => Request::PlaylistUnsubscribe(body(value)?),
+        "playlist_edit" => Request::PlaylistEdit(body(value)?),
         other => {
             let shown: String = other.chars().take(64).collect();
             return Err(ErrorBody::new(ErrorCode::UnknownType, format!("unknown request type `{shown}`")));

@@ -8,11 +8,13 @@
 //! - [`error`]: the one table of error codes, shared by socket replies and HTTP errors.
 //! - [`envelope`]: decoding a client frame into a [`envelope::ClientFrame`], encoding replies
 //!   and events. Every frame is one MessagePack map with string keys.
+//! - [`playlist`]: §6's playlist requests, the playlist a subscribe answers, `playlist_changed`.
 //! - [`request`]: the typed bodies of the client requests (`hello`, `play`, `seek`, …).
 //! - [`state`]: `SessionState`, the whole truth about one user's playback, and its parts.
 
 pub mod envelope;
 pub mod error;
+pub mod playlist;
 pub mod request;
 pub mod state;
 

@@ -31,6 +31,10 @@ pub enum Request {
     /// Segue's own: renew the access token of a live connection, so it is not closed with
     /// 4003 when the token it connected with expires.
     Auth(Auth),
+    /// §6: follow a playlist's edits.
+    PlaylistSubscribe(crate::playlist::PlaylistTarget),
+    PlaylistUnsubscribe(crate::playlist::PlaylistTarget),
+    PlaylistEdit(crate::playlist::PlaylistEdit),
 }
 
 impl Request {
@@ -53,6 +57,9 @@ impl Request {
             Request::TrackEnded(_) => "track_ended",
             Request::Ping => "ping",
             Request::Auth(_) => "auth",
+            Request::PlaylistSubscribe(_) => "playlist_subscribe",
+            Request::PlaylistUnsubscribe(_) => "playlist_unsubscribe",
+            Request::PlaylistEdit(_) => "playlist_edit",
         }
     }
 }

@@ -9,6 +9,8 @@
 //! - [`session`]: the session actor and its core (supervision of panics included).
 //! - [`placement`]: the seam between the directory and the cluster: who holds which session.
 //! - [`bus`], [`hub`], [`shards`]: events out to connections; this node's connections; threads.
+//! - [`playlists`]: the live playlist actors ([`Playlists`](playlists::Playlists)): one writer per
+//!   playlist, its edits stored before they are acknowledged and published as `playlist_changed`.
 //! - [`cluster`]: everything a node does through Redis; [`dispatch`]: what Redis delivers.
 //!
 //! Dependencies run one way: `dispatch` → `directory` → `session` → `bus`/`hub`; `cluster` →
@@ -25,6 +27,7 @@ pub mod directory;
 pub mod dispatch;
 pub mod hub;
 pub mod placement;
+pub mod playlists;
 pub mod session;
 pub mod shards;
 #[cfg(test)]

@@ -22,6 +22,7 @@ use governor::clock::DefaultClock;
 use crate::actors::bus::Bus;
 use crate::actors::directory::Sessions;
 use crate::actors::hub::LocalHub;
+use crate::actors::playlists::Playlists;
 use crate::auth::Accounts;
 use crate::catalog::resolve::Resolver;
 use crate::config::ServerConfig;
@@ -38,6 +39,8 @@ pub struct Services {
     pub store: Store,
     pub accounts: Arc<Accounts>,
     pub sessions: Sessions,
+    /// The live playlists: every playlist read for a subscriber and every edit goes through them.
+    pub playlists: Playlists,
     pub hub: Arc<LocalHub>,
     /// Carries events to this node's connections (and, in a cluster, the others').
     pub bus: Arc<dyn Bus>,

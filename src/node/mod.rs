@@ -21,6 +21,7 @@ use crate::actors::directory::Sessions;
 use crate::actors::dispatch::Dispatcher;
 use crate::actors::hub::LocalHub;
 use crate::actors::placement::Placement;
+use crate::actors::playlists::{NoFanout, Playlists, Spawner as PlaylistSpawner};
 use crate::actors::session::{EmbeddedSnapshots, SessionDeps, SnapshotSource};
 use crate::actors::shards::Shards;
 use crate::auth::Accounts;
@@ -141,6 +142,14 @@ impl Node {
             };
             tasks.spawn(Stage::Cluster, "dispatcher", |stop| dispatcher.run(stop));
         }
+        let playlists = {
+            // Each playlist's actor runs on a shard chosen by its id.
+            let homes = sessions.clone();
+            let spawner: PlaylistSpawner = Arc::new(move |playlist, actor| {
+                homes.home(playlist).spawn(actor);
+            });
+            Playlists::new(store.clone(), metrics.clone(), Arc::new(NoFanout), spawner)
+        };
         let max_connections = config.max_connections.unwrap_or_else(default_max_connections);
         tracing::info!(max_connections, "device sockets past this many are refused with 503");
         let services = Arc::new(Services {
@@ -148,6 +157,7 @@ impl Node {
             slots: Arc::new(ConnectionSlots::new(max_connections)),
             limits: crate::gateway::http::limits::RestLimits::new(&config.rest_limits),
             sessions,
+            playlists,
             config,
             store,
             accounts,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::DefaultClock;
+use segue_protocol::playlist::{PlaylistView, SnapshotReply};
 use segue_protocol::request::Hello;
 use segue_protocol::{ErrorCode, Request, SessionState};
 
@@ -18,7 +19,7 @@ use crate::config::ServerConfig;
 use crate::domain::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::gateway::Services;
-use crate::gateway::requests::{command_for, device_info};
+use crate::gateway::requests::{command_for, device_info, playlist_edit_for, playlist_id};
 use crate::ids::Id;
 use crate::metrics::Metrics;
 
@@ -54,6 +55,28 @@ pub trait Backend: 'static {
     fn command(&self, user: &Viewer, device_id: &str, request: Request) -> impl Future<Output = AppResult<u64>>;
     /// The device is gone: it is forgotten here and goes offline in the session.
     fn detach(&self, user: Id, device_id: String, connection: u64) -> impl Future<Output = ()>;
+
+    /// Serves a §6 playlist request (`playlist_subscribe`, `playlist_unsubscribe`,
+    /// `playlist_edit`) of the device on `connection`.
+    fn playlist(
+        &self,
+        _user: &Viewer,
+        _connection: u64,
+        request: Request,
+    ) -> impl Future<Output = AppResult<PlaylistAnswer>> {
+        let refused = AppError::new(ErrorCode::UnknownType, format!("`{}` is not served here", request.type_name()));
+        std::future::ready(Err(refused))
+    }
+}
+
+/// What a §6 playlist request answers.
+pub enum PlaylistAnswer {
+    /// The whole playlist (`playlist_subscribe`).
+    Playlist(PlaylistView),
+    /// The snapshot after an edit (`playlist_edit`).
+    Snapshot(SnapshotReply),
+    /// `{}` (`playlist_unsubscribe`).
+    Done,
 }
 
 /// The node's backend.
@@ -107,6 +130,24 @@ impl Backend for NodeBackend {
         let services = &self.0;
         let command = command_for(request, &services.resolver, user).await?;
         Ok(services.sessions.execute(user.id, Some(device_id), command).await?.seq)
+    }
+
+    async fn playlist(&self, user: &Viewer, _connection: u64, request: Request) -> AppResult<PlaylistAnswer> {
+        let playlists = &self.0.playlists;
+        match request {
+            Request::PlaylistSubscribe(target) => {
+                let playlist = playlist_id(&target.playlist_id)?;
+                let read = playlists.read(user.id, playlist).await?;
+                Ok(PlaylistAnswer::Playlist(read.view()))
+            }
+            Request::PlaylistUnsubscribe(_) => Ok(PlaylistAnswer::Done),
+            Request::PlaylistEdit(edit) => {
+                let (playlist, edit) = playlist_edit_for(edit)?;
+                let snapshot_id = playlists.edit(user.id, playlist, edit).await?;
+                Ok(PlaylistAnswer::Snapshot(SnapshotReply { snapshot_id }))
+            }
+            other => Err(AppError::bad_request(format!("`{}` is not a playlist request", other.type_name()))),
+        }
     }
 
     async fn detach(&self, user: Id, device_id: String, connection: u64) {

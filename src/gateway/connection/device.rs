@@ -34,7 +34,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::Instrument;
 
 use super::CLOSE_TOO_SLOW;
-use super::backend::{AttachRefused, Backend};
+use super::backend::{AttachRefused, Backend, PlaylistAnswer};
 use crate::actors::hub::{OutFrame, Outbound};
 use crate::auth::Authenticated;
 use crate::clock::now_ms;
@@ -290,6 +290,9 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
                 self.reply_err(id, error).await
             }
             Request::Auth(auth) => self.on_auth(id, &auth.access_token).await,
+            request @ (Request::PlaylistSubscribe(_) | Request::PlaylistUnsubscribe(_) | Request::PlaylistEdit(_)) => {
+                self.on_playlist(id, request).await
+            }
             command => self.on_command(id, command).await,
         }
     }
@@ -298,6 +301,20 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
         let device_id = self.attached.as_ref().map_or("", |a| a.device_id.as_str());
         match self.backend.command(&self.user, device_id, request).await {
             Ok(seq) => self.reply_ok(id, &SeqReply { seq }).await,
+            Err(error) => self.reply_err(id, error).await,
+        }
+    }
+
+    async fn on_playlist(&mut self, id: u32, request: Request) -> Result<(), Ending> {
+        let connection = self.attached.as_ref().map_or(0, |a| a.connection);
+        match self.backend.playlist(&self.user, connection, request).await {
+            Ok(PlaylistAnswer::Playlist(view)) => self.reply_ok(id, &view).await,
+            Ok(PlaylistAnswer::Snapshot(snapshot)) => self.reply_ok(id, &snapshot).await,
+            Ok(PlaylistAnswer::Done) => {
+                #[derive(serde::Serialize)]
+                struct Empty {}
+                self.reply_ok(id, &Empty {}).await
+            }
             Err(error) => self.reply_err(id, error).await,
         }
     }

@@ -1,0 +1,708 @@
+//! Live playlists: one actor per playlist being read or edited on this node, and
+//! [`Playlists`], the one handle the rest of the server reaches them through (the socket's
+//! `playlist_subscribe` and `playlist_edit`, every REST edit, collaborators).
+//!
+//! **One writer per playlist.** A playlist's actor is a task with a bounded mailbox
+//! ([`PLAYLIST_MAILBOX`]) that serves one letter at a time: it holds the playlist's items and
+//! collaborators (loaded from the store when it starts), checks who may see and edit, turns the
+//! request into ops ([`crate::playlist`]), applies them, writes the edit in one store transaction
+//! fenced on the version it read, and only then answers and publishes `playlist_changed` — in the
+//! order it applied the edits, each naming the snapshot before it. An edit is acknowledged only
+//! once it is in the store.
+//!
+//! **Supervision.** A panic while a letter is served is caught: that letter is answered
+//! `INTERNAL` (counted in `segue_session_panics_total`), the playlist in memory is dropped and
+//! the next letter loads it again from the store, so a half-applied edit is never kept. A write
+//! the version fence refused (someone else wrote the playlist) does the same, answering
+//! `UNAVAILABLE` (retry). An actor with nothing to do for [`PLAYLIST_IDLE`] stops; the next
+//! letter starts a new one.
+//!
+//! **Fan-out.** `playlist_changed` goes to a [`PlaylistFanout`], which hands it to every
+//! subscriber of the playlist (the node's topics layer, when it is plugged in).
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use futures_util::FutureExt;
+use segue_protocol::ErrorCode;
+use segue_protocol::envelope::encode_event;
+use segue_protocol::playlist::{AppliedOp as WireOp, PlaylistChanged, PlaylistItem, PlaylistView};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+
+use crate::clock::now_ms;
+use crate::error::{AppError, AppResult};
+use crate::ids::Id;
+use crate::metrics::{Metrics, Queue};
+use crate::playlist::webapi::{WebEdit, WebEditError};
+use crate::playlist::{AppliedOp, Op, Playlist};
+use crate::storage::Store;
+use crate::storage::playlists::{snapshot_id, snapshot_version};
+
+/// Letters a playlist's actor may have waiting. A sender waits when it is full; one that waits
+/// longer than [`PLAYLIST_CALL_TIMEOUT`] is answered `UNAVAILABLE` (counted as the
+/// `playlist_mailbox` overflow). The backpressure reaches only the editors of that playlist.
+pub const PLAYLIST_MAILBOX: usize = 64;
+/// How long a caller waits for a playlist's actor, mailbox and answer together: above the
+/// store's deadline, which bounds the one await inside.
+pub const PLAYLIST_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// An actor with no letter for this long stops (its playlist is read again when needed).
+pub const PLAYLIST_IDLE: Duration = Duration::from_secs(60);
+/// Starts (or restarts) tried for one call before giving up.
+const ATTEMPTS: usize = 3;
+
+/// Where `playlist_changed` frames go: every subscriber of the playlist, on every node.
+pub trait PlaylistFanout: Send + Sync + 'static {
+    fn publish(&self, playlist: Id, frame: Bytes);
+}
+
+/// A fan-out with no subscribers (until one is plugged in).
+pub struct NoFanout;
+
+impl PlaylistFanout for NoFanout {
+    fn publish(&self, _playlist: Id, _frame: Bytes) {}
+}
+
+/// A future an actor runs as.
+pub type ActorTask = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Runs a playlist's actor somewhere (the node: on a shard chosen by the playlist's id).
+pub type Spawner = Arc<dyn Fn(Id, ActorTask) + Send + Sync>;
+
+/// What an edit asks for.
+#[derive(Debug, Clone)]
+pub enum EditRequest {
+    /// The socket's ops; with `strict`, refused with `CONFLICT` unless `base_snapshot_id` is
+    /// the current snapshot.
+    Ops { ops: Vec<Op>, base_snapshot_id: Option<String>, strict: bool },
+    /// A Web API edit and the `snapshot_id` its request named.
+    Web { edit: WebEdit, snapshot_id: Option<String> },
+}
+
+/// The playlist as a reader may see it.
+#[derive(Debug, Clone)]
+pub struct PlaylistRead {
+    pub playlist: Arc<Playlist>,
+    pub snapshot_id: String,
+    pub may_edit: bool,
+}
+
+impl PlaylistRead {
+    /// The reply body of `playlist_subscribe`.
+    pub fn view(&self) -> PlaylistView {
+        let playlist = &self.playlist;
+        PlaylistView {
+            playlist_id: playlist.id.to_string(),
+            name: playlist.details.name.clone(),
+            snapshot_id: self.snapshot_id.clone(),
+            collaborative: playlist.details.collaborative,
+            items: playlist
+                .items
+                .iter()
+                .map(|item| PlaylistItem {
+                    uid: item.uid.to_string(),
+                    track_id: item.track_id.to_string(),
+                    added_by: item.added_by.map(|by| by.to_string()),
+                    added_at_ms: item.added_at_ms,
+                })
+                .collect(),
+            owner_id: playlist.owner.to_string(),
+            description: playlist.details.description.clone(),
+            public: playlist.details.public,
+            may_edit: self.may_edit,
+        }
+    }
+}
+
+enum Ask {
+    Read { user: Id },
+    Edit { by: Id, request: EditRequest },
+    Collaborator { by: Id, user: Id, add: bool },
+}
+
+enum Answer {
+    Read(PlaylistRead),
+    Edited { snapshot_id: String },
+    Collaborator { changed: bool },
+}
+
+struct Letter {
+    ask: Ask,
+    reply: oneshot::Sender<AppResult<Answer>>,
+    span: tracing::Span,
+}
+
+struct Mailbox {
+    /// Which start of the playlist's actor this is (it removes only its own entry).
+    generation: u64,
+    tx: mpsc::Sender<Letter>,
+}
+
+struct Inner {
+    live: DashMap<Id, Mailbox>,
+    generations: AtomicU64,
+    store: Store,
+    metrics: Arc<Metrics>,
+    fanout: Arc<dyn PlaylistFanout>,
+    spawner: Spawner,
+}
+
+/// The handle to every live playlist of this node. Cheap to clone.
+#[derive(Clone)]
+pub struct Playlists {
+    inner: Arc<Inner>,
+}
+
+fn not_found(id: Id) -> AppError {
+    AppError::not_found(format!("no playlist {id}"))
+}
+
+fn unavailable() -> AppError {
+    AppError::refusal(ErrorCode::Unavailable, "the playlist is unavailable; retry soon")
+}
+
+fn out_of_turn() -> AppError {
+    AppError::refusal(ErrorCode::Internal, "a playlist answered out of turn")
+}
+
+impl Playlists {
+    pub fn new(store: Store, metrics: Arc<Metrics>, fanout: Arc<dyn PlaylistFanout>, spawner: Spawner) -> Playlists {
+        Playlists {
+            inner: Arc::new(Inner {
+                live: DashMap::new(),
+                generations: AtomicU64::new(0),
+                store,
+                metrics,
+                fanout,
+                spawner,
+            }),
+        }
+    }
+
+    /// Live playlist actors on this node.
+    pub fn live_count(&self) -> usize {
+        self.inner.live.len()
+    }
+
+    /// The playlist as `user` may see it (a private playlist of someone else is `NOT_FOUND`).
+    pub async fn read(&self, user: Id, playlist: Id) -> AppResult<PlaylistRead> {
+        match self.call(playlist, || Ask::Read { user }).await? {
+            Answer::Read(read) => Ok(read),
+            _ => Err(out_of_turn()),
+        }
+    }
+
+    /// Applies an edit by `by`; answers the snapshot id after it. Every track it adds must
+    /// exist (else `BAD_REQUEST`, and nothing changes).
+    pub async fn edit(&self, by: Id, playlist: Id, request: EditRequest) -> AppResult<String> {
+        self.check_tracks(&request).await?;
+        match self.call(playlist, || Ask::Edit { by, request: request.clone() }).await? {
+            Answer::Edited { snapshot_id } => Ok(snapshot_id),
+            _ => Err(out_of_turn()),
+        }
+    }
+
+    /// Adds (or removes) `user` as a collaborator; only the owner may. Answers whether anything
+    /// changed.
+    pub async fn set_collaborator(&self, by: Id, playlist: Id, user: Id, add: bool) -> AppResult<bool> {
+        match self.call(playlist, || Ask::Collaborator { by, user, add }).await? {
+            Answer::Collaborator { changed } => Ok(changed),
+            _ => Err(out_of_turn()),
+        }
+    }
+
+    async fn check_tracks(&self, request: &EditRequest) -> AppResult<()> {
+        let mut wanted: Vec<Id> = match request {
+            EditRequest::Ops { ops, .. } => ops
+                .iter()
+                .flat_map(|op| match op {
+                    Op::Add { track_ids, .. } => track_ids.as_slice(),
+                    _ => &[],
+                })
+                .copied()
+                .collect(),
+            EditRequest::Web { edit: WebEdit::Add { tracks, .. } | WebEdit::Replace { tracks }, .. } => tracks.clone(),
+            EditRequest::Web { .. } => Vec::new(),
+        };
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let found: HashSet<Id> = self.inner.store.tracks(&wanted).await?.iter().map(|track| track.id).collect();
+        match wanted.iter().find(|id| !found.contains(id)) {
+            Some(missing) => Err(AppError::bad_request(format!("no track {missing}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends a letter to the playlist's actor, starting one when none runs, and waits for the
+    /// answer.
+    async fn call(&self, playlist: Id, ask: impl Fn() -> Ask) -> AppResult<Answer> {
+        let span = tracing::info_span!("playlist.call", %playlist);
+        async {
+            for _ in 0..ATTEMPTS {
+                let tx = self.mailbox(playlist);
+                let (reply, answer) = oneshot::channel();
+                let letter = Letter { ask: ask(), reply, span: tracing::Span::current() };
+                let sent = tokio::time::timeout(PLAYLIST_CALL_TIMEOUT, async { tx.send(letter).await.is_ok() }).await;
+                match sent {
+                    Err(_) => {
+                        self.inner.metrics.overflowed(Queue::PlaylistMailbox);
+                        return Err(AppError::refusal(ErrorCode::Unavailable, "the playlist is busy; retry soon"));
+                    }
+                    // The actor stopped between our lookup and the send: start another.
+                    Ok(false) => continue,
+                    Ok(true) => {}
+                }
+                match tokio::time::timeout(PLAYLIST_CALL_TIMEOUT, answer).await {
+                    Ok(Ok(answer)) => return answer,
+                    // Dropped unanswered: the actor stopped before reading it (idle, or its
+                    // runtime ended); the letter was not served.
+                    Ok(Err(_)) => continue,
+                    Err(_) => {
+                        return Err(AppError::refusal(ErrorCode::Unavailable, "the playlist did not answer in time"));
+                    }
+                }
+            }
+            Err(unavailable())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The mailbox of the playlist's actor, started if none runs.
+    fn mailbox(&self, playlist: Id) -> mpsc::Sender<Letter> {
+        if let Some(mailbox) = self.inner.live.get(&playlist)
+            && !mailbox.tx.is_closed()
+        {
+            return mailbox.tx.clone();
+        }
+        let mut entry = self.inner.live.entry(playlist).or_insert_with(|| self.start(playlist));
+        if entry.tx.is_closed() {
+            *entry = self.start(playlist);
+        }
+        entry.tx.clone()
+    }
+
+    fn start(&self, playlist: Id) -> Mailbox {
+        let (tx, rx) = mpsc::channel(PLAYLIST_MAILBOX);
+        let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed);
+        let actor = Actor { inner: self.inner.clone(), id: playlist, generation, live: None };
+        (self.inner.spawner)(playlist, Box::pin(actor.run(rx)));
+        Mailbox { generation, tx }
+    }
+}
+
+/// What the actor holds while it runs.
+struct Live {
+    playlist: Playlist,
+    collaborators: HashSet<Id>,
+}
+
+impl Live {
+    fn may_see(&self, user: Id) -> bool {
+        self.playlist.details.public || self.playlist.owner == user || self.collaborators.contains(&user)
+    }
+
+    fn may_edit(&self, user: Id) -> bool {
+        self.playlist.may_edit(user, self.collaborators.contains(&user))
+    }
+
+    fn snapshot_id(&self) -> String {
+        snapshot_id(self.playlist.id, self.playlist.version)
+    }
+}
+
+struct Actor {
+    inner: Arc<Inner>,
+    id: Id,
+    generation: u64,
+    /// The playlist, once loaded; dropped after a panic or a fenced write, to be loaded again.
+    live: Option<Live>,
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::Receiver<Letter>) {
+        loop {
+            match tokio::time::timeout(PLAYLIST_IDLE, rx.recv()).await {
+                Ok(Some(letter)) => self.serve(letter).await,
+                Ok(None) => return,
+                Err(_) => {
+                    // Idle: leave the directory, then serve what was sent meanwhile.
+                    let generation = self.generation;
+                    self.inner.live.remove_if(&self.id, |_, mailbox| mailbox.generation == generation);
+                    rx.close();
+                    while let Ok(letter) = rx.try_recv() {
+                        self.serve(letter).await;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn serve(&mut self, letter: Letter) {
+        let Letter { ask, reply, span } = letter;
+        let outcome = AssertUnwindSafe(self.answer(ask).instrument(span)).catch_unwind().await;
+        let answer = match outcome {
+            Ok(answer) => answer,
+            Err(panic) => {
+                self.live = None;
+                self.inner.metrics.session_panics.inc();
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("a panic");
+                tracing::error!(playlist = %self.id, panic = what, "a playlist edit panicked; it is read again from the store");
+                Err(AppError::refusal(ErrorCode::Internal, "internal error"))
+            }
+        };
+        let _ = reply.send(answer);
+    }
+
+    async fn load(&mut self) -> AppResult<&mut Live> {
+        if self.live.is_none() {
+            let store = &self.inner.store;
+            let playlist = store.load_playlist(self.id).await?.ok_or_else(|| not_found(self.id))?;
+            let collaborators = store.playlist_collaborators(self.id).await?.into_iter().collect();
+            self.live = Some(Live { playlist, collaborators });
+        }
+        self.live.as_mut().ok_or_else(AppError::internal)
+    }
+
+    async fn answer(&mut self, ask: Ask) -> AppResult<Answer> {
+        let id = self.id;
+        let inner = self.inner.clone();
+        let live = self.load().await?;
+        match ask {
+            Ask::Read { user } => {
+                if !live.may_see(user) {
+                    return Err(not_found(id));
+                }
+                Ok(Answer::Read(PlaylistRead {
+                    playlist: Arc::new(live.playlist.clone()),
+                    snapshot_id: live.snapshot_id(),
+                    may_edit: live.may_edit(user),
+                }))
+            }
+            Ask::Edit { by, request } => self.edit(by, request).await,
+            Ask::Collaborator { by, user, add } => {
+                if !live.may_see(by) {
+                    return Err(not_found(id));
+                }
+                if live.playlist.owner != by {
+                    return Err(AppError::new(ErrorCode::Forbidden, "only the owner chooses collaborators"));
+                }
+                let store = &inner.store;
+                let changed = if add {
+                    store.add_playlist_collaborator(id, user).await?
+                } else {
+                    store.remove_playlist_collaborator(id, user).await?
+                };
+                if add {
+                    live.collaborators.insert(user);
+                } else {
+                    live.collaborators.remove(&user);
+                }
+                Ok(Answer::Collaborator { changed })
+            }
+        }
+    }
+
+    async fn edit(&mut self, by: Id, request: EditRequest) -> AppResult<Answer> {
+        let id = self.id;
+        let Some(live) = self.live.as_mut() else { return Err(AppError::internal()) };
+        if !live.may_see(by) {
+            return Err(not_found(id));
+        }
+        if !live.may_edit(by) {
+            return Err(AppError::new(ErrorCode::Forbidden, "you may not edit this playlist"));
+        }
+        let current = live.snapshot_id();
+        let ops = match request {
+            EditRequest::Ops { ops, base_snapshot_id, strict } => {
+                if strict && base_snapshot_id.as_deref() != Some(current.as_str()) {
+                    return Err(AppError::new(
+                        ErrorCode::Conflict,
+                        format!("base_snapshot_id is not the current snapshot ({current})"),
+                    ));
+                }
+                ops
+            }
+            EditRequest::Web { edit, snapshot_id } => {
+                if let Some(given) = &snapshot_id
+                    && snapshot_version(id, given).is_none_or(|version| version > live.playlist.version)
+                {
+                    return Err(AppError::bad_request(format!(
+                        "snapshot_id {given} is not a snapshot of this playlist"
+                    )));
+                }
+                let base_is_current = snapshot_id.as_deref().is_none_or(|given| given == current);
+                match edit.ops(&live.playlist, base_is_current) {
+                    Ok(ops) => ops,
+                    Err(WebEditError::Edit(error)) => return Err(error.into()),
+                    Err(WebEditError::StaleSnapshot) => {
+                        return Err(AppError::new(
+                            ErrorCode::Conflict,
+                            format!(
+                                "the playlist changed since snapshot_id; its positions cannot be read against \
+                                 the current snapshot {current}: read the playlist again"
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        let now = now_ms() as i64;
+        let before = live.playlist.clone();
+        let edited = live.playlist.apply(&ops, Some(by), now)?;
+        #[cfg(test)]
+        faults::after_apply(&ops);
+        if !edited.changed() {
+            return Ok(Answer::Edited { snapshot_id: current });
+        }
+        let written = self.inner.store.write_playlist_edit(&before, &live.playlist, now).await;
+        let snapshot = match written {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                // Whatever the store holds now is read again before the next letter.
+                self.live = None;
+                return Err(error.into());
+            }
+        };
+        let changed = PlaylistChanged {
+            playlist_id: id.to_string(),
+            snapshot_id: snapshot.clone(),
+            prev_snapshot_id: current,
+            by_user_id: by.to_string(),
+            ops: edited.ops.iter().map(wire_op).collect(),
+        };
+        self.inner.fanout.publish(id, Bytes::from(encode_event("playlist_changed", None, &changed)));
+        Ok(Answer::Edited { snapshot_id: snapshot })
+    }
+}
+
+/// An applied op as `playlist_changed` carries it.
+pub fn wire_op(op: &AppliedOp) -> WireOp {
+    match op {
+        AppliedOp::Add { position, items } => WireOp::Add {
+            track_ids: items.iter().map(|item| item.track_id.to_string()).collect(),
+            position: *position,
+            uids: items.iter().map(|item| item.uid.to_string()).collect(),
+            added_by: items.first().and_then(|item| item.added_by).map(|by| by.to_string()),
+            added_at_ms: items.first().map_or(0, |item| item.added_at_ms),
+        },
+        AppliedOp::Remove { uids } => WireOp::Remove { uids: uids.iter().map(Id::to_string).collect() },
+        AppliedOp::Move { uid, position } => WireOp::Move { uid: uid.to_string(), position: *position },
+        AppliedOp::Rename { name } => WireOp::Rename { name: name.clone() },
+        AppliedOp::SetDetails { description, public, collaborative } => {
+            WireOp::Details { description: description.clone(), public: *public, collaborative: *collaborative }
+        }
+    }
+}
+
+/// Fault injection, in test builds only: an edit renaming the playlist to [`faults::PANICKING_NAME`]
+/// panics once applied in memory and before it is written, leaving the actor's playlist
+/// half-edited, as a bug would.
+#[cfg(test)]
+pub mod faults {
+    use crate::playlist::Op;
+
+    pub const PANICKING_NAME: &str = "fault.panic";
+
+    pub fn after_apply(ops: &[Op]) {
+        if ops.iter().any(|op| matches!(op, Op::Rename { name } if name == PANICKING_NAME)) {
+            panic!("a fault injected by a test");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use segue_protocol::ServerFrame;
+
+    use super::*;
+    use crate::playlist::webapi::RemoveTrack;
+    use crate::storage::StoreLocation;
+    use crate::storage::playlists::NewPlaylist;
+    use crate::storage::users::UserUpsert;
+
+    /// Every frame published, in order.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<PlaylistChanged>>);
+
+    impl PlaylistFanout for Recorded {
+        fn publish(&self, _playlist: Id, frame: Bytes) {
+            let frame = ServerFrame::decode(&frame).unwrap();
+            assert_eq!((frame.kind.as_str(), frame.seq), ("playlist_changed", None));
+            self.0.lock().unwrap().push(frame.body_as().unwrap());
+        }
+    }
+
+    struct Setup {
+        playlists: Playlists,
+        recorded: Arc<Recorded>,
+        store: Store,
+        owner: Id,
+        friend: Id,
+        stranger: Id,
+        tracks: Vec<Id>,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn setup() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreLocation::DataDir(dir.path().to_path_buf())).await.unwrap();
+        let bundles: Vec<_> = crate::catalog::synthetic::generate(3, 10).collect();
+        store.import_bundles(&bundles).await.unwrap();
+        let tracks = bundles.iter().flat_map(|b| b.tracks.iter().map(|t| t.id)).take(10).collect();
+        let user =
+            |name| UserUpsert { username: name, password_hash: "h", display_name: None, product: None, country: None };
+        let owner = store.insert_user(&user("owner"), 1).await.unwrap();
+        let friend = store.insert_user(&user("friend"), 1).await.unwrap();
+        let stranger = store.insert_user(&user("stranger"), 1).await.unwrap();
+        let recorded = Arc::new(Recorded::default());
+        let spawner: Spawner = Arc::new(|_, actor| {
+            tokio::spawn(actor);
+        });
+        let playlists = Playlists::new(store.clone(), Arc::new(Metrics::default()), recorded.clone(), spawner);
+        Setup { playlists, recorded, store, owner, friend, stranger, tracks, _dir: dir }
+    }
+
+    async fn create(setup: &Setup, public: bool, collaborative: bool) -> Id {
+        let details = NewPlaylist { owner: setup.owner, name: "Mix", description: "", public, collaborative };
+        setup.store.create_playlist(&details, 1).await.unwrap()
+    }
+
+    fn add(tracks: &[Id], position: Option<u32>) -> EditRequest {
+        EditRequest::Ops {
+            ops: vec![Op::Add { track_ids: tracks.to_vec(), position }],
+            base_snapshot_id: None,
+            strict: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_edits_are_applied_one_after_another_and_published_in_that_order() {
+        let setup = setup().await;
+        let id = create(&setup, false, true).await;
+        setup.playlists.set_collaborator(setup.owner, id, setup.friend, true).await.unwrap();
+        let mut editors = Vec::new();
+        for (n, by) in [setup.owner, setup.friend, setup.owner, setup.friend].into_iter().enumerate() {
+            let playlists = setup.playlists.clone();
+            let tracks = setup.tracks.clone();
+            editors.push(tokio::spawn(async move {
+                for round in 0..5 {
+                    playlists.edit(by, id, add(&tracks[n..n + 2], Some(round))).await.unwrap();
+                }
+            }));
+        }
+        for editor in editors {
+            editor.await.unwrap();
+        }
+        let recorded = setup.recorded.0.lock().unwrap().clone();
+        assert_eq!(recorded.len(), 20);
+        let mut held = snapshot_id(id, 0);
+        for change in &recorded {
+            assert_eq!(change.prev_snapshot_id, held, "an unbroken chain");
+            held = change.snapshot_id.clone();
+        }
+        let read = setup.playlists.read(setup.friend, id).await.unwrap();
+        assert_eq!(read.snapshot_id, held);
+        assert_eq!(read.playlist.items.len(), 40);
+        let stored = setup.store.load_playlist(id).await.unwrap().unwrap();
+        assert_eq!(stored, *read.playlist, "what was acknowledged is what the store holds");
+    }
+
+    #[tokio::test]
+    async fn who_may_see_and_edit() {
+        let setup = setup().await;
+        let private = create(&setup, false, false).await;
+        let public = create(&setup, true, false).await;
+        let shared = create(&setup, false, true).await;
+        let code = |result: AppResult<String>| result.err().map(|error| error.code);
+        let edit = |by, id| setup.playlists.edit(by, id, add(&setup.tracks[..1], None));
+        assert_eq!(code(edit(setup.stranger, private).await), Some(ErrorCode::NotFound));
+        assert_eq!(code(edit(setup.stranger, public).await), Some(ErrorCode::Forbidden));
+        assert_eq!(code(edit(setup.friend, shared).await), Some(ErrorCode::NotFound), "not a collaborator yet");
+        let refused = setup.playlists.set_collaborator(setup.friend, shared, setup.friend, true).await;
+        assert_eq!(refused.err().map(|e| e.code), Some(ErrorCode::NotFound), "the friend cannot see it");
+        let refused = setup.playlists.set_collaborator(setup.stranger, public, setup.friend, true).await;
+        assert_eq!(refused.err().map(|e| e.code), Some(ErrorCode::Forbidden), "only the owner");
+        assert!(setup.playlists.set_collaborator(setup.owner, shared, setup.friend, true).await.unwrap());
+        assert_eq!(code(edit(setup.friend, shared).await), None);
+        // A collaborator of a playlist that is not collaborative sees it but may not edit it.
+        setup.playlists.set_collaborator(setup.owner, private, setup.friend, true).await.unwrap();
+        assert_eq!(code(edit(setup.friend, private).await), Some(ErrorCode::Forbidden));
+        assert!(setup.playlists.set_collaborator(setup.owner, shared, setup.friend, false).await.unwrap());
+        assert_eq!(code(edit(setup.friend, shared).await), Some(ErrorCode::NotFound));
+        assert_eq!(code(edit(setup.owner, Id::from_u128(4)).await), Some(ErrorCode::NotFound));
+    }
+
+    #[tokio::test]
+    async fn strict_edits_on_a_stale_base_conflict_and_unknown_tracks_are_refused() {
+        let setup = setup().await;
+        let id = create(&setup, true, false).await;
+        let first = setup.playlists.edit(setup.owner, id, add(&setup.tracks[..2], None)).await.unwrap();
+        setup.playlists.edit(setup.owner, id, add(&setup.tracks[2..3], None)).await.unwrap();
+        let strict = |base: &str| EditRequest::Ops {
+            ops: vec![Op::Rename { name: "New".into() }],
+            base_snapshot_id: Some(base.to_string()),
+            strict: true,
+        };
+        let conflict = setup.playlists.edit(setup.owner, id, strict(&first)).await.unwrap_err();
+        assert_eq!(conflict.code, ErrorCode::Conflict);
+        let current = setup.playlists.read(setup.owner, id).await.unwrap();
+        assert_eq!(current.playlist.details.name, "Mix", "nothing changed");
+        setup.playlists.edit(setup.owner, id, strict(&current.snapshot_id)).await.unwrap();
+        let unknown = setup.playlists.edit(setup.owner, id, add(&[Id::from_u128(9)], None)).await.unwrap_err();
+        assert_eq!(unknown.code, ErrorCode::BadRequest);
+        // A Web API reorder against an old snapshot conflicts; a removal by URI does not.
+        let reorder = EditRequest::Web {
+            edit: WebEdit::Reorder { range_start: 0, insert_before: 2, range_length: 1 },
+            snapshot_id: Some(first.clone()),
+        };
+        assert_eq!(setup.playlists.edit(setup.owner, id, reorder).await.unwrap_err().code, ErrorCode::Conflict);
+        let remove = EditRequest::Web {
+            edit: WebEdit::Remove { tracks: vec![RemoveTrack { track: setup.tracks[0], positions: None }] },
+            snapshot_id: Some(first),
+        };
+        setup.playlists.edit(setup.owner, id, remove).await.unwrap();
+        let garbage = EditRequest::Web { edit: WebEdit::Replace { tracks: vec![] }, snapshot_id: Some("x".into()) };
+        assert_eq!(setup.playlists.edit(setup.owner, id, garbage).await.unwrap_err().code, ErrorCode::BadRequest);
+    }
+
+    #[tokio::test]
+    async fn a_panic_answers_internal_and_the_playlist_is_read_again_from_the_store() {
+        let setup = setup().await;
+        let id = create(&setup, true, false).await;
+        setup.playlists.edit(setup.owner, id, add(&setup.tracks[..2], None)).await.unwrap();
+        let before = setup.playlists.read(setup.owner, id).await.unwrap();
+        let panicking = EditRequest::Ops {
+            ops: vec![
+                Op::Add { track_ids: setup.tracks[2..5].to_vec(), position: Some(0) },
+                Op::Rename { name: faults::PANICKING_NAME.into() },
+            ],
+            base_snapshot_id: None,
+            strict: false,
+        };
+        let error = setup.playlists.edit(setup.owner, id, panicking).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::Internal);
+        let after = setup.playlists.read(setup.owner, id).await.unwrap();
+        assert_eq!(after.playlist, before.playlist, "the half-applied edit is gone");
+        assert_eq!(setup.recorded.0.lock().unwrap().len(), 1, "and was never published");
+        setup.playlists.edit(setup.owner, id, add(&setup.tracks[5..6], None)).await.unwrap();
+        assert_eq!(setup.playlists.read(setup.owner, id).await.unwrap().playlist.items.len(), 3);
+    }
+}
