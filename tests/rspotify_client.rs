@@ -134,3 +134,61 @@ async fn rspotify_drives_catalog_search_player_library_and_follows() {
     keep_reading.abort();
     let _ = keep_reading.await;
 }
+
+/// The track ids of a playlist in order, read through rspotify's own models.
+fn playlist_track_ids(spotify: &AuthCodeSpotify, playlist: &rspotify::model::PlaylistId<'_>) -> Vec<String> {
+    let page = spotify.playlist_items_manual(playlist.as_ref(), None, None, Some(50), Some(0)).unwrap();
+    page.items
+        .iter()
+        .map(|item| match &item.item {
+            Some(PlayableItem::Track(track)) => track.id.as_ref().unwrap().id().to_string(),
+            other => panic!("a track, not {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn rspotify_edits_playlists() {
+    use rspotify::model::PlaylistId;
+
+    let server = TestServer::start(&[]);
+    let (user_id, token) = server.register("rusty-editor");
+    let ids = server.track_ids(&token, 4);
+    let spotify = client(&server, &token);
+    let user = UserId::from_id(user_id.as_str()).unwrap();
+    let created = spotify.user_playlist_create(user, "Edits", Some(false), None, Some("made by rspotify")).unwrap();
+    let playlist = PlaylistId::from_id(created.id.id().to_string()).unwrap();
+    let track = |n: usize| PlayableId::Track(TrackId::from_id(ids[n].as_str()).unwrap());
+
+    let added = spotify.playlist_add_items(playlist.as_ref(), [track(0), track(1), track(2)], None).unwrap();
+    let front = spotify.playlist_add_items(playlist.as_ref(), [track(3)], Some(0)).unwrap();
+    assert_ne!(added.snapshot_id, front.snapshot_id);
+    assert_eq!(
+        playlist_track_ids(&spotify, &playlist),
+        [ids[3].clone(), ids[0].clone(), ids[1].clone(), ids[2].clone()]
+    );
+
+    let reordered =
+        spotify.playlist_reorder_items(playlist.as_ref(), Some(0), Some(4), None, Some(&front.snapshot_id)).unwrap();
+    assert_eq!(
+        playlist_track_ids(&spotify, &playlist),
+        [ids[0].clone(), ids[1].clone(), ids[2].clone(), ids[3].clone()]
+    );
+    spotify
+        .playlist_remove_all_occurrences_of_items(playlist.as_ref(), [track(1)], Some(&reordered.snapshot_id))
+        .unwrap();
+    assert_eq!(playlist_track_ids(&spotify, &playlist), [ids[0].clone(), ids[2].clone(), ids[3].clone()]);
+    spotify.playlist_replace_items(playlist.as_ref(), [track(2), track(2)]).unwrap();
+    assert_eq!(playlist_track_ids(&spotify, &playlist), [ids[2].clone(), ids[2].clone()]);
+
+    spotify
+        .playlist_change_detail(playlist.as_ref(), Some("Edited"), None, Some("changed by rspotify"), Some(true))
+        .unwrap();
+    let full = spotify.playlist(playlist.as_ref(), None, None).unwrap();
+    assert_eq!((full.name.as_str(), full.collaborative, full.public), ("Edited", true, Some(false)));
+    assert_eq!(full.description.as_deref(), Some("changed by rspotify"));
+    assert_eq!(full.items.total, 2);
+    let item = &spotify.playlist_items_manual(playlist.as_ref(), None, None, Some(1), Some(0)).unwrap().items[0];
+    assert_eq!(item.added_by.as_ref().map(|by| by.id.id().to_string()), Some(user_id.clone()));
+    assert!(item.added_at.is_some());
+}
