@@ -387,6 +387,32 @@ fn the_state_machine_does_no_io_and_reads_no_clock() {
 }
 
 #[test]
+fn the_playlist_edit_model_does_no_io_and_reads_no_clock() {
+    let graph = graph();
+    let model: Vec<&Source> =
+        graph.sources.iter().filter(|s| s.module.first().map(String::as_str) == Some("playlist")).collect();
+    assert!(model.len() >= 2);
+    for source in model {
+        for word in [
+            "SystemTime",
+            "Instant::now",
+            "now_ms()",
+            "tokio",
+            "actix",
+            "std::fs",
+            "std::net",
+            "rand::",
+            "Id::random",
+            "crate::storage",
+            "crate::actors",
+            "crate::gateway",
+        ] {
+            assert!(!source.text.contains(word), "{} mentions {word}", source.file.display());
+        }
+    }
+}
+
+#[test]
 fn the_protocol_knows_nothing_of_runtimes_or_storage() {
     let dir = crate_root().join("protocol/src");
     for entry in std::fs::read_dir(&dir).unwrap() {

@@ -92,6 +92,8 @@ pub fn encode(request: &Request, id: u32) -> Vec<u8> {
         Request::Progress(body) => encode_request(kind, id, body),
         Request::TrackEnded(body) => encode_request(kind, id, body),
         Request::Auth(body) => encode_request(kind, id, body),
+        Request::PlaylistSubscribe(body) | Request::PlaylistUnsubscribe(body) => encode_request(kind, id, body),
+        Request::PlaylistEdit(body) => encode_request(kind, id, body),
         Request::Pause | Request::Resume | Request::Next | Request::Previous | Request::Ping => {
             encode_request(kind, id, &Empty {})
         }

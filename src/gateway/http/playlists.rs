@@ -86,9 +86,7 @@ fn query_tracks(uris: &str) -> Result<Vec<Id>, AppError> {
 }
 
 /// The list under the first of `uris`, `tracks`, `items` the object has.
-fn listed<'a>(
-    object: &'a serde_json::Map<String, serde_json::Value>,
-) -> Result<Option<&'a [serde_json::Value]>, AppError> {
+fn listed(object: &serde_json::Map<String, serde_json::Value>) -> Result<Option<&[serde_json::Value]>, AppError> {
     for key in ["uris", "tracks", "items"] {
         if let Some(value) = object.get(key) {
             return match value {
