@@ -1,5 +1,5 @@
 //! What a cluster node's subscriber connection receives, dispatched: a user's events to this
-//! node's connections of that user, calls to the sessions held here, replies to the calls
+//! node's connections of that user, a topic's events to this node's subscribers of it, calls to the sessions held here, replies to the calls
 //! waiting here; and after a reconnect or a lag, every local session's state stored again and
 //! every local device sent its whole state.
 //!
@@ -23,6 +23,7 @@ use super::cluster::{Publisher, channel};
 use super::directory::Sessions;
 use super::hub::{LocalHub, OutFrame};
 use super::placement::RemoteError;
+use super::topics::{Topic, Topics};
 use crate::error::AppError;
 use crate::ids::Id;
 use crate::metrics::{Metrics, Queue};
@@ -39,6 +40,7 @@ pub struct Dispatcher {
     pub rpc: Arc<Rpc>,
     pub sessions: Sessions,
     pub hub: Arc<LocalHub>,
+    pub topics: Topics,
     pub publisher: Publisher,
     pub metrics: Arc<Metrics>,
 }
@@ -64,10 +66,14 @@ impl Dispatcher {
             SubscriberEvent::Message(received) => {
                 if received.channel == shared.inbox {
                     on_inbox(&shared, received.payload);
-                } else if let Some(user) = user_of_channel(&received.channel)
-                    && !channel::deliver(&shared.dispatcher.hub, user, received.payload)
+                } else if let Some(user) = user_of_channel(&received.channel) {
+                    if !channel::deliver(&shared.dispatcher.hub, user, received.payload) {
+                        malformed(&shared.dispatcher.metrics, "a message on a user channel that cannot be read");
+                    }
+                } else if let Some(topic) = Topic::of_channel(&received.channel)
+                    && !shared.dispatcher.topics.deliver_message(topic, received.payload)
                 {
-                    malformed(&shared.dispatcher.metrics, "a message on a user channel that cannot be read");
+                    malformed(&shared.dispatcher.metrics, "a message on a topic channel that cannot be read");
                 }
             }
             SubscriberEvent::Lagged | SubscriberEvent::Reconnected => {

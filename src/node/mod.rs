@@ -23,6 +23,7 @@ use crate::actors::hub::LocalHub;
 use crate::actors::placement::Placement;
 use crate::actors::session::{EmbeddedSnapshots, SessionDeps, SnapshotSource};
 use crate::actors::shards::Shards;
+use crate::actors::topics::Topics;
 use crate::auth::Accounts;
 use crate::catalog::resolve::Resolver;
 use crate::config::ServerConfig;
@@ -80,6 +81,7 @@ struct ClusterParts {
     snapshots: Arc<ClusterSnapshots>,
     placement: Arc<RedisPlacement>,
     publisher: Publisher,
+    topics: Topics,
 }
 
 impl Node {
@@ -136,11 +138,16 @@ impl Node {
                 rpc: parts.placement.rpc.clone(),
                 sessions: sessions.clone(),
                 hub: hub.clone(),
+                topics: parts.topics.clone(),
                 publisher: parts.publisher.clone(),
                 metrics: metrics.clone(),
             };
             tasks.spawn(Stage::Cluster, "dispatcher", |stop| dispatcher.run(stop));
         }
+        let topics = match &cluster {
+            None => Topics::embedded(hub.clone()),
+            Some(parts) => parts.topics.clone(),
+        };
         let max_connections = config.max_connections.unwrap_or_else(default_max_connections);
         tracing::info!(max_connections, "device sockets past this many are refused with 503");
         let services = Arc::new(Services {
@@ -153,6 +160,7 @@ impl Node {
             accounts,
             hub,
             bus,
+            topics,
             redis: cluster.as_ref().map(|parts| parts.engine.clone()),
             writer,
             metrics,
@@ -227,6 +235,7 @@ async fn join_cluster(
     let hub = Arc::new(LocalHub::new(engine.number() << 32));
     let (publisher, publisher_task) = Publisher::new(engine.clone(), metrics.clone());
     let (subscriptions, subscriptions_task) = Subscriptions::new(engine.clone());
+    let topics = Topics::cluster(hub.clone(), subscriptions.clone(), publisher.clone());
     let bus = Arc::new(ClusterBus::new(engine.clone(), writer.clone(), subscriptions, publisher.clone()));
     let snapshots = Arc::new(ClusterSnapshots { engine: engine.clone(), writer: writer.clone() });
     let rpc = Arc::new(Rpc::new(engine.clone(), RPC_TIMEOUT));
@@ -236,7 +245,7 @@ async fn join_cluster(
     tasks.spawn(Stage::Cluster, "publisher", |stop| publisher_task.run(stop));
     tasks.spawn(Stage::Cluster, "subscriptions", |stop| subscriptions_task.run(stop));
     tracing::info!(node = %config.node_id, instance = engine.instance(), "joined the cluster");
-    Ok(ClusterParts { engine, hub, bus, snapshots, placement, publisher })
+    Ok(ClusterParts { engine, hub, bus, snapshots, placement, publisher, topics })
 }
 
 /// Opens this node's search index (under the data dir), brings it in step with the store before

@@ -112,6 +112,7 @@ impl Backend for NodeBackend {
     async fn detach(&self, user: Id, device_id: String, connection: u64) {
         let services = &self.0;
         services.hub.disconnect(user, connection);
+        services.topics.unsubscribe_connection(user, connection);
         services.bus.unwatch(user);
         if let Err(error) = services.sessions.detach(user, device_id.clone(), connection).await {
             // Left online, the device could be chosen to play while nobody hears it: try again
