@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::activity::ActivitySubscriptions;
 use super::cluster::rpc::{Rpc, RpcMessage};
 use super::cluster::{Publisher, channel};
 use super::directory::Sessions;
@@ -41,6 +42,7 @@ pub struct Dispatcher {
     pub sessions: Sessions,
     pub hub: Arc<LocalHub>,
     pub topics: Topics,
+    pub activity: ActivitySubscriptions,
     pub publisher: Publisher,
     pub metrics: Arc<Metrics>,
 }
@@ -67,7 +69,9 @@ impl Dispatcher {
                 if received.channel == shared.inbox {
                     on_inbox(&shared, received.payload);
                 } else if let Some(user) = user_of_channel(&received.channel) {
-                    if !channel::deliver(&shared.dispatcher.hub, user, received.payload) {
+                    if let Some((following, users)) = channel::decode_follows(&received.payload) {
+                        shared.dispatcher.activity.apply_follows(user, following, &users);
+                    } else if !channel::deliver(&shared.dispatcher.hub, user, received.payload) {
                         malformed(&shared.dispatcher.metrics, "a message on a user channel that cannot be read");
                     }
                 } else if let Some(topic) = Topic::of_channel(&received.channel)

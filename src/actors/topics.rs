@@ -232,6 +232,47 @@ impl Topics {
         Ok(())
     }
 
+    /// Subscribes `connection` of `user` to each of `topics` at once (one Redis round trip for
+    /// all the channels this node lacks); all or none: past the limit, or when this node cannot
+    /// receive them, none is kept. A connection whose socket closed meanwhile keeps none.
+    pub async fn subscribe_many(&self, user: Id, connection: u64, topics: &[Topic]) -> AppResult<()> {
+        let mut added = Vec::with_capacity(topics.len());
+        for topic in topics {
+            match self.inner.registry.add(user, connection, *topic) {
+                Ok(true) => added.push(*topic),
+                Ok(false) => {}
+                Err(error) => {
+                    self.release(connection, &added, false);
+                    return Err(error);
+                }
+            }
+        }
+        if let Some(cluster) = &self.inner.cluster {
+            let watches = added.iter().map(|topic| cluster.subscriptions.watch_channel(topic.channel()));
+            if let Some(error) = futures_util::future::join_all(watches).await.into_iter().find_map(Result::err) {
+                self.release(connection, &added, true);
+                return Err(error);
+            }
+        }
+        if !self.inner.hub.holds(user, connection) {
+            self.release(connection, &added, true);
+        }
+        Ok(())
+    }
+
+    /// Takes back topics `subscribe_many` added (and, when `watched`, their channel watches).
+    fn release(&self, connection: u64, added: &[Topic], watched: bool) {
+        for topic in added {
+            let removed = self.inner.registry.remove(connection, *topic);
+            if let Some(cluster) = &self.inner.cluster
+                && watched
+                && removed
+            {
+                cluster.subscriptions.unwatch_channel(topic.channel());
+            }
+        }
+    }
+
     /// Unsubscribes `connection` from `topic` (no error when it was not subscribed).
     pub fn unsubscribe(&self, _user: Id, connection: u64, topic: Topic) {
         if self.inner.registry.remove(connection, topic)

@@ -19,6 +19,7 @@ use actix_web::App;
 use actix_web::dev::AppConfig;
 use governor::clock::DefaultClock;
 
+use crate::actors::activity::ActivitySubscriptions;
 use crate::actors::bus::Bus;
 use crate::actors::directory::Sessions;
 use crate::actors::hub::LocalHub;
@@ -44,6 +45,8 @@ pub struct Services {
     pub bus: Arc<dyn Bus>,
     /// Fan-out to the connections subscribed to a topic (a playlist, a user's activity).
     pub topics: Topics,
+    /// The connections that said `activity_subscribe`, and what follows do to them.
+    pub activity: ActivitySubscriptions,
     /// Cluster mode's Redis.
     pub redis: Option<Arc<RedisEngine>>,
     pub resolver: Resolver,

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use governor::clock::DefaultClock;
 
+use crate::actors::activity::{ActivityFeed, ActivitySubscriptions};
 use crate::actors::bus::{Bus, InProcessBus};
 use crate::actors::cluster::liveness::keep_alive;
 use crate::actors::cluster::{ClusterBus, ClusterSnapshots, Publisher, RedisPlacement, Rpc, Subscriptions};
@@ -31,6 +32,7 @@ use crate::gateway::connect::ConnectionSlots;
 use crate::gateway::{self, Services};
 use crate::metrics::Metrics;
 use crate::search::SearchIndex;
+use crate::storage::activity::ActivityWriter;
 use crate::storage::redis::{RedisEngine, rpc_channel};
 use crate::storage::snapshots::WriteBehind;
 use crate::storage::{Store, StoreError};
@@ -122,6 +124,14 @@ impl Node {
                 placement: Some(parts.placement.clone()),
             },
         };
+        let topics = match &cluster {
+            None => Topics::embedded(hub.clone()),
+            Some(parts) => parts.topics.clone(),
+        };
+        let (activity_writer, activity_writer_task) = ActivityWriter::new(store.clone(), metrics.clone());
+        tasks.spawn(Stage::Writer, "friend activity writer", |stop| activity_writer_task.run(stop));
+        let activity =
+            ActivitySubscriptions::new(topics.clone(), cluster.as_ref().map(|parts| parts.publisher.clone()));
         let deps = SessionDeps {
             accounts: accounts.clone(),
             writer: writer.clone(),
@@ -130,6 +140,8 @@ impl Node {
             metrics: metrics.clone(),
             skip_policy: config.skip_policy,
             idle_retirement: config.session_idle,
+            activity: ActivityFeed::new(topics.clone(), activity_writer),
+            private_session: config.private_session,
         };
         let sessions = Sessions::new(Arc::new(deps), Shards::start(config.workers), placement);
         if let Some(parts) = &cluster {
@@ -139,15 +151,12 @@ impl Node {
                 sessions: sessions.clone(),
                 hub: hub.clone(),
                 topics: parts.topics.clone(),
+                activity: activity.clone(),
                 publisher: parts.publisher.clone(),
                 metrics: metrics.clone(),
             };
             tasks.spawn(Stage::Cluster, "dispatcher", |stop| dispatcher.run(stop));
         }
-        let topics = match &cluster {
-            None => Topics::embedded(hub.clone()),
-            Some(parts) => parts.topics.clone(),
-        };
         let max_connections = config.max_connections.unwrap_or_else(default_max_connections);
         tracing::info!(max_connections, "device sockets past this many are refused with 503");
         let services = Arc::new(Services {
@@ -161,6 +170,7 @@ impl Node {
             hub,
             bus,
             topics,
+            activity,
             redis: cluster.as_ref().map(|parts| parts.engine.clone()),
             writer,
             metrics,
