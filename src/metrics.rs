@@ -46,11 +46,13 @@ pub enum Queue {
     ProfileCache,
     /// Sockets refused past the node's connection cap.
     Connections,
+    /// Friend activity waiting to be written (a user not yet staged is dropped past the cap).
+    ActivityWrites,
 }
 
 impl Queue {
     /// Every queue, in the order `/metrics` lists them.
-    pub const ALL: [Queue; 9] = [
+    pub const ALL: [Queue; 10] = [
         Queue::Outbound,
         Queue::SessionMailbox,
         Queue::WriteBehindPlays,
@@ -60,6 +62,7 @@ impl Queue {
         Queue::PasswordHashing,
         Queue::ProfileCache,
         Queue::Connections,
+        Queue::ActivityWrites,
     ];
 
     /// The `queue` label's value.
@@ -74,6 +77,7 @@ impl Queue {
             Queue::PasswordHashing => "password_hashing",
             Queue::ProfileCache => "profile_cache",
             Queue::Connections => "connections",
+            Queue::ActivityWrites => "activity_writes",
         }
     }
 }

@@ -131,6 +131,7 @@ fn parse_request(type_name: &str, value: Value) -> Result<Request, ErrorBody> {
         "track_ended" => Request::TrackEnded(body(value)?),
         "ping" => empty_body(value).map(|_| Request::Ping)?,
         "auth" => Request::Auth(body(value)?),
+        "activity_subscribe" => empty_body(value).map(|_| Request::ActivitySubscribe)?,
         other => {
             let shown: String = other.chars().take(64).collect();
             return Err(ErrorBody::new(ErrorCode::UnknownType, format!("unknown request type `{shown}`")));

@@ -10,7 +10,9 @@
 //!   and events. Every frame is one MessagePack map with string keys.
 //! - [`request`]: the typed bodies of the client requests (`hello`, `play`, `seek`, …).
 //! - [`state`]: `SessionState`, the whole truth about one user's playback, and its parts.
+//! - [`activity`]: friend activity (§6): `friend_activity` and the `activity_subscribe` reply.
 
+pub mod activity;
 pub mod envelope;
 pub mod error;
 pub mod request;

@@ -31,6 +31,8 @@ pub enum Request {
     /// Segue's own: renew the access token of a live connection, so it is not closed with
     /// 4003 when the token it connected with expires.
     Auth(Auth),
+    /// §6: the followed users' activity now, and `friend_activity` events from then on.
+    ActivitySubscribe,
 }
 
 impl Request {
@@ -53,6 +55,7 @@ impl Request {
             Request::TrackEnded(_) => "track_ended",
             Request::Ping => "ping",
             Request::Auth(_) => "auth",
+            Request::ActivitySubscribe => "activity_subscribe",
         }
     }
 }

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::DefaultClock;
+use segue_protocol::activity::Friends;
 use segue_protocol::request::Hello;
 use segue_protocol::{ErrorCode, Request, SessionState};
 
+use crate::actors::activity::{MAX_FRIENDS, friend_activity};
 use crate::actors::hub::Outbound;
 use crate::auth::Authenticated;
 use crate::config::ServerConfig;
@@ -54,6 +56,11 @@ pub trait Backend: 'static {
     fn command(&self, user: &Viewer, device_id: &str, request: Request) -> impl Future<Output = AppResult<u64>>;
     /// The device is gone: it is forgotten here and goes offline in the session.
     fn detach(&self, user: Id, device_id: String, connection: u64) -> impl Future<Output = ()>;
+    /// `activity_subscribe`: the followed users' activity now, and `friend_activity` events for
+    /// this connection from then on.
+    fn activity_subscribe(&self, _user: &Viewer, _connection: u64) -> impl Future<Output = AppResult<Friends>> {
+        async { Err(AppError::refusal(ErrorCode::UnknownType, "friend activity is not served here")) }
+    }
 }
 
 /// The node's backend.
@@ -109,9 +116,19 @@ impl Backend for NodeBackend {
         Ok(services.sessions.execute(user.id, Some(device_id), command).await?.seq)
     }
 
+    async fn activity_subscribe(&self, user: &Viewer, connection: u64) -> AppResult<Friends> {
+        let services = &self.0;
+        let friends = services.store.friends_activity(user.id, MAX_FRIENDS).await?;
+        let ids: Vec<Id> = friends.iter().map(|friend| friend.user).collect();
+        services.activity.subscribe(user.id, connection, &ids).await?;
+        Ok(Friends { friends: friends.iter().map(friend_activity).collect() })
+    }
+
     async fn detach(&self, user: Id, device_id: String, connection: u64) {
         let services = &self.0;
         services.hub.disconnect(user, connection);
+        services.topics.unsubscribe_connection(user, connection);
+        services.activity.connection_closed(user, connection);
         services.bus.unwatch(user);
         if let Err(error) = services.sessions.detach(user, device_id.clone(), connection).await {
             // Left online, the device could be chosen to play while nobody hears it: try again
