@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// The REST API's rate limits.
     pub rest_limits: RestRateLimits,
+    /// How long a private session lasts unless the user ends it.
+    pub private_session: Duration,
 }
 
 /// The REST API's rate limits (`gateway::http::limits`). Each allows bursts of its own size
@@ -92,6 +94,7 @@ impl ServerConfig {
             lease: Duration::from_secs(2),
             max_connections: None,
             rest_limits: RestRateLimits::DEFAULT,
+            private_session: Duration::from_millis(crate::player::activity::PRIVATE_SESSION_MS),
         }
     }
 }

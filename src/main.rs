@@ -125,6 +125,10 @@ struct ServeArgs {
     /// quarter of it); a dead node's sessions are taken over within this.
     #[arg(long, env = "SEGUE_LEASE_MS", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(200..=60_000))]
     lease_ms: u64,
+    /// Milliseconds a private session lasts unless ended before (6 hours, as Spotify's; shorter
+    /// only for tests).
+    #[arg(long, hide = true, default_value_t = segue::player::activity::PRIVATE_SESSION_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    private_session_ms: u64,
     /// Device sockets this node holds at most; an upgrade past it is refused with 503 (default:
     /// the open-file limit, raised to its hard limit, less 512).
     #[arg(long, env = "SEGUE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -322,6 +326,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.demo_catalog = !args.no_demo_catalog;
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace_s);
     config.lease = Duration::from_millis(args.lease_ms);
+    config.private_session = Duration::from_millis(args.private_session_ms);
     config.max_connections = args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.rest_limits = RestRateLimits {
         search_per_second: args.search_rate_limit,

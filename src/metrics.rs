@@ -48,11 +48,13 @@ pub enum Queue {
     Connections,
     /// A live playlist's mailbox of edits and reads.
     PlaylistMailbox,
+    /// Friend activity waiting to be written (a user not yet staged is dropped past the cap).
+    ActivityWrites,
 }
 
 impl Queue {
     /// Every queue, in the order `/metrics` lists them.
-    pub const ALL: [Queue; 10] = [
+    pub const ALL: [Queue; 11] = [
         Queue::Outbound,
         Queue::SessionMailbox,
         Queue::WriteBehindPlays,
@@ -63,6 +65,7 @@ impl Queue {
         Queue::ProfileCache,
         Queue::Connections,
         Queue::PlaylistMailbox,
+        Queue::ActivityWrites,
     ];
 
     /// The `queue` label's value.
@@ -78,6 +81,7 @@ impl Queue {
             Queue::ProfileCache => "profile_cache",
             Queue::Connections => "connections",
             Queue::PlaylistMailbox => "playlist_mailbox",
+            Queue::ActivityWrites => "activity_writes",
         }
     }
 }

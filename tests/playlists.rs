@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use segue_protocol::playlist::{PlaylistView, SnapshotReply};
+use segue_protocol::playlist::{AppliedOp, PlaylistChanged, PlaylistView, SnapshotReply};
 use serde_json::{Value, json};
 
 fn uri(track: &str) -> String {
@@ -316,4 +316,170 @@ async fn the_socket_reads_and_edits_playlists_and_a_playlist_holds_ten_thousand_
     );
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let _ = owner_id;
+}
+
+/// A subscriber's copy of the playlist, kept by applying each `playlist_changed` as it comes.
+struct Replica {
+    snapshot: String,
+    uids: Vec<String>,
+    chain_breaks: usize,
+    events: usize,
+}
+
+impl Replica {
+    fn of(view: &PlaylistView) -> Replica {
+        Replica {
+            snapshot: view.snapshot_id.clone(),
+            uids: view.items.iter().map(|item| item.uid.clone()).collect(),
+            chain_breaks: 0,
+            events: 0,
+        }
+    }
+
+    fn apply(&mut self, changed: &PlaylistChanged) {
+        if changed.prev_snapshot_id != self.snapshot {
+            self.chain_breaks += 1;
+        }
+        self.events += 1;
+        self.snapshot.clone_from(&changed.snapshot_id);
+        for op in &changed.ops {
+            match op {
+                AppliedOp::Add { position, uids, .. } => {
+                    let at = (*position as usize).min(self.uids.len());
+                    self.uids.splice(at..at, uids.iter().cloned());
+                }
+                AppliedOp::Remove { uids } => self.uids.retain(|uid| !uids.contains(uid)),
+                AppliedOp::Move { uid, position } => {
+                    if let Some(from) = self.uids.iter().position(|u| u == uid) {
+                        let moved = self.uids.remove(from);
+                        let at = (*position as usize).min(self.uids.len());
+                        self.uids.insert(at, moved);
+                    }
+                }
+                AppliedOp::Rename { .. } | AppliedOp::Details { .. } => {}
+            }
+        }
+    }
+}
+
+/// Reads events until the replica holds `snapshot`; other events (`state`) are skipped.
+async fn follow_until(device: &mut Device, replica: &mut Replica, snapshot: &str) {
+    while replica.snapshot != snapshot {
+        let frame = device.next_event().await;
+        if frame.kind == "playlist_changed" {
+            assert_eq!(frame.seq, None, "playlist_changed carries no seq");
+            replica.apply(&frame.body_as().unwrap());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_subscriber_sees_every_edit_from_sockets_and_rest_in_one_order() {
+    let server = std::sync::Arc::new(TestServer::start(&[]));
+    let (_, owner) = server.register("owner");
+    let (friend_id, friend) = server.register("friend");
+    let (other_id, other) = server.register("other");
+    let tracks = server.track_ids(&owner, 6);
+    let playlist = create(&server, &owner, false, true);
+    for user in [&friend_id, &other_id] {
+        let path = format!("/v1/playlists/{playlist}/collaborators");
+        assert_eq!(server.request("POST", &path, Some(&owner), Some(json!({"user_id": user}))).status, 201);
+    }
+    let seed = json!({"uris": tracks.iter().map(|t| uri(t)).collect::<Vec<_>>()});
+    assert_eq!(
+        server.request("POST", &format!("/v1/playlists/{playlist}/tracks"), Some(&owner), Some(seed)).status,
+        201
+    );
+
+    // Four subscribers: the owner, the friend on two devices, the other collaborator.
+    let mut devices = Vec::new();
+    for (token, device_id) in
+        [(&owner, "owner-phone"), (&friend, "friend-phone"), (&friend, "friend-laptop"), (&other, "other-phone")]
+    {
+        let (mut device, _) = Device::connect(&server, token, device_id, false).await;
+        let reply = device.request("playlist_subscribe", json!({"playlist_id": playlist})).await;
+        assert_eq!(reply.ok, Some(true), "{:?}", reply.error);
+        let view: PlaylistView = reply.body_as().unwrap();
+        devices.push((device, Replica::of(&view)));
+    }
+
+    // Each device edits ten times while REST edits too; nobody waits for anybody.
+    let mut editors = Vec::new();
+    for (n, (mut device, replica)) in devices.into_iter().enumerate() {
+        let playlist = playlist.clone();
+        let tracks = tracks.clone();
+        editors.push(tokio::spawn(async move {
+            let uids = replica.uids.clone();
+            for round in 0..10usize {
+                let ops = match (n + round) % 3 {
+                    0 => json!([{"op": "add", "track_ids": [tracks[round % tracks.len()]], "position": round}]),
+                    1 => json!([{"op": "move", "uid": uids[(n + round) % uids.len()], "position": n}]),
+                    _ => json!([
+                        {"op": "remove", "uids": [uids[(round * 7 + n) % uids.len()]]},
+                        {"op": "add", "track_ids": [tracks[n]]},
+                    ]),
+                };
+                let reply = device.request("playlist_edit", json!({"playlist_id": playlist, "ops": ops})).await;
+                assert_eq!(reply.ok, Some(true), "{:?}", reply.error);
+            }
+            (device, replica)
+        }));
+    }
+    let rest = {
+        let server = server.clone();
+        let (playlist, owner, track) = (playlist.clone(), owner.clone(), tracks[0].clone());
+        tokio::task::spawn_blocking(move || {
+            for round in 0..5 {
+                let path = format!("/v1/playlists/{playlist}/tracks");
+                let reply = server.request(
+                    "POST",
+                    &format!("{path}?position={round}"),
+                    Some(&owner),
+                    Some(json!([uri(&track)])),
+                );
+                assert_eq!(reply.status, 201, "{:?}", reply.body);
+                let reply =
+                    server.request("PUT", &path, Some(&owner), Some(json!({"range_start": 0, "insert_before": 3})));
+                assert_eq!(reply.status, 200, "{:?}", reply.body);
+            }
+        })
+    };
+    let mut devices = Vec::new();
+    for editor in editors {
+        devices.push(editor.await.unwrap());
+    }
+    rest.await.unwrap();
+
+    // The playlist as the server holds it now, by a fresh subscription.
+    let (mut checker, _) = Device::connect(&server, &owner, "checker", false).await;
+    let reply = checker.request("playlist_subscribe", json!({"playlist_id": playlist})).await;
+    let last: PlaylistView = reply.body_as().unwrap();
+    let expected: Vec<String> = last.items.iter().map(|item| item.uid.clone()).collect();
+    for (device, replica) in &mut devices {
+        follow_until(device, replica, &last.snapshot_id).await;
+        assert_eq!(replica.chain_breaks, 0, "{}: an unbroken prev_snapshot_id chain", device.device_id);
+        assert_eq!(replica.uids, expected, "{}: the same order as the server's", device.device_id);
+        assert!(replica.events >= 40, "{}: every edit that changed something, {}", device.device_id, replica.events);
+    }
+
+    // After an unsubscribe a connection hears no more; the others still do.
+    let (first, _) = &mut devices[0];
+    assert_eq!(first.request("playlist_unsubscribe", json!({"playlist_id": playlist})).await.ok, Some(true));
+    let reply =
+        server.request("PUT", &format!("/v1/playlists/{playlist}"), Some(&owner), Some(json!({"name": "Renamed"})));
+    assert_eq!(reply.status, 200);
+    let (second, replica) = &mut devices[1];
+    let frame = loop {
+        let frame = second.next_event().await;
+        if frame.kind == "playlist_changed" {
+            break frame;
+        }
+    };
+    let changed: PlaylistChanged = frame.body_as().unwrap();
+    assert_eq!(changed.prev_snapshot_id, replica.snapshot);
+    assert_eq!(changed.ops, vec![AppliedOp::Rename { name: "Renamed".into() }]);
+    let (first, _) = &mut devices[0];
+    let reply = first.request("ping", json!({})).await;
+    assert_eq!(reply.ok, Some(true));
+    assert!(first.events.iter().all(|frame| frame.kind != "playlist_changed"), "no event after the unsubscribe");
 }

@@ -242,6 +242,7 @@ fn operations_endpoints_and_unknown_routes_answer(backend: Backend) {
         "profile_cache",
         "connections",
         "playlist_mailbox",
+        "activity_writes",
     ] {
         let series = format!("segue_queue_overflow_total{{queue=\"{queue}\"}} 0\n");
         assert!(text.contains(&series), "{series} in\n{text}");

@@ -6,10 +6,13 @@
 //! - `compare`: the control scenario against the relay, then against Segue, side by side.
 //! - `idle`: K idle connections and the server's resident memory per connection.
 //! - `catalog`: catalog reads and search over REST from N concurrent clients.
+//! - `playlist`: editors and subscribers of one collaborative playlist, edit → `playlist_changed`.
+//! - `activity`: one user followed by F followers, track start → `friend_activity`.
 //!
 //! This file owns the command line and the runtimes; each scenario lives in its own module.
 
 mod catalog;
+mod collab;
 mod control;
 mod idle;
 mod nodes;
@@ -65,6 +68,13 @@ enum Command {
     /// N clients read the catalog and search over REST; measures the latency of each kind of
     /// request. The server must hold `segue import synthetic --tracks N --seed S`.
     Catalog(catalog::CatalogArgs),
+    /// S subscribers of one collaborative playlist, E of them editing it over the socket at a
+    /// target rate; measures edit → `playlist_changed` at every subscriber and checks that all
+    /// of them end at the server's snapshot through an unbroken chain.
+    Playlist(collab::PlaylistArgs),
+    /// One user followed by F followers spread over the nodes starts tracks at a target rate;
+    /// measures `play` → `friend_activity` at every follower.
+    Activity(collab::ActivityArgs),
 }
 
 #[derive(Args)]
@@ -119,6 +129,14 @@ fn main() -> ExitCode {
         Command::Catalog(args) => client_runtime().and_then(|runtime| {
             let summary = catalog::run(&args, &runtime)?;
             catalog::report(&args, &summary)
+        }),
+        Command::Playlist(args) => client_runtime().and_then(|runtime| {
+            let summary = runtime.block_on(collab::playlist(&args))?;
+            collab::report(&summary, args.common.json.as_ref())
+        }),
+        Command::Activity(args) => client_runtime().and_then(|runtime| {
+            let summary = runtime.block_on(collab::activity(&args))?;
+            collab::report(&summary, args.common.json.as_ref())
         }),
         Command::Idle(args) => client_runtime().and_then(|runtime| {
             runtime.block_on(async {

@@ -130,6 +130,28 @@ impl Rest {
         Ok(tracks)
     }
 
+    /// A JSON call made as `token`'s user (no body when `body` is null): its status and body.
+    pub async fn json(
+        &self,
+        method: &'static str,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> Result<(u16, Value), String> {
+        let body = (!body.is_null()).then_some(body);
+        let answer = self.call(method, path, Some(token), body).await?;
+        Ok((answer.status, answer.body))
+    }
+
+    /// The id of `token`'s user (`GET /v1/me`).
+    pub async fn user_id(&self, token: &str) -> Result<String, String> {
+        let answer = self.call("GET", "/v1/me", Some(token), None).await?;
+        match (answer.status, answer.body["id"].as_str()) {
+            (200, Some(id)) => Ok(id.to_string()),
+            (status, _) => Err(format!("GET /v1/me: {status} {}", answer.body)),
+        }
+    }
+
     /// One call on the blocking pool.
     async fn call(
         &self,

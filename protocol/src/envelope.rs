@@ -134,6 +134,7 @@ fn parse_request(type_name: &str, value: Value) -> Result<Request, ErrorBody> {
         "playlist_subscribe" => Request::PlaylistSubscribe(body(value)?),
         "playlist_unsubscribe" => Request::PlaylistUnsubscribe(body(value)?),
         "playlist_edit" => Request::PlaylistEdit(body(value)?),
+        "activity_subscribe" => empty_body(value).map(|_| Request::ActivitySubscribe)?,
         other => {
             let shown: String = other.chars().take(64).collect();
             return Err(ErrorBody::new(ErrorCode::UnknownType, format!("unknown request type `{shown}`")));

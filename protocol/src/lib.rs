@@ -11,7 +11,9 @@
 //! - [`playlist`]: §6's playlist requests, the playlist a subscribe answers, `playlist_changed`.
 //! - [`request`]: the typed bodies of the client requests (`hello`, `play`, `seek`, …).
 //! - [`state`]: `SessionState`, the whole truth about one user's playback, and its parts.
+//! - [`activity`]: friend activity (§6): `friend_activity` and the `activity_subscribe` reply.
 
+pub mod activity;
 pub mod envelope;
 pub mod error;
 pub mod playlist;

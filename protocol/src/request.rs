@@ -35,6 +35,8 @@ pub enum Request {
     PlaylistSubscribe(crate::playlist::PlaylistTarget),
     PlaylistUnsubscribe(crate::playlist::PlaylistTarget),
     PlaylistEdit(crate::playlist::PlaylistEdit),
+    /// §6: the followed users' activity now, and `friend_activity` events from then on.
+    ActivitySubscribe,
 }
 
 impl Request {
@@ -60,6 +62,7 @@ impl Request {
             Request::PlaylistSubscribe(_) => "playlist_subscribe",
             Request::PlaylistUnsubscribe(_) => "playlist_unsubscribe",
             Request::PlaylistEdit(_) => "playlist_edit",
+            Request::ActivitySubscribe => "activity_subscribe",
         }
     }
 }

@@ -87,6 +87,9 @@ pub struct DeviceState {
     pub can_play: bool,
     pub supports_volume: bool,
     pub volume_percent: Option<u8>,
+    /// The user is in a private session (Segue's own field; absent from older servers).
+    #[serde(default)]
+    pub is_private_session: bool,
 }
 
 /// What is playing and where. The current position is

@@ -1,5 +1,5 @@
 //! What a cluster node's subscriber connection receives, dispatched: a user's events to this
-//! node's connections of that user, calls to the sessions held here, replies to the calls
+//! node's connections of that user, a topic's events to this node's subscribers of it, calls to the sessions held here, replies to the calls
 //! waiting here; and after a reconnect or a lag, every local session's state stored again and
 //! every local device sent its whole state.
 //!
@@ -18,11 +18,13 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::activity::ActivitySubscriptions;
 use super::cluster::rpc::{Rpc, RpcMessage};
 use super::cluster::{Publisher, channel};
 use super::directory::Sessions;
 use super::hub::{LocalHub, OutFrame};
 use super::placement::RemoteError;
+use super::topics::{Topic, Topics};
 use crate::error::AppError;
 use crate::ids::Id;
 use crate::metrics::{Metrics, Queue};
@@ -39,6 +41,8 @@ pub struct Dispatcher {
     pub rpc: Arc<Rpc>,
     pub sessions: Sessions,
     pub hub: Arc<LocalHub>,
+    pub topics: Topics,
+    pub activity: ActivitySubscriptions,
     pub publisher: Publisher,
     pub metrics: Arc<Metrics>,
 }
@@ -64,10 +68,16 @@ impl Dispatcher {
             SubscriberEvent::Message(received) => {
                 if received.channel == shared.inbox {
                     on_inbox(&shared, received.payload);
-                } else if let Some(user) = user_of_channel(&received.channel)
-                    && !channel::deliver(&shared.dispatcher.hub, user, received.payload)
+                } else if let Some(user) = user_of_channel(&received.channel) {
+                    if let Some((following, users)) = channel::decode_follows(&received.payload) {
+                        shared.dispatcher.activity.apply_follows(user, following, &users);
+                    } else if !channel::deliver(&shared.dispatcher.hub, user, received.payload) {
+                        malformed(&shared.dispatcher.metrics, "a message on a user channel that cannot be read");
+                    }
+                } else if let Some(topic) = Topic::of_channel(&received.channel)
+                    && !shared.dispatcher.topics.deliver_message(topic, received.payload)
                 {
-                    malformed(&shared.dispatcher.metrics, "a message on a user channel that cannot be read");
+                    malformed(&shared.dispatcher.metrics, "a message on a topic channel that cannot be read");
                 }
             }
             SubscriberEvent::Lagged | SubscriberEvent::Reconnected => {

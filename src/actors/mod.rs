@@ -11,15 +11,19 @@
 //! - [`bus`], [`hub`], [`shards`]: events out to connections; this node's connections; threads.
 //! - [`playlists`]: the live playlist actors ([`Playlists`](playlists::Playlists)): one writer per
 //!   playlist, its edits stored before they are acknowledged and published as `playlist_changed`.
+//! - [`activity`]: friend activity out of the sessions, and the live `activity_subscribe`s.
+//! - [`topics`]: fan-out to the connections subscribed to a topic (a playlist, a user's
+//!   activity), whoever their user is, on every node.
 //! - [`cluster`]: everything a node does through Redis; [`dispatch`]: what Redis delivers.
 //!
 //! Dependencies run one way: `dispatch` → `directory` → `session` → `bus`/`hub`; `cluster` →
-//! `placement`/`session`/`bus`; nothing here imports `gateway` or `node`.
+//! `placement`/`session`/`bus`; `dispatch` → `topics` → `cluster`/`hub`; nothing here imports `gateway` or `node`.
 //!
 //! **Architecture invariant:** actors never hold a socket. A device connection (in `gateway`)
 //! talks to its session through [`directory::Sessions`] and receives events through its
 //! outbound queue in the [`hub::LocalHub`].
 
+pub mod activity;
 pub mod bus;
 pub mod call;
 pub mod cluster;
@@ -32,3 +36,4 @@ pub mod session;
 pub mod shards;
 #[cfg(test)]
 mod tests;
+pub mod topics;

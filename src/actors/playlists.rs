@@ -37,6 +37,8 @@ use segue_protocol::playlist::{AppliedOp as WireOp, PlaylistChanged, PlaylistIte
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+use super::bus::BusFuture;
+use super::topics::{Topic, Topics};
 use crate::clock::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
@@ -61,13 +63,33 @@ const ATTEMPTS: usize = 3;
 /// Where `playlist_changed` frames go: every subscriber of the playlist, on every node.
 pub trait PlaylistFanout: Send + Sync + 'static {
     fn publish(&self, playlist: Id, frame: Bytes);
+
+    /// Subscribes `connection` of `user` to the playlist's changes; resolves once it receives
+    /// them. Called by the playlist's actor between two edits, so that the playlist a subscriber
+    /// is answered with and the events it receives afterwards meet exactly: no edit is in both,
+    /// none in neither.
+    fn subscribe(&self, _user: Id, _connection: u64, _playlist: Id) -> BusFuture<AppResult<()>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
-/// A fan-out with no subscribers (until one is plugged in).
+/// A fan-out with no subscribers.
 pub struct NoFanout;
 
 impl PlaylistFanout for NoFanout {
     fn publish(&self, _playlist: Id, _frame: Bytes) {}
+}
+
+/// The node's topics carry `playlist_changed` on `Topic::Playlist`.
+impl PlaylistFanout for Topics {
+    fn publish(&self, playlist: Id, frame: Bytes) {
+        Topics::publish(self, Topic::Playlist(playlist), frame);
+    }
+
+    fn subscribe(&self, user: Id, connection: u64, playlist: Id) -> BusFuture<AppResult<()>> {
+        let topics = self.clone();
+        Box::pin(async move { topics.subscribe(user, connection, Topic::Playlist(playlist)).await })
+    }
 }
 
 /// A future an actor runs as.
@@ -122,9 +144,20 @@ impl PlaylistRead {
 }
 
 enum Ask {
-    Read { user: Id },
-    Edit { by: Id, request: EditRequest },
-    Collaborator { by: Id, user: Id, add: bool },
+    /// With `subscribe`: the connection of the reader is subscribed first.
+    Read {
+        user: Id,
+        subscribe: Option<u64>,
+    },
+    Edit {
+        by: Id,
+        request: EditRequest,
+    },
+    Collaborator {
+        by: Id,
+        user: Id,
+        add: bool,
+    },
 }
 
 enum Answer {
@@ -193,7 +226,16 @@ impl Playlists {
 
     /// The playlist as `user` may see it (a private playlist of someone else is `NOT_FOUND`).
     pub async fn read(&self, user: Id, playlist: Id) -> AppResult<PlaylistRead> {
-        match self.call(playlist, || Ask::Read { user }).await? {
+        match self.call(playlist, || Ask::Read { user, subscribe: None }).await? {
+            Answer::Read(read) => Ok(read),
+            _ => Err(out_of_turn()),
+        }
+    }
+
+    /// `playlist_subscribe`: subscribes `connection` of `user` to the playlist's changes and
+    /// answers the playlist as it is at that moment (see [`PlaylistFanout::subscribe`]).
+    pub async fn subscribe(&self, user: Id, connection: u64, playlist: Id) -> AppResult<PlaylistRead> {
+        match self.call(playlist, || Ask::Read { user, subscribe: Some(connection) }).await? {
             Answer::Read(read) => Ok(read),
             _ => Err(out_of_turn()),
         }
@@ -384,9 +426,12 @@ impl Actor {
         let inner = self.inner.clone();
         let live = self.load().await?;
         match ask {
-            Ask::Read { user } => {
+            Ask::Read { user, subscribe } => {
                 if !live.may_see(user) {
                     return Err(not_found(id));
+                }
+                if let Some(connection) = subscribe {
+                    inner.fanout.subscribe(user, connection, id).await?;
                 }
                 Ok(Answer::Read(PlaylistRead {
                     playlist: Arc::new(live.playlist.clone()),

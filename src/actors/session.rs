@@ -15,6 +15,11 @@
 //! (the REST API) go through the mailbox as before. Measured at 10,000 commands/s: see
 //! BENCHMARKS.md.
 //!
+//! **Friend activity.** A command that starts a track, brings the first device online, takes
+//! the last one offline or starts or ends a private session is told to the user's followers
+//! ([`ActivityFeed`]) once its state is committed, as `player::activity` derives it from the
+//! session before and after. A private session that reaches its deadline is ended here.
+//!
 //! **Supervision.** A panic while a command is applied (on either path) is caught inside the
 //! core: that command is answered `INTERNAL`, the core is poisoned (its session may be
 //! half-applied) and the actor retires, so the next call activates the session afresh from its
@@ -35,6 +40,7 @@ use segue_protocol::ErrorCode;
 use segue_protocol::envelope::encode_event;
 use tracing::Instrument;
 
+use super::activity::ActivityFeed;
 use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, StateChange};
 use super::call::{SessionCall, SessionReply};
 use super::hub::{LocalHub, OutFrame};
@@ -44,6 +50,7 @@ use crate::domain::Product;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
 use crate::metrics::Metrics;
+use crate::player::activity::{ActivityChange, ActivityView, activity_change};
 use crate::player::{Command, Session, SkipPolicy, snapshot};
 use crate::storage::snapshots::{PlayRecord, SnapshotRecord, WriteBehind};
 
@@ -68,6 +75,10 @@ pub struct SessionDeps {
     pub skip_policy: SkipPolicy,
     /// A session with no device online and no command for this long is retired.
     pub idle_retirement: Duration,
+    /// Friend activity out to followers and to the store.
+    pub activity: ActivityFeed,
+    /// How long a private session lasts (its deadline is checked a few times within it).
+    pub private_session: Duration,
 }
 
 /// Where an activation finds the newest snapshot of its session.
@@ -170,6 +181,8 @@ pub struct SessionCore {
     user: Id,
     deps: Arc<SessionDeps>,
     session: Session,
+    /// The user's display name, for their friends' `friend_activity`.
+    display_name: String,
     last_command: Instant,
     /// The fencing epoch of this activation.
     epoch: i64,
@@ -216,6 +229,8 @@ struct Before {
     track: Option<Id>,
     /// The command (re)starts a track even when it is the same one as before.
     starts_a_track: bool,
+    /// What friends saw of the session.
+    activity: ActivityView,
 }
 
 impl SessionCore {
@@ -280,6 +295,7 @@ impl SessionCore {
                 command,
                 Command::Play { source: Some(_), .. } | Command::Next | Command::Previous | Command::TrackEnded { .. }
             ),
+            activity: self.session.activity_view(),
         }
     }
 
@@ -290,13 +306,18 @@ impl SessionCore {
         want_state: bool,
         before: Before,
     ) -> Result<Pending, SessionError> {
-        let applied = self.session.apply(sender, command, now_ms(), rand::random())?;
+        let now = now_ms();
+        let applied = self.session.apply(sender, command, now, rand::random())?;
         self.deps.metrics.commands.inc();
         let mut commit = None;
         if applied.changed {
             // The snapshot first: a state that cannot be stored is published nowhere.
             commit = self.commit()?;
             self.stage_play_if_started(before.track, before.starts_a_track);
+            let after = self.session.activity_view();
+            if let Some(change) = activity_change(&before.activity, &after, before.starts_a_track, now) {
+                commit = self.announce_once_committed(commit, change);
+            }
         }
         if let Some(connection) = before.replaced {
             let close = Arc::new(OutFrame::Close { code: segue_protocol::close_code::REPLACED, reason: "replaced" });
@@ -304,6 +325,25 @@ impl SessionCore {
         }
         let state = want_state.then(|| self.session.to_wire());
         Ok(Pending { reply: SessionReply::executed(applied, state), commit, poisoned: self.poisoned.clone() })
+    }
+
+    /// Tells the user's followers of `change` once `commit` says the state is durable (at once
+    /// when it is already): friends never hear of a state that could be lost.
+    fn announce_once_committed(&self, commit: Option<Commit>, change: ActivityChange) -> Option<Commit> {
+        let (feed, user, name) = (self.deps.activity.clone(), self.user, self.display_name.clone());
+        match commit {
+            None => {
+                feed.announce(user, &name, &change);
+                None
+            }
+            Some(commit) => Some(Box::pin(async move {
+                let committed = commit.await;
+                if committed.is_ok() {
+                    feed.announce(user, &name, &change);
+                }
+                committed
+            })),
+        }
     }
 
     /// Records a play in the listening history when a track started playing: another track
@@ -411,6 +451,31 @@ impl UserSession {
         }
     }
 
+    /// Ends the private session once its deadline has passed (friends see the user again).
+    fn end_private_session_if_due(&mut self, ctx: &mut Context<Self>) {
+        let Some(core) = self.core.clone() else { return };
+        let due = core.borrow().session.private_session_ends_ms().is_some_and(|until| now_ms() >= until);
+        if !due || !core.borrow().is_serving() {
+            return;
+        }
+        let call = SessionCall::Execute { sender: None, command: Command::EndPrivateSessionIfDue, want_state: false };
+        let pending = core.borrow_mut().call(call);
+        match pending {
+            Ok(pending) => {
+                ctx.spawn(
+                    async move {
+                        if let Err(error) = pending.settle().await {
+                            tracing::warn!(?error, "ending a private session failed; retrying");
+                        }
+                    }
+                    .into_actor(self),
+                );
+            }
+            Err(SessionError::Panicked) => self.retire(ctx),
+            Err(_) => {}
+        }
+    }
+
     fn maybe_retire(&mut self, ctx: &mut Context<Self>) {
         let Some(core) = &self.core else { return };
         let core = core.borrow();
@@ -426,7 +491,7 @@ impl UserSession {
 }
 
 /// Loads the user's product and the last snapshot, and brings the session back to life.
-async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>), AppError> {
+async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>, String), AppError> {
     let profile = deps.accounts.profile(user).await?;
     let policy = match profile.product {
         Product::Free => Some(deps.skip_policy),
@@ -450,7 +515,7 @@ async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>), A
     let online: Vec<u64> = session.devices().iter().filter(|d| d.online).map(|d| d.connection).collect();
     let stale = if online.is_empty() { online } else { deps.snapshots.stale_connections(user, online).await };
     session.offline_where(now_ms(), |connection| stale.contains(&connection));
-    Ok((session, stale))
+    Ok((session, stale, profile.display_name.clone()))
 }
 
 impl Actor for UserSession {
@@ -461,11 +526,12 @@ impl Actor for UserSession {
         self.deps.metrics.sessions_active.inc();
         let load = load(self.user, self.deps.clone());
         ctx.wait(load.into_actor(self).map(|loaded, actor, ctx| match loaded {
-            Ok((session, stale_connections)) => {
+            Ok((session, stale_connections, display_name)) => {
                 let core = SessionCore {
                     user: actor.user,
                     deps: actor.deps.clone(),
                     session,
+                    display_name,
                     last_command: Instant::now(),
                     epoch: actor.epoch,
                     poisoned: Rc::default(),
@@ -490,6 +556,8 @@ impl Actor for UserSession {
         }));
         let check_every = (self.deps.idle_retirement / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
         ctx.run_interval(check_every, |actor, ctx| actor.maybe_retire(ctx));
+        let private_every = (self.deps.private_session / 8).clamp(Duration::from_millis(50), Duration::from_secs(60));
+        ctx.run_interval(private_every, |actor, ctx| actor.end_private_session_if_due(ctx));
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {

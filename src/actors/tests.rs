@@ -50,6 +50,11 @@ async fn node(placement: Option<Arc<dyn Placement>>) -> Node {
         metrics: metrics.clone(),
         skip_policy: SkipPolicy::DEFAULT,
         idle_retirement: Duration::from_secs(300),
+        activity: crate::actors::activity::ActivityFeed::new(
+            crate::actors::topics::Topics::embedded(hub.clone()),
+            crate::storage::activity::ActivityWriter::new(store.clone(), metrics.clone()).0,
+        ),
+        private_session: Duration::from_secs(3_600),
     };
     let sessions = Sessions::new(Arc::new(deps), Shards::start(2), placement);
     Node { sessions, hub, store, metrics, _dir: dir }

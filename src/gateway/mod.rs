@@ -19,10 +19,12 @@ use actix_web::App;
 use actix_web::dev::AppConfig;
 use governor::clock::DefaultClock;
 
+use crate::actors::activity::ActivitySubscriptions;
 use crate::actors::bus::Bus;
 use crate::actors::directory::Sessions;
 use crate::actors::hub::LocalHub;
 use crate::actors::playlists::Playlists;
+use crate::actors::topics::Topics;
 use crate::auth::Accounts;
 use crate::catalog::resolve::Resolver;
 use crate::config::ServerConfig;
@@ -44,6 +46,10 @@ pub struct Services {
     pub hub: Arc<LocalHub>,
     /// Carries events to this node's connections (and, in a cluster, the others').
     pub bus: Arc<dyn Bus>,
+    /// Fan-out to the connections subscribed to a topic (a playlist, a user's activity).
+    pub topics: Topics,
+    /// The connections that said `activity_subscribe`, and what follows do to them.
+    pub activity: ActivitySubscriptions,
     /// Cluster mode's Redis.
     pub redis: Option<Arc<RedisEngine>>,
     pub resolver: Resolver,

@@ -38,6 +38,9 @@ pub async fn command_for(request: Request, resolver: &Resolver, user: &Viewer) -
             is_playing: progress.is_playing,
         },
         Request::TrackEnded(ended) => Command::TrackEnded { track_id: parse_track_ref(&ended.track_id)? },
+        Request::ActivitySubscribe => {
+            return Err(AppError::bad_request("`activity_subscribe` is not a session command"));
+        }
         Request::Hello(_)
         | Request::Ping
         | Request::Auth(_)

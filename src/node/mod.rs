@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use governor::clock::DefaultClock;
 
+use crate::actors::activity::{ActivityFeed, ActivitySubscriptions};
 use crate::actors::bus::{Bus, InProcessBus};
 use crate::actors::cluster::liveness::keep_alive;
 use crate::actors::cluster::{ClusterBus, ClusterSnapshots, Publisher, RedisPlacement, Rpc, Subscriptions};
@@ -21,9 +22,10 @@ use crate::actors::directory::Sessions;
 use crate::actors::dispatch::Dispatcher;
 use crate::actors::hub::LocalHub;
 use crate::actors::placement::Placement;
-use crate::actors::playlists::{NoFanout, Playlists, Spawner as PlaylistSpawner};
+use crate::actors::playlists::{Playlists, Spawner as PlaylistSpawner};
 use crate::actors::session::{EmbeddedSnapshots, SessionDeps, SnapshotSource};
 use crate::actors::shards::Shards;
+use crate::actors::topics::Topics;
 use crate::auth::Accounts;
 use crate::catalog::resolve::Resolver;
 use crate::config::ServerConfig;
@@ -31,6 +33,7 @@ use crate::gateway::connect::ConnectionSlots;
 use crate::gateway::{self, Services};
 use crate::metrics::Metrics;
 use crate::search::SearchIndex;
+use crate::storage::activity::ActivityWriter;
 use crate::storage::redis::{RedisEngine, rpc_channel};
 use crate::storage::snapshots::WriteBehind;
 use crate::storage::{Store, StoreError};
@@ -81,6 +84,7 @@ struct ClusterParts {
     snapshots: Arc<ClusterSnapshots>,
     placement: Arc<RedisPlacement>,
     publisher: Publisher,
+    topics: Topics,
 }
 
 impl Node {
@@ -121,6 +125,14 @@ impl Node {
                 placement: Some(parts.placement.clone()),
             },
         };
+        let topics = match &cluster {
+            None => Topics::embedded(hub.clone()),
+            Some(parts) => parts.topics.clone(),
+        };
+        let (activity_writer, activity_writer_task) = ActivityWriter::new(store.clone(), metrics.clone());
+        tasks.spawn(Stage::Writer, "friend activity writer", |stop| activity_writer_task.run(stop));
+        let activity =
+            ActivitySubscriptions::new(topics.clone(), cluster.as_ref().map(|parts| parts.publisher.clone()));
         let deps = SessionDeps {
             accounts: accounts.clone(),
             writer: writer.clone(),
@@ -129,6 +141,8 @@ impl Node {
             metrics: metrics.clone(),
             skip_policy: config.skip_policy,
             idle_retirement: config.session_idle,
+            activity: ActivityFeed::new(topics.clone(), activity_writer),
+            private_session: config.private_session,
         };
         let sessions = Sessions::new(Arc::new(deps), Shards::start(config.workers), placement);
         if let Some(parts) = &cluster {
@@ -137,6 +151,8 @@ impl Node {
                 rpc: parts.placement.rpc.clone(),
                 sessions: sessions.clone(),
                 hub: hub.clone(),
+                topics: parts.topics.clone(),
+                activity: activity.clone(),
                 publisher: parts.publisher.clone(),
                 metrics: metrics.clone(),
             };
@@ -148,7 +164,7 @@ impl Node {
             let spawner: PlaylistSpawner = Arc::new(move |playlist, actor| {
                 homes.home(playlist).spawn(actor);
             });
-            Playlists::new(store.clone(), metrics.clone(), Arc::new(NoFanout), spawner)
+            Playlists::new(store.clone(), metrics.clone(), Arc::new(topics.clone()), spawner)
         };
         let max_connections = config.max_connections.unwrap_or_else(default_max_connections);
         tracing::info!(max_connections, "device sockets past this many are refused with 503");
@@ -163,6 +179,8 @@ impl Node {
             accounts,
             hub,
             bus,
+            topics,
+            activity,
             redis: cluster.as_ref().map(|parts| parts.engine.clone()),
             writer,
             metrics,
@@ -237,6 +255,7 @@ async fn join_cluster(
     let hub = Arc::new(LocalHub::new(engine.number() << 32));
     let (publisher, publisher_task) = Publisher::new(engine.clone(), metrics.clone());
     let (subscriptions, subscriptions_task) = Subscriptions::new(engine.clone());
+    let topics = Topics::cluster(hub.clone(), subscriptions.clone(), publisher.clone());
     let bus = Arc::new(ClusterBus::new(engine.clone(), writer.clone(), subscriptions, publisher.clone()));
     let snapshots = Arc::new(ClusterSnapshots { engine: engine.clone(), writer: writer.clone() });
     let rpc = Arc::new(Rpc::new(engine.clone(), RPC_TIMEOUT));
@@ -246,7 +265,7 @@ async fn join_cluster(
     tasks.spawn(Stage::Cluster, "publisher", |stop| publisher_task.run(stop));
     tasks.spawn(Stage::Cluster, "subscriptions", |stop| subscriptions_task.run(stop));
     tracing::info!(node = %config.node_id, instance = engine.instance(), "joined the cluster");
-    Ok(ClusterParts { engine, hub, bus, snapshots, placement, publisher })
+    Ok(ClusterParts { engine, hub, bus, snapshots, placement, publisher, topics })
 }
 
 /// Opens this node's search index (under the data dir), brings it in step with the store before

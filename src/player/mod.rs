@@ -24,7 +24,8 @@
 //! - [`playback`]: what plays where and how (`play`, `pause`, `seek`, `transfer`, `volume`, …);
 //! - [`moving`]: the user queue, `next`, `previous`, the end of a track;
 //! - [`context`]: the play order, the cursor, shuffle; [`skips`]: the free tier's skip window;
-//! - [`wire`]: the `SessionState` devices see; [`snapshot`]: the session's durable form.
+//! - [`wire`]: the `SessionState` devices see; [`snapshot`]: the session's durable form;
+//! - [`activity`]: what friends see of the session (friend activity), and private sessions.
 //!
 //! **Snapshot compatibility.** `Session` and every type inside it are also the stored snapshot
 //! (see [`snapshot`]). Snapshots of format 1 (before versioning) are positional, so the order of
@@ -32,6 +33,7 @@
 //! `#[serde(default)]`, which also lets a snapshot or a call from an older node, which lacks it,
 //! load.
 
+pub mod activity;
 pub mod context;
 #[cfg(test)]
 pub(crate) mod faults;
@@ -193,6 +195,13 @@ pub enum Command {
     TrackEnded {
         track_id: Id,
     },
+    /// `PUT /v1/me/private-session`: hide the user from friends for `duration_ms`, or show them.
+    PrivateSession {
+        enabled: bool,
+        duration_ms: u64,
+    },
+    /// The private session's deadline may have passed: end it if so.
+    EndPrivateSessionIfDue,
 }
 
 impl Command {
@@ -214,6 +223,8 @@ impl Command {
             Command::Transfer { .. } => "transfer",
             Command::Progress { .. } => "progress",
             Command::TrackEnded { .. } => "track_ended",
+            Command::PrivateSession { .. } => "private_session",
+            Command::EndPrivateSessionIfDue => "end_private_session",
         }
     }
 }
@@ -250,6 +261,10 @@ pub struct Session {
     shuffle: bool,
     repeat: RepeatMode,
     skips: SkipLog,
+    /// When the private session ends by itself; `None`: not in one. Added with friend
+    /// activity: older snapshots lack it (not private).
+    #[serde(default)]
+    private_until_ms: Option<u64>,
 }
 
 impl Session {
@@ -266,6 +281,7 @@ impl Session {
             shuffle: false,
             repeat: RepeatMode::Off,
             skips: SkipLog::new(skip_policy),
+            private_until_ms: None,
         }
     }
 
@@ -378,6 +394,8 @@ impl Session {
                 self.progress(sender, track_id, position_ms, is_playing, now)?
             }
             Command::TrackEnded { track_id } => self.track_ended(sender, track_id, now)?,
+            Command::PrivateSession { enabled, duration_ms } => self.set_private_session(enabled, duration_ms, now),
+            Command::EndPrivateSessionIfDue => self.end_private_session_if_due(now),
         };
         #[cfg(test)]
         faults::after_change(sender);

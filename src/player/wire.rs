@@ -34,6 +34,7 @@ struct DeviceView<'a> {
     can_play: bool,
     supports_volume: bool,
     volume_percent: Option<u8>,
+    is_private_session: bool,
 }
 
 #[derive(Serialize)]
@@ -82,6 +83,7 @@ impl Session {
             can_play: device.info.can_play,
             supports_volume: device.info.supports_volume,
             volume_percent: device.info.volume_percent,
+            is_private_session: self.in_private_session(),
         }
     }
 
@@ -150,6 +152,7 @@ impl Session {
                         can_play: view.can_play,
                         supports_volume: view.supports_volume,
                         volume_percent: view.volume_percent,
+                        is_private_session: view.is_private_session,
                     }
                 })
                 .collect(),

@@ -10,6 +10,7 @@
 //! A database that stopped answering ends in an error for which [`StoreError::is_unavailable`]
 //! holds, which the client gets as `UNAVAILABLE`.
 
+pub mod activity;
 pub mod catalog;
 pub mod library;
 pub mod playlists;

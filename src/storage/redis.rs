@@ -13,6 +13,8 @@
 //! | `segue:{u:ID}:epoch` | integer | the last epoch handed out; grows on every takeover |
 //! | `segue:{u:ID}:snap` | hash `epoch`, `seq`, `state` | the newest acknowledged session state |
 //! | `segue:{u:ID}:events` | channel | the user's events, for every node holding one of the user's devices |
+//! | `segue:{p:ID}:topic` | channel | a playlist's topic: its changes, for every node with a subscriber of it |
+//! | `segue:{a:ID}:topic` | channel | a user's activity topic, for every node with a follower of the user subscribed |
 //! | `segue:alive:INSTANCE` | string with a TTL | the process is alive while this exists |
 //! | `segue:rpc:INSTANCE` | channel | calls to that process and replies from others |
 //! | `segue:instances` | integer | numbers process starts: each start's instance id |
@@ -164,6 +166,26 @@ pub fn user_channel(user: Id) -> String {
 /// The user whose events channel this is.
 pub fn user_of_channel(channel: &str) -> Option<Id> {
     Id::parse(channel.strip_prefix("segue:{u:")?.strip_suffix("}:events")?)
+}
+
+/// The channel of a playlist's topic.
+pub fn playlist_channel(playlist: Id) -> String {
+    format!("segue:{{p:{playlist}}}:topic")
+}
+
+/// The channel of a user's activity topic.
+pub fn activity_channel(user: Id) -> String {
+    format!("segue:{{a:{user}}}:topic")
+}
+
+/// The playlist whose topic channel this is.
+pub fn playlist_of_channel(channel: &str) -> Option<Id> {
+    Id::parse(channel.strip_prefix("segue:{p:")?.strip_suffix("}:topic")?)
+}
+
+/// The user whose activity topic channel this is.
+pub fn activity_of_channel(channel: &str) -> Option<Id> {
+    Id::parse(channel.strip_prefix("segue:{a:")?.strip_suffix("}:topic")?)
 }
 
 /// The inbox channel of a process instance.
@@ -361,6 +383,13 @@ impl RedisEngine {
         Ok(())
     }
 
+    /// How many Redis connections are subscribed to `channel` (`PUBSUB NUMSUB`): one per node
+    /// that needs it, whatever the number of its local interests.
+    pub async fn channel_subscribers(&self, channel: String) -> RedisResult<u64> {
+        let reply: Vec<Value> = self.client.pubsub_numsub(channel).await?;
+        Ok(reply.get(1).and_then(Value::as_u64).unwrap_or(0))
+    }
+
     /// Runs until the subscriber client is dropped, calling `on_event` with every message, and
     /// with `Lagged` or `Reconnected` when the reader must resync.
     pub async fn listen(&self, mut on_event: impl FnMut(SubscriberEvent)) {
@@ -414,5 +443,9 @@ mod tests {
         assert_eq!(user_of_channel(&user_channel(user)), Some(user));
         assert_eq!(user_of_channel(&rpc_channel("abc")), None);
         assert_eq!(user_of_channel("segue:{u:nope}:events"), None);
+        assert_eq!(playlist_of_channel(&playlist_channel(user)), Some(user));
+        assert_eq!(activity_of_channel(&activity_channel(user)), Some(user));
+        assert_eq!(activity_of_channel(&playlist_channel(user)), None);
+        assert_eq!(user_of_channel(&activity_channel(user)), None);
     }
 }

@@ -117,6 +117,7 @@ mod tests {
             can_play: true,
             supports_volume,
             volume_percent: Some(50),
+            is_private_session: false,
         }
     }
 

@@ -352,6 +352,7 @@ fn relay_template(devices: usize, frame_bytes: usize) -> SessionState {
                     can_play: hello.can_play,
                     supports_volume: hello.supports_volume,
                     volume_percent: hello.volume_percent,
+                    is_private_session: false,
                 }
             })
             .collect(),

@@ -1,5 +1,7 @@
 //! The messages on a user's channel (`segue:{u:ID}:events`), the one thing every node holding a
-//! device of the user receives: a `state` event, another event, or a close for one connection.
+//! device of the user receives: a `state` event, another event, a close for one connection, or
+//! (tag 4, added with friend activity) a change of the users they follow, which each node
+//! applies to the user's live activity subscriptions.
 //!
 //! **Format 1**, the layout since cluster mode began (Segue 69c7daf included): a tag byte that
 //! names the kind, the connection it is for (0: every connection of the user), then the kind's
@@ -22,6 +24,39 @@ use crate::ids::Id;
 const TAG_STATE: u8 = 1;
 const TAG_EVENT: u8 = 2;
 const TAG_CLOSE: u8 = 3;
+/// Added with friend activity: the user followed or unfollowed users. Its fields: the
+/// connection (0), a byte (1: followed, 0: unfollowed), then the users' ids, 22 bytes each.
+/// A node that does not know the tag drops it (counted), as format 1 says.
+const TAG_FOLLOWS: u8 = 4;
+
+/// Encodes a follow (`following`) or an unfollow of `users` for the follower's channel.
+pub fn encode_follows(following: bool, users: &[Id]) -> Bytes {
+    let mut out = BytesMut::with_capacity(10 + users.len() * crate::ids::ID_LEN);
+    out.put_u8(TAG_FOLLOWS);
+    out.put_u64(0);
+    out.put_u8(u8::from(following));
+    for user in users {
+        out.extend_from_slice(user.as_str().as_bytes());
+    }
+    out.freeze()
+}
+
+/// Decodes a follow or an unfollow; `None` for any other message or a malformed one.
+pub fn decode_follows(payload: &[u8]) -> Option<(bool, Vec<Id>)> {
+    let (&tag, rest) = payload.split_first()?;
+    if tag != TAG_FOLLOWS || rest.len() < 9 {
+        return None;
+    }
+    let (following, ids) = (rest[8], &rest[9..]);
+    if following > 1 || ids.is_empty() || ids.len() % crate::ids::ID_LEN != 0 {
+        return None;
+    }
+    let users = ids
+        .chunks(crate::ids::ID_LEN)
+        .map(|id| std::str::from_utf8(id).ok().and_then(Id::parse))
+        .collect::<Option<Vec<Id>>>()?;
+    Some((following == 1, users))
+}
 
 /// Encodes a frame for a user's channel.
 pub fn encode(audience: Audience, frame: &OutFrame) -> Bytes {
@@ -121,8 +156,23 @@ mod tests {
         /// What Redis hands the dispatcher is read defensively: any bytes, never a panic.
         #[test]
         fn any_bytes_decode_or_are_refused_without_a_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = decode_follows(&bytes);
             let _ = decode(Bytes::from(bytes));
         }
+    }
+
+    #[test]
+    fn follows_round_trip_and_are_no_frame() {
+        let users = [Id::from_u128(1), Id::from_u128(2)];
+        let message = encode_follows(true, &users);
+        assert_eq!(decode_follows(&message), Some((true, users.to_vec())));
+        assert_eq!(decode_follows(&encode_follows(false, &users[..1])), Some((false, users[..1].to_vec())));
+        assert!(decode(message.clone()).is_none(), "older code drops it as an unknown tag");
+        assert_eq!(decode_follows(&message[..message.len() - 1]), None);
+        assert_eq!(decode_follows(&encode(Audience::User, &OutFrame::Event(Bytes::from_static(b"x")))), None);
+        let mut bad = message.to_vec();
+        bad[9] = 7;
+        assert_eq!(decode_follows(&bad), None);
     }
 
     #[test]

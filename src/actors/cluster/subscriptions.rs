@@ -1,10 +1,14 @@
-//! The node's subscriptions to user channels: one per user with at least one local device,
-//! however many devices. A single task owns the counts and applies changes in order, many per
-//! Redis command.
+//! The node's subscriptions to Redis channels: one per channel that anything here needs,
+//! however many local interests it has. A user's channel is watched once per local device of the
+//! user; a topic's channel (`actors::topics`) once per local connection subscribed to the topic.
+//! A single task owns the counts and applies changes in order, many per Redis command; only a
+//! count going from 0 to 1 or from 1 to 0 costs a `SUBSCRIBE` or an `UNSUBSCRIBE`.
 //!
-//! Capacity: the queue of changes is unbounded, and bounded all the same: each connection
-//! sends at most one watch and one unwatch in its life, so it never holds more than twice the
-//! node's connection cap (`--max-connections`).
+//! Capacity: the queue of changes is unbounded, and bounded all the same: each connection sends
+//! at most one watch and one unwatch of its user's channel in its life, and one watch and one
+//! unwatch per topic it holds (at most `topics::MAX_TOPICS_PER_CONNECTION` at a time, and it
+//! waits for each watch), so the queue never holds more than twice the node's connection cap
+//! (`--max-connections`) times one more than that limit.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,8 +23,8 @@ use crate::ids::Id;
 use crate::storage::redis::{RedisEngine, user_channel};
 
 enum Interest {
-    Watch(Id, oneshot::Sender<AppResult<()>>),
-    Unwatch(Id),
+    Watch(String, oneshot::Sender<AppResult<()>>),
+    Unwatch(String),
 }
 
 /// The sending end; cheap to clone.
@@ -43,23 +47,33 @@ impl Subscriptions {
 
     /// Resolves once this node receives `user`'s events.
     pub fn watch(&self, user: Id) -> BusFuture<AppResult<()>> {
+        self.watch_channel(user_channel(user))
+    }
+
+    /// One fewer local device of `user` needs its events.
+    pub fn unwatch(&self, user: Id) {
+        self.unwatch_channel(user_channel(user));
+    }
+
+    /// Resolves once this node receives the messages of `channel` (one more local interest in it).
+    pub fn watch_channel(&self, channel: String) -> BusFuture<AppResult<()>> {
         let (tx, rx) = oneshot::channel();
-        let sent = self.tx.send(Interest::Watch(user, tx));
+        let sent = self.tx.send(Interest::Watch(channel, tx));
         Box::pin(async move {
             sent.map_err(|_| cluster_unreachable())?;
             rx.await.map_err(|_| cluster_unreachable())?
         })
     }
 
-    /// One fewer local device of `user` needs its events.
-    pub fn unwatch(&self, user: Id) {
-        let _ = self.tx.send(Interest::Unwatch(user));
+    /// One fewer local interest in `channel`.
+    pub fn unwatch_channel(&self, channel: String) {
+        let _ = self.tx.send(Interest::Unwatch(channel));
     }
 }
 
 impl SubscriptionsTask {
     pub async fn run(mut self, stop: CancellationToken) {
-        let mut counts: HashMap<Id, u32> = HashMap::new();
+        let mut counts: HashMap<String, u32> = HashMap::new();
         let mut batch = Vec::new();
         loop {
             let received = tokio::select! {
@@ -73,26 +87,26 @@ impl SubscriptionsTask {
         }
     }
 
-    async fn apply(&self, counts: &mut HashMap<Id, u32>, batch: &mut Vec<Interest>) {
+    async fn apply(&self, counts: &mut HashMap<String, u32>, batch: &mut Vec<Interest>) {
         let mut waiters = Vec::new();
-        let before: HashMap<Id, bool> = batch
+        let before: HashMap<String, bool> = batch
             .iter()
             .map(|interest| match interest {
-                Interest::Watch(user, _) | Interest::Unwatch(user) => *user,
+                Interest::Watch(channel, _) | Interest::Unwatch(channel) => channel,
             })
-            .map(|user| (user, counts.contains_key(&user)))
+            .map(|channel| (channel.clone(), counts.contains_key(channel)))
             .collect();
         for interest in batch.drain(..) {
             match interest {
-                Interest::Watch(user, waiter) => {
-                    *counts.entry(user).or_default() += 1;
+                Interest::Watch(channel, waiter) => {
+                    *counts.entry(channel).or_default() += 1;
                     waiters.push(waiter);
                 }
-                Interest::Unwatch(user) => {
-                    if let Some(count) = counts.get_mut(&user) {
+                Interest::Unwatch(channel) => {
+                    if let Some(count) = counts.get_mut(&channel) {
                         *count -= 1;
                         if *count == 0 {
-                            counts.remove(&user);
+                            counts.remove(&channel);
                         }
                     }
                 }
@@ -100,22 +114,22 @@ impl SubscriptionsTask {
         }
         let mut subscribe = Vec::new();
         let mut unsubscribe = Vec::new();
-        for (user, was) in before {
-            match (was, counts.contains_key(&user)) {
-                (false, true) => subscribe.push(user_channel(user)),
-                (true, false) => unsubscribe.push(user_channel(user)),
+        for (channel, was) in before {
+            match (was, counts.contains_key(&channel)) {
+                (false, true) => subscribe.push(channel),
+                (true, false) => unsubscribe.push(channel),
                 _ => {}
             }
         }
         let subscribed = self.engine.subscribe(subscribe).await.map_err(super::unreachable);
         if let Err(error) = &subscribed {
-            tracing::warn!(%error, "subscribing to user channels failed");
+            tracing::warn!(%error, "subscribing to channels failed");
         }
         for waiter in waiters {
             let _ = waiter.send(subscribed.clone());
         }
         if let Err(error) = self.engine.unsubscribe(unsubscribe).await {
-            tracing::warn!(%error, "unsubscribing from user channels failed");
+            tracing::warn!(%error, "unsubscribing from channels failed");
         }
     }
 }

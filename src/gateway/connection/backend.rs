@@ -9,11 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::DefaultClock;
+use segue_protocol::activity::Friends;
 use segue_protocol::playlist::{PlaylistView, SnapshotReply};
 use segue_protocol::request::Hello;
 use segue_protocol::{ErrorCode, Request, SessionState};
 
+use crate::actors::activity::{MAX_FRIENDS, friend_activity};
 use crate::actors::hub::Outbound;
+use crate::actors::topics::Topic;
 use crate::auth::Authenticated;
 use crate::config::ServerConfig;
 use crate::domain::Viewer;
@@ -55,6 +58,11 @@ pub trait Backend: 'static {
     fn command(&self, user: &Viewer, device_id: &str, request: Request) -> impl Future<Output = AppResult<u64>>;
     /// The device is gone: it is forgotten here and goes offline in the session.
     fn detach(&self, user: Id, device_id: String, connection: u64) -> impl Future<Output = ()>;
+    /// `activity_subscribe`: the followed users' activity now, and `friend_activity` events for
+    /// this connection from then on.
+    fn activity_subscribe(&self, _user: &Viewer, _connection: u64) -> impl Future<Output = AppResult<Friends>> {
+        async { Err(AppError::refusal(ErrorCode::UnknownType, "friend activity is not served here")) }
+    }
 
     /// Serves a §6 playlist request (`playlist_subscribe`, `playlist_unsubscribe`,
     /// `playlist_edit`) of the device on `connection`.
@@ -132,15 +140,21 @@ impl Backend for NodeBackend {
         Ok(services.sessions.execute(user.id, Some(device_id), command).await?.seq)
     }
 
-    async fn playlist(&self, user: &Viewer, _connection: u64, request: Request) -> AppResult<PlaylistAnswer> {
+    async fn playlist(&self, user: &Viewer, connection: u64, request: Request) -> AppResult<PlaylistAnswer> {
         let playlists = &self.0.playlists;
         match request {
             Request::PlaylistSubscribe(target) => {
                 let playlist = playlist_id(&target.playlist_id)?;
-                let read = playlists.read(user.id, playlist).await?;
+                let read = playlists.subscribe(user.id, connection, playlist).await?;
                 Ok(PlaylistAnswer::Playlist(read.view()))
             }
-            Request::PlaylistUnsubscribe(_) => Ok(PlaylistAnswer::Done),
+            Request::PlaylistUnsubscribe(target) => {
+                // An id that names no playlist was never subscribed to: nothing to undo.
+                if let Ok(playlist) = playlist_id(&target.playlist_id) {
+                    self.0.topics.unsubscribe(user.id, connection, Topic::Playlist(playlist));
+                }
+                Ok(PlaylistAnswer::Done)
+            }
             Request::PlaylistEdit(edit) => {
                 let (playlist, edit) = playlist_edit_for(edit)?;
                 let snapshot_id = playlists.edit(user.id, playlist, edit).await?;
@@ -150,9 +164,19 @@ impl Backend for NodeBackend {
         }
     }
 
+    async fn activity_subscribe(&self, user: &Viewer, connection: u64) -> AppResult<Friends> {
+        let services = &self.0;
+        let friends = services.store.friends_activity(user.id, MAX_FRIENDS).await?;
+        let ids: Vec<Id> = friends.iter().map(|friend| friend.user).collect();
+        services.activity.subscribe(user.id, connection, &ids).await?;
+        Ok(Friends { friends: friends.iter().map(friend_activity).collect() })
+    }
+
     async fn detach(&self, user: Id, device_id: String, connection: u64) {
         let services = &self.0;
         services.hub.disconnect(user, connection);
+        services.topics.unsubscribe_connection(user, connection);
+        services.activity.connection_closed(user, connection);
         services.bus.unwatch(user);
         if let Err(error) = services.sessions.detach(user, device_id.clone(), connection).await {
             // Left online, the device could be chosen to play while nobody hears it: try again

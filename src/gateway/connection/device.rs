@@ -293,6 +293,7 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
             request @ (Request::PlaylistSubscribe(_) | Request::PlaylistUnsubscribe(_) | Request::PlaylistEdit(_)) => {
                 self.on_playlist(id, request).await
             }
+            Request::ActivitySubscribe => self.on_activity_subscribe(id).await,
             command => self.on_command(id, command).await,
         }
     }
@@ -357,6 +358,14 @@ impl<S: DeviceSocket, B: Backend> DeviceConnection<S, B> {
                 }
                 Ok(())
             }
+        }
+    }
+
+    async fn on_activity_subscribe(&mut self, id: u32) -> Result<(), Ending> {
+        let connection = self.attached.as_ref().map_or(0, |a| a.connection);
+        match self.backend.activity_subscribe(&self.user, connection).await {
+            Ok(friends) => self.reply_ok(id, &friends).await,
+            Err(error) => self.reply_err(id, error).await,
         }
     }
 

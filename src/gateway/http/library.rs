@@ -118,11 +118,20 @@ fn by_collection(uris: &[Uri]) -> Vec<(Collection, Vec<Id>)> {
 
 async fn add(services: &Services, user: &Viewer, collection: Collection, ids: &[Id]) -> Result<(), AppError> {
     check_items(services, user, collection, ids).await?;
-    Ok(services.store.add_to(collection, user.id, ids, now_ms() as i64).await?)
+    services.store.add_to(collection, user.id, ids, now_ms() as i64).await?;
+    if collection == Collection::FollowedUsers {
+        // Live `activity_subscribe`s of the follower, on every node, follow them at once.
+        services.activity.announce_follows(user.id, true, ids);
+    }
+    Ok(())
 }
 
 async fn remove(services: &Services, user: &Viewer, collection: Collection, ids: &[Id]) -> Result<(), AppError> {
-    Ok(services.store.remove_from(collection, user.id, ids).await?)
+    services.store.remove_from(collection, user.id, ids).await?;
+    if collection == Collection::FollowedUsers {
+        services.activity.announce_follows(user.id, false, ids);
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

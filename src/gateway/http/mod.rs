@@ -11,6 +11,7 @@ mod ops;
 mod player;
 mod playlists;
 mod search;
+mod social;
 mod streaming;
 
 use std::future::Future;
@@ -55,6 +56,7 @@ pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
         .configure(player::routes)
         .configure(playlists::routes)
         .configure(search::routes)
+        .configure(social::routes)
         .configure(streaming::routes)
         .default_service(web::to(|request: HttpRequest| async move {
             let error = AppError::not_found(format!("no route for {} {}", request.method(), request.path()));

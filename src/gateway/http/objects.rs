@@ -404,7 +404,7 @@ pub fn device(state: &DeviceState) -> Device {
     Device {
         id: state.device_id.clone(),
         is_active: state.is_active,
-        is_private_session: false,
+        is_private_session: state.is_private_session,
         is_restricted: !state.can_play,
         name: state.name.clone(),
         kind: state.device_type.web_api_name(),
