@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::bus::BusFuture;
-use super::topics::{Topic, Topics};
+use super::topics::{Topic, Topics, encode_message};
 use crate::clock::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
@@ -47,6 +47,7 @@ use crate::playlist::webapi::{WebEdit, WebEditError};
 use crate::playlist::{AppliedOp, Op, Playlist};
 use crate::storage::Store;
 use crate::storage::playlists::{snapshot_id, snapshot_version};
+use crate::storage::redis::RedisEngine;
 
 /// Letters a playlist's actor may have waiting. A sender waits when it is full; one that waits
 /// longer than [`PLAYLIST_CALL_TIMEOUT`] is answered `UNAVAILABLE` (counted as the
@@ -57,6 +58,8 @@ pub const PLAYLIST_MAILBOX: usize = 64;
 pub const PLAYLIST_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// An actor with no letter for this long stops (its playlist is read again when needed).
 pub const PLAYLIST_IDLE: Duration = Duration::from_secs(60);
+/// Edits applied again after the version fence refused them (another node wrote first).
+const FENCE_RETRIES: usize = 12;
 /// Starts (or restarts) tried for one call before giving up.
 const ATTEMPTS: usize = 3;
 
@@ -70,6 +73,49 @@ pub trait PlaylistFanout: Send + Sync + 'static {
     /// none in neither.
     fn subscribe(&self, _user: Id, _connection: u64, _playlist: Id) -> BusFuture<AppResult<()>> {
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// True in a cluster: other nodes write the same playlists in the same store, so an actor
+    /// checks what it holds against the store on every letter, and publishes each edit with
+    /// [`PlaylistFanout::publish_in_order`] before its commit instead of `publish` after it.
+    fn shared_store(&self) -> bool {
+        false
+    }
+
+    /// Publishes and resolves once the edit is out (in a cluster: Redis has it, so edits of one
+    /// playlist are published in the order their writers held its row lock).
+    fn publish_in_order(&self, playlist: Id, frame: Bytes) -> BusFuture<AppResult<()>> {
+        self.publish(playlist, frame);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// A cluster node's fan-out: subscriptions through the node's topics, publishes straight to the
+/// playlist's Redis channel, awaited (never through the bounded publisher, which may drop).
+pub struct ClusterPlaylistFanout {
+    pub topics: Topics,
+    pub redis: Arc<RedisEngine>,
+}
+
+impl PlaylistFanout for ClusterPlaylistFanout {
+    fn publish(&self, playlist: Id, frame: Bytes) {
+        self.topics.publish(Topic::Playlist(playlist), frame);
+    }
+
+    fn subscribe(&self, user: Id, connection: u64, playlist: Id) -> BusFuture<AppResult<()>> {
+        PlaylistFanout::subscribe(&self.topics, user, connection, playlist)
+    }
+
+    fn shared_store(&self) -> bool {
+        true
+    }
+
+    fn publish_in_order(&self, playlist: Id, frame: Bytes) -> BusFuture<AppResult<()>> {
+        let redis = self.redis.clone();
+        Box::pin(async move {
+            let channel = Topic::Playlist(playlist).channel();
+            redis.publish(channel, encode_message(&frame)).await.map_err(AppError::from)
+        })
     }
 }
 
@@ -412,6 +458,18 @@ impl Actor {
     }
 
     async fn load(&mut self) -> AppResult<&mut Live> {
+        if let Some(live) = &mut self.live
+            && self.inner.fanout.shared_store()
+        {
+            // Other nodes write this playlist too: what this actor holds may be behind.
+            let store = &self.inner.store;
+            match store.playlist_version(self.id).await? {
+                Some(version) if version == live.playlist.version => {
+                    live.collaborators = store.playlist_collaborators(self.id).await?.into_iter().collect();
+                }
+                _ => self.live = None,
+            }
+        }
         if self.live.is_none() {
             let store = &self.inner.store;
             let playlist = store.load_playlist(self.id).await?.ok_or_else(|| not_found(self.id))?;
@@ -463,14 +521,48 @@ impl Actor {
         }
     }
 
+    /// Applies an edit; when another node wrote the playlist first (the version fence refused
+    /// the write), reads it again and applies the edit to it as it is now, as the edit's positions
+    /// are meant to be read, a few times at most.
     async fn edit(&mut self, by: Id, request: EditRequest) -> AppResult<Answer> {
+        let mut attempts = 0;
+        loop {
+            match self.try_edit(by, request.clone()).await {
+                Err(Attempt::Fenced) if attempts < FENCE_RETRIES => {
+                    attempts += 1;
+                    // A short pause, longer each time and never the same on two nodes, so that
+                    // two nodes racing for the playlist do not race the same way again.
+                    let pause = rand::random_range(1..=2u64 << attempts.min(5));
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    self.live = None;
+                    self.load().await?;
+                }
+                Err(Attempt::Fenced) => {
+                    tracing::warn!(playlist = %self.id, attempts, "an edit kept losing the race to other nodes");
+                    return Err(AppError::refusal(
+                        ErrorCode::Unavailable,
+                        "the playlist is being edited on another node; retry soon",
+                    ));
+                }
+                Err(Attempt::Refused(error)) => {
+                    if error.is_fault() {
+                        tracing::warn!(playlist = %self.id, %error, "a playlist edit failed");
+                    }
+                    return Err(error);
+                }
+                Ok(answer) => return Ok(answer),
+            }
+        }
+    }
+
+    async fn try_edit(&mut self, by: Id, request: EditRequest) -> Result<Answer, Attempt> {
         let id = self.id;
-        let Some(live) = self.live.as_mut() else { return Err(AppError::internal()) };
+        let Some(live) = self.live.as_mut() else { return Err(AppError::internal().into()) };
         if !live.may_see(by) {
-            return Err(not_found(id));
+            return Err(not_found(id).into());
         }
         if !live.may_edit(by) {
-            return Err(AppError::new(ErrorCode::Forbidden, "you may not edit this playlist"));
+            return Err(AppError::new(ErrorCode::Forbidden, "you may not edit this playlist").into());
         }
         let current = live.snapshot_id();
         let ops = match request {
@@ -479,7 +571,8 @@ impl Actor {
                     return Err(AppError::new(
                         ErrorCode::Conflict,
                         format!("base_snapshot_id is not the current snapshot ({current})"),
-                    ));
+                    )
+                    .into());
                 }
                 ops
             }
@@ -489,12 +582,13 @@ impl Actor {
                 {
                     return Err(AppError::bad_request(format!(
                         "snapshot_id {given} is not a snapshot of this playlist"
-                    )));
+                    ))
+                    .into());
                 }
                 let base_is_current = snapshot_id.as_deref().is_none_or(|given| given == current);
                 match edit.ops(&live.playlist, base_is_current) {
                     Ok(ops) => ops,
-                    Err(WebEditError::Edit(error)) => return Err(error.into()),
+                    Err(WebEditError::Edit(error)) => return Err(AppError::from(error).into()),
                     Err(WebEditError::StaleSnapshot) => {
                         return Err(AppError::new(
                             ErrorCode::Conflict,
@@ -502,28 +596,21 @@ impl Actor {
                                 "the playlist changed since snapshot_id; its positions cannot be read against \
                                  the current snapshot {current}: read the playlist again"
                             ),
-                        ));
+                        )
+                        .into());
                     }
                 }
             }
         };
         let now = now_ms() as i64;
         let before = live.playlist.clone();
-        let edited = live.playlist.apply(&ops, Some(by), now)?;
+        let edited = live.playlist.apply(&ops, Some(by), now).map_err(AppError::from)?;
         #[cfg(test)]
         faults::after_apply(&ops);
         if !edited.changed() {
             return Ok(Answer::Edited { snapshot_id: current });
         }
-        let written = self.inner.store.write_playlist_edit(&before, &live.playlist, now).await;
-        let snapshot = match written {
-            Ok(snapshot) => snapshot,
-            Err(error) => {
-                // Whatever the store holds now is read again before the next letter.
-                self.live = None;
-                return Err(error.into());
-            }
-        };
+        let snapshot = snapshot_id(id, live.playlist.version);
         let changed = PlaylistChanged {
             playlist_id: id.to_string(),
             snapshot_id: snapshot.clone(),
@@ -531,8 +618,40 @@ impl Actor {
             by_user_id: by.to_string(),
             ops: edited.ops.iter().map(wire_op).collect(),
         };
-        self.inner.fanout.publish(id, Bytes::from(encode_event("playlist_changed", None, &changed)));
+        let frame = Bytes::from(encode_event("playlist_changed", None, &changed));
+        let fanout = &self.inner.fanout;
+        let written = if fanout.shared_store() {
+            // Published before the commit, under the playlist's row lock: in version order
+            // whichever node writes (see `Store::write_playlist_edit_then`).
+            let publish =
+                || async { fanout.publish_in_order(id, frame.clone()).await.map_err(|error| error.to_string()) };
+            self.inner.store.write_playlist_edit_then(&before, &live.playlist, now, publish).await
+        } else {
+            self.inner.store.write_playlist_edit(&before, &live.playlist, now).await
+        };
+        if let Err(error) = written {
+            // Whatever the store holds now is read again before the next letter (or the retry).
+            self.live = None;
+            return Err(if error.is_fenced() { Attempt::Fenced } else { Attempt::Refused(error.into()) });
+        }
+        if !fanout.shared_store() {
+            fanout.publish(id, frame);
+        }
         Ok(Answer::Edited { snapshot_id: snapshot })
+    }
+}
+
+/// How one attempt at an edit failed.
+enum Attempt {
+    /// Another node wrote the playlist first: read it again and retry.
+    Fenced,
+    /// Any other refusal or fault: the answer.
+    Refused(AppError),
+}
+
+impl From<AppError> for Attempt {
+    fn from(error: AppError) -> Attempt {
+        Attempt::Refused(error)
     }
 }
 

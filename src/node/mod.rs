@@ -22,7 +22,7 @@ use crate::actors::directory::Sessions;
 use crate::actors::dispatch::Dispatcher;
 use crate::actors::hub::LocalHub;
 use crate::actors::placement::Placement;
-use crate::actors::playlists::{Playlists, Spawner as PlaylistSpawner};
+use crate::actors::playlists::{ClusterPlaylistFanout, PlaylistFanout, Playlists, Spawner as PlaylistSpawner};
 use crate::actors::session::{EmbeddedSnapshots, SessionDeps, SnapshotSource};
 use crate::actors::shards::Shards;
 use crate::actors::topics::Topics;
@@ -164,7 +164,13 @@ impl Node {
             let spawner: PlaylistSpawner = Arc::new(move |playlist, actor| {
                 homes.home(playlist).spawn(actor);
             });
-            Playlists::new(store.clone(), metrics.clone(), Arc::new(topics.clone()), spawner)
+            // In a cluster every node runs the actors of the playlists its clients use, and the
+            // store's version fence with publishes under its row lock keeps them in one order.
+            let fanout: Arc<dyn PlaylistFanout> = match &cluster {
+                None => Arc::new(topics.clone()),
+                Some(parts) => Arc::new(ClusterPlaylistFanout { topics: topics.clone(), redis: parts.engine.clone() }),
+            };
+            Playlists::new(store.clone(), metrics.clone(), fanout, spawner)
         };
         let max_connections = config.max_connections.unwrap_or_else(default_max_connections);
         tracing::info!(max_connections, "device sockets past this many are refused with 503");

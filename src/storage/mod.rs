@@ -116,6 +116,9 @@ pub enum StoreError {
     /// newer owner of the playlist). Nothing was written; the writer reloads.
     #[error("version fence: {0}")]
     VersionFence(String),
+    /// What had to happen before a commit failed (publishing an edit): nothing was committed.
+    #[error("before the commit: {0}")]
+    BeforeCommit(String),
 }
 
 impl StoreError {
@@ -130,7 +133,7 @@ impl StoreError {
     /// is `UNAVAILABLE` (retry), not `INTERNAL`.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Deadline(_) | StoreError::VersionFence(_) => true,
+            StoreError::Deadline(_) | StoreError::VersionFence(_) | StoreError::BeforeCommit(_) => true,
             StoreError::Database(error) => sqlx_is_unavailable(error),
             StoreError::Migration(sqlx::migrate::MigrateError::Execute(error)) => sqlx_is_unavailable(error),
             StoreError::Migration(_) | StoreError::Config(_) | StoreError::Corrupt(_) => false,

@@ -325,6 +325,25 @@ impl Store {
     /// what changed is written: removed items are deleted, new ones inserted, moved ones given
     /// their new position. Returns the new snapshot id (`snapshot_id(id, after.version)`).
     pub async fn write_playlist_edit(&self, before: &Playlist, after: &Playlist, now_ms: i64) -> StoreResult<String> {
+        self.write_playlist_edit_then(before, after, now_ms, || std::future::ready(Ok(()))).await
+    }
+
+    /// [`Store::write_playlist_edit`], running `before_commit` once everything is written and
+    /// before the commit, while the transaction still holds the playlist's row lock (the fence's
+    /// `UPDATE` took it): writers of the same playlist on other nodes wait for the commit, so what
+    /// `before_commit` does (publishing the edit) happens in the order of the versions. When it
+    /// fails, nothing is committed ([`StoreError::BeforeCommit`]).
+    pub async fn write_playlist_edit_then<F, Fut>(
+        &self,
+        before: &Playlist,
+        after: &Playlist,
+        now_ms: i64,
+        before_commit: F,
+    ) -> StoreResult<String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(), String>>,
+    {
         let id = after.id;
         let old_positions: HashMap<Id, usize> =
             before.items.iter().enumerate().map(|(n, item)| (item.uid, n)).collect();
@@ -414,8 +433,20 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            before_commit().await.map_err(StoreError::BeforeCommit)?;
             tx.commit().await?;
             Ok(snapshot.clone())
+        })
+    }
+
+    /// The stored version of a playlist (`None`: no such playlist).
+    pub async fn playlist_version(&self, id: Id) -> StoreResult<Option<i64>> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query("SELECT version FROM playlists WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await?;
+            row.map(|row| row.try_get::<i64, _>("version")).transpose().map_err(StoreError::from)
         })
     }
 
