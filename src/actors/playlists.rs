@@ -226,6 +226,8 @@ struct Mailbox {
 
 struct Inner {
     live: DashMap<Id, Mailbox>,
+    /// How long an actor waits for a letter before it stops ([`PLAYLIST_IDLE`]).
+    idle: Duration,
     generations: AtomicU64,
     store: Store,
     metrics: Arc<Metrics>,
@@ -256,6 +258,7 @@ impl Playlists {
         Playlists {
             inner: Arc::new(Inner {
                 live: DashMap::new(),
+                idle: PLAYLIST_IDLE,
                 generations: AtomicU64::new(0),
                 store,
                 metrics,
@@ -263,6 +266,14 @@ impl Playlists {
                 spawner,
             }),
         }
+    }
+
+    /// The same, with actors that stop after `idle` without a letter (tests use a short one).
+    pub fn with_idle(mut self, idle: Duration) -> Playlists {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.idle = idle;
+        }
+        self
     }
 
     /// Live playlist actors on this node.
@@ -420,7 +431,7 @@ struct Actor {
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Letter>) {
         loop {
-            match tokio::time::timeout(PLAYLIST_IDLE, rx.recv()).await {
+            match tokio::time::timeout(self.inner.idle, rx.recv()).await {
                 Ok(Some(letter)) => self.serve(letter).await,
                 Ok(None) => return,
                 Err(_) => {
@@ -845,6 +856,20 @@ mod tests {
         setup.playlists.edit(setup.owner, id, remove).await.unwrap();
         let garbage = EditRequest::Web { edit: WebEdit::Replace { tracks: vec![] }, snapshot_id: Some("x".into()) };
         assert_eq!(setup.playlists.edit(setup.owner, id, garbage).await.unwrap_err().code, ErrorCode::BadRequest);
+    }
+
+    #[tokio::test]
+    async fn an_idle_actor_stops_and_the_next_letter_starts_another() {
+        let mut setup = setup().await;
+        setup.playlists = setup.playlists.with_idle(Duration::from_millis(50));
+        let id = create(&setup, true, false).await;
+        setup.playlists.edit(setup.owner, id, add(&setup.tracks[..1], None)).await.unwrap();
+        assert_eq!(setup.playlists.live_count(), 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(setup.playlists.live_count(), 0, "it stopped");
+        let read = setup.playlists.read(setup.stranger, id).await.unwrap();
+        assert_eq!(read.playlist.items.len(), 1, "read again from the store");
+        assert!(!read.may_edit);
     }
 
     #[tokio::test]
