@@ -41,7 +41,7 @@ use segue_protocol::envelope::encode_event;
 use tracing::Instrument;
 
 use super::activity::ActivityFeed;
-use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, StateChange};
+use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, SnapshotSource, StateChange};
 use super::call::{SessionCall, SessionReply};
 use super::hub::{LocalHub, OutFrame};
 use crate::auth::Accounts;
@@ -79,15 +79,6 @@ pub struct SessionDeps {
     pub activity: ActivityFeed,
     /// How long a private session lasts (its deadline is checked a few times within it).
     pub private_session: Duration,
-}
-
-/// Where an activation finds the newest snapshot of its session.
-pub trait SnapshotSource: Send + Sync + 'static {
-    fn load(&self, user: Id) -> BusFuture<AppResult<Option<SnapshotRecord>>>;
-
-    /// Which of these connections of `user` (of devices online in a snapshot) are gone: they are
-    /// marked offline, and told to say `hello` again if they still stand.
-    fn stale_connections(&self, user: Id, connections: Vec<u64>) -> BusFuture<Vec<u64>>;
 }
 
 /// The embedded setup's snapshots: the write-behind writer's (staged, in flight, or stored). A
