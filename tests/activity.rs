@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use segue::storage::redis::{RedisEngine, activity_channel};
 use segue_protocol::ServerFrame;
 use segue_protocol::activity::{FriendActivity, Friends};
 use serde_json::json;
@@ -228,6 +229,12 @@ async fn friend_activity_reaches_a_follower_on_another_cluster_node() {
     .await;
     assert_eq!(friends.len(), 2);
     subscribe(&mut second).await;
+    // Two followers on node B, one subscription of node B to alice's activity: a track start
+    // is one Redis message for node B, which hands it to both.
+    let redis =
+        RedisEngine::connect(&cluster.redis.url(), Duration::from_secs(5), Duration::from_secs(1)).await.unwrap();
+    let alice_user = segue::ids::Id::parse(&alice_id).unwrap();
+    assert_eq!(redis.channel_subscribers(activity_channel(alice_user)).await.unwrap(), 1);
 
     play(&mut phone, &tracks[1]).await;
     for device in [&mut follower, &mut second] {

@@ -5,7 +5,8 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::TestRedis;
@@ -23,6 +24,8 @@ struct Node {
     engine: Arc<RedisEngine>,
     hub: Arc<LocalHub>,
     topics: Topics,
+    /// Topic messages this node received from Redis.
+    received: Arc<AtomicU64>,
 }
 
 async fn node(redis: &TestRedis, stop: &CancellationToken) -> Node {
@@ -34,19 +37,22 @@ async fn node(redis: &TestRedis, stop: &CancellationToken) -> Node {
     tokio::spawn(publisher_task.run(stop.clone()));
     tokio::spawn(subscriptions_task.run(stop.clone()));
     let topics = Topics::cluster(hub.clone(), subscriptions, publisher);
-    let (listening, received) = (engine.clone(), topics.clone());
+    let (listening, delivering) = (engine.clone(), topics.clone());
+    let received = Arc::new(AtomicU64::new(0));
+    let counted = received.clone();
     tokio::spawn(async move {
         listening
             .listen(|event| {
                 if let SubscriberEvent::Message(message) = event
                     && let Some(topic) = Topic::of_channel(&message.channel)
                 {
-                    assert!(received.deliver_message(topic, message.payload), "a topic message decodes");
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    assert!(delivering.deliver_message(topic, message.payload), "a topic message decodes");
                 }
             })
             .await
     });
-    Node { engine, hub, topics }
+    Node { engine, hub, topics, received }
 }
 
 async fn next_event(outbound: &mut Outbound) -> Bytes {
@@ -112,5 +118,54 @@ async fn a_topic_published_on_one_node_reaches_its_subscribers_on_another_throug
     subscribers_become(&a.engine, topic, 0).await;
     a.topics.publish(topic, Bytes::from_static(b"nobody hears"));
     nothing_more(&mut second_rx).await;
+    stop.cancel();
+}
+
+/// The fan-out's shape, measured: a user followed by 10,000 connections spread over two nodes
+/// (and none on the publishing node). Every event is one Redis message per node that holds
+/// followers, whatever their number, and reaches every follower's queue; the time from the
+/// publish to the last follower's queue is printed (run with `--nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_with_10_000_followers_costs_one_message_per_node_per_event() {
+    const FOLLOWERS: usize = 10_000;
+    const EVENTS: usize = 50;
+    let redis = TestRedis::start();
+    let stop = CancellationToken::new();
+    let publisher = node(&redis, &stop).await;
+    let nodes = [node(&redis, &stop).await, node(&redis, &stop).await];
+    let topic = Topic::Activity(Id::random());
+    let mut queues = Vec::with_capacity(FOLLOWERS);
+    for n in 0..FOLLOWERS {
+        let holder = &nodes[n % 2];
+        let follower = Id::random();
+        let (connection, outbound) = holder.hub.connect(follower).unwrap();
+        queues.push(outbound);
+        holder.topics.subscribe(follower, connection, topic).await.unwrap();
+    }
+    for holder in &nodes {
+        holder.received.store(0, Ordering::Relaxed);
+    }
+    let mut delivered_in = Vec::with_capacity(EVENTS);
+    for _ in 0..EVENTS {
+        let started = Instant::now();
+        publisher.topics.publish(topic, Bytes::from_static(b"friend_activity"));
+        for outbound in &mut queues {
+            let frame = tokio::time::timeout(Duration::from_secs(5), outbound.recv()).await.unwrap().unwrap();
+            assert!(matches!(&*frame, OutFrame::Event(_)));
+        }
+        delivered_in.push(started.elapsed());
+    }
+    for holder in &nodes {
+        assert_eq!(holder.received.load(Ordering::Relaxed), EVENTS as u64, "one message per node per event");
+        assert_eq!(publisher.engine.channel_subscribers(topic.channel()).await.unwrap(), 2);
+    }
+    assert_eq!(publisher.received.load(Ordering::Relaxed), 0, "a node without followers receives nothing");
+    delivered_in.sort();
+    println!(
+        "{FOLLOWERS} followers on 2 nodes, {EVENTS} events: publish to the last follower's queue p50 {:?}, p99 {:?}; \
+         Redis messages per node per event: 1",
+        delivered_in[EVENTS / 2],
+        delivered_in[EVENTS * 99 / 100],
+    );
     stop.cancel();
 }

@@ -2,7 +2,8 @@
 //! are, and how a new state is made durable before anyone sees it. The embedded bus hands events
 //! straight to this node's [`LocalHub`] and stages snapshots with the write-behind writer; the
 //! cluster bus (`actors::cluster`, Redis) stores each state and publishes it in one step to every
-//! node holding one of the user's devices. Sessions only see the [`Bus`] trait.
+//! node holding one of the user's devices. Sessions only see the [`Bus`] trait, and find their
+//! newest durable state through a [`SnapshotSource`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -76,6 +77,15 @@ pub trait Bus: Send + Sync + 'static {
     fn available(&self) -> bool {
         true
     }
+}
+
+/// Where an activation finds the newest snapshot of its session.
+pub trait SnapshotSource: Send + Sync + 'static {
+    fn load(&self, user: Id) -> BusFuture<AppResult<Option<SnapshotRecord>>>;
+
+    /// Which of these connections of `user` (of devices online in a snapshot) are gone: they are
+    /// marked offline, and told to say `hello` again if they still stand.
+    fn stale_connections(&self, user: Id, connections: Vec<u64>) -> BusFuture<Vec<u64>>;
 }
 
 /// The embedded bus: every connection is on this node.

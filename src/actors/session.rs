@@ -41,7 +41,7 @@ use segue_protocol::envelope::encode_event;
 use tracing::Instrument;
 
 use super::activity::ActivityFeed;
-use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, StateChange};
+use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, SnapshotSource, StateChange};
 use super::call::{SessionCall, SessionReply};
 use super::hub::{LocalHub, OutFrame};
 use crate::auth::Accounts;
@@ -79,15 +79,6 @@ pub struct SessionDeps {
     pub activity: ActivityFeed,
     /// How long a private session lasts (its deadline is checked a few times within it).
     pub private_session: Duration,
-}
-
-/// Where an activation finds the newest snapshot of its session.
-pub trait SnapshotSource: Send + Sync + 'static {
-    fn load(&self, user: Id) -> BusFuture<AppResult<Option<SnapshotRecord>>>;
-
-    /// Which of these connections of `user` (of devices online in a snapshot) are gone: they are
-    /// marked offline, and told to say `hello` again if they still stand.
-    fn stale_connections(&self, user: Id, connections: Vec<u64>) -> BusFuture<Vec<u64>>;
 }
 
 /// The embedded setup's snapshots: the write-behind writer's (staged, in flight, or stored). A
@@ -490,8 +481,19 @@ impl UserSession {
     }
 }
 
+/// A session brought back to life by [`load`].
+struct Loaded {
+    session: Session,
+    /// Connections of devices online in the snapshot that are gone (marked offline).
+    stale_connections: Vec<u64>,
+    display_name: String,
+    /// What friends were last shown of the snapshot's session, before the stale devices went
+    /// offline (a node that died could not tell them).
+    shown_before: ActivityView,
+}
+
 /// Loads the user's product and the last snapshot, and brings the session back to life.
-async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>, String), AppError> {
+async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<Loaded, AppError> {
     let profile = deps.accounts.profile(user).await?;
     let policy = match profile.product {
         Product::Free => Some(deps.skip_policy),
@@ -514,8 +516,9 @@ async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<(Session, Vec<u64>, St
     // hello again; their connections, if any still live, are told to reconnect.
     let online: Vec<u64> = session.devices().iter().filter(|d| d.online).map(|d| d.connection).collect();
     let stale = if online.is_empty() { online } else { deps.snapshots.stale_connections(user, online).await };
+    let shown_before = session.activity_view();
     session.offline_where(now_ms(), |connection| stale.contains(&connection));
-    Ok((session, stale, profile.display_name.clone()))
+    Ok(Loaded { session, stale_connections: stale, display_name: profile.display_name.clone(), shown_before })
 }
 
 impl Actor for UserSession {
@@ -526,7 +529,11 @@ impl Actor for UserSession {
         self.deps.metrics.sessions_active.inc();
         let load = load(self.user, self.deps.clone());
         ctx.wait(load.into_actor(self).map(|loaded, actor, ctx| match loaded {
-            Ok((session, stale_connections, display_name)) => {
+            Ok(Loaded { session, stale_connections, display_name, shown_before }) => {
+                // Devices a dead node held went offline: friends hear of it now.
+                if let Some(change) = activity_change(&shown_before, &session.activity_view(), false, now_ms()) {
+                    actor.deps.activity.announce(actor.user, &display_name, &change);
+                }
                 let core = SessionCore {
                     user: actor.user,
                     deps: actor.deps.clone(),

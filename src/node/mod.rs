@@ -15,6 +15,7 @@ use std::time::Duration;
 use governor::clock::DefaultClock;
 
 use crate::actors::activity::{ActivityFeed, ActivitySubscriptions};
+use crate::actors::bus::SnapshotSource;
 use crate::actors::bus::{Bus, InProcessBus};
 use crate::actors::cluster::liveness::keep_alive;
 use crate::actors::cluster::{ClusterBus, ClusterSnapshots, Publisher, RedisPlacement, Rpc, Subscriptions};
@@ -23,7 +24,7 @@ use crate::actors::dispatch::Dispatcher;
 use crate::actors::hub::LocalHub;
 use crate::actors::placement::Placement;
 use crate::actors::playlists::{ClusterPlaylistFanout, PlaylistFanout, Playlists, Spawner as PlaylistSpawner};
-use crate::actors::session::{EmbeddedSnapshots, SessionDeps, SnapshotSource};
+use crate::actors::session::{EmbeddedSnapshots, SessionDeps};
 use crate::actors::shards::Shards;
 use crate::actors::topics::Topics;
 use crate::auth::Accounts;

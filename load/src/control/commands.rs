@@ -97,6 +97,7 @@ pub fn encode(request: &Request, id: u32) -> Vec<u8> {
         Request::Pause | Request::Resume | Request::Next | Request::Previous | Request::Ping => {
             encode_request(kind, id, &Empty {})
         }
+        Request::ActivitySubscribe => encode_request(kind, id, &Empty {}),
     }
 }
 

@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::actors::bus::BusFuture;
-use crate::actors::session::SnapshotSource;
+use crate::actors::bus::{BusFuture, SnapshotSource};
 use crate::error::AppResult;
 use crate::ids::Id;
 use crate::storage::redis::RedisEngine;
