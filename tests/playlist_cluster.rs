@@ -212,3 +212,43 @@ async fn a_kill_9_of_a_node_in_the_middle_of_edits_loses_no_acknowledged_edit() 
     let edit = json!({"playlist_id": playlist, "ops": [{"op": "rename", "name": "After"}]});
     assert_eq!(reader.request("playlist_edit", edit).await.ok, Some(true));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_subscriber_joining_on_another_node_in_the_middle_of_edits_meets_the_events_exactly() {
+    let cluster = TestCluster::start(2, &["--lease-ms", "1000"]);
+    let (_, owner) = cluster.node(0).register("owner");
+    let tracks = cluster.node(0).track_ids(&owner, 4);
+    let playlist = shared_playlist(cluster.node(0), &owner, &[], &tracks);
+    let mut editors = Vec::new();
+    for n in 0..2 {
+        let (mut device, _) = Device::connect(cluster.node(0), &owner, &format!("editor-{n}"), false).await;
+        let (playlist, tracks) = (playlist.clone(), tracks.clone());
+        editors.push(tokio::spawn(async move {
+            for round in 0..60usize {
+                let ops =
+                    json!([{"op": "add", "track_ids": [tracks[(n + round) % tracks.len()]], "position": round % 3}]);
+                let reply = device.request("playlist_edit", json!({"playlist_id": playlist, "ops": ops})).await;
+                assert_eq!(reply.ok, Some(true), "{:?}", reply.error);
+            }
+        }));
+    }
+    // Late subscribers on node 1, one every 50 ms while node 0 edits.
+    let mut late = Vec::new();
+    for n in 0..4 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (mut device, _) = Device::connect(cluster.node(1), &owner, &format!("late-{n}"), false).await;
+        let replica = subscribe(&mut device, &playlist).await;
+        late.push((device, replica));
+    }
+    for editor in editors {
+        editor.await.unwrap();
+    }
+    let (mut check, _) = Device::connect(cluster.node(1), &owner, "check", false).await;
+    let last = subscribe(&mut check, &playlist).await;
+    assert_eq!(last.uids.len(), tracks.len() + 120);
+    for (device, replica) in &mut late {
+        follow_until(device, replica, &last.snapshot).await;
+        assert_eq!(replica.chain_breaks, 0, "{}: no event missed or seen twice", device.device_id);
+        assert_eq!(replica.uids, last.uids, "{}", device.device_id);
+    }
+}

@@ -500,6 +500,9 @@ impl Actor {
                     return Err(not_found(id));
                 }
                 if let Some(connection) = subscribe {
+                    if inner.fanout.shared_store() {
+                        return self.subscribe_shared(user, connection).await;
+                    }
                     inner.fanout.subscribe(user, connection, id).await?;
                 }
                 Ok(Answer::Read(PlaylistRead {
@@ -530,6 +533,25 @@ impl Actor {
                 Ok(Answer::Collaborator { changed })
             }
         }
+    }
+
+    /// `playlist_subscribe` when other nodes write the playlist too: the subscription and the
+    /// read happen under the playlist's row lock, so no edit is published meanwhile (each is
+    /// published under that lock) and the answer meets the events after it exactly.
+    async fn subscribe_shared(&mut self, user: Id, connection: u64) -> AppResult<Answer> {
+        let id = self.id;
+        let inner = self.inner.clone();
+        let locked = async {
+            inner.fanout.subscribe(user, connection, id).await?;
+            self.live = None;
+            let live = self.load().await?;
+            Ok::<Answer, AppError>(Answer::Read(PlaylistRead {
+                playlist: Arc::new(live.playlist.clone()),
+                snapshot_id: live.snapshot_id(),
+                may_edit: live.may_edit(user),
+            }))
+        };
+        inner.store.with_playlist_locked(id, || locked).await?
     }
 
     /// Applies an edit; when another node wrote the playlist first (the version fence refused

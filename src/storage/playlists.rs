@@ -439,6 +439,32 @@ impl Store {
         })
     }
 
+    /// Runs `locked` while holding the playlist's row lock, the one an edit's version fence takes
+    /// (PostgreSQL: `SELECT … FOR UPDATE` in a transaction that writes nothing): no edit of the
+    /// playlist is between its publish and its commit meanwhile. On SQLite, where one process
+    /// is the only writer, `locked` just runs. The lock is held for at most the query deadline.
+    pub async fn with_playlist_locked<T, F, Fut>(&self, id: Id, locked: F) -> StoreResult<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        match &self.pool {
+            super::Pool::Sqlite(_) => Ok(locked().await),
+            super::Pool::Postgres(_) => {
+                on_pool!(self, |pool| {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("SELECT version FROM playlists WHERE id = $1 FOR UPDATE")
+                        .bind(id.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let outcome = locked().await;
+                    tx.rollback().await?;
+                    Ok::<T, StoreError>(outcome)
+                })
+            }
+        }
+    }
+
     /// The stored version of a playlist (`None`: no such playlist).
     pub async fn playlist_version(&self, id: Id) -> StoreResult<Option<i64>> {
         on_pool!(self, |pool| {
