@@ -304,6 +304,32 @@ async fn playlist_edits(store: &Store) {
     store.write_playlist_edit(&before, &playlist, 101).await.unwrap();
     assert_eq!(store.load_playlist(id).await.unwrap().unwrap().items, vec![]);
 
+    // Random edits (adds, removes and moves mixed, several ops an edit) read back as written.
+    let mut rng = segue::reproducible::seeded_rng(7);
+    for n in 0..40 {
+        use rand::Rng;
+        let before = playlist.clone();
+        let len = before.items.len();
+        let mut ops = Vec::new();
+        for _ in 0..rng.random_range(1..4) {
+            let pick = |rng: &mut segue::reproducible::SeededRng| {
+                before.items[rng.random_range(0..len.max(1)) % len.max(1)].uid
+            };
+            ops.push(match rng.random_range(0..3) {
+                0 if len > 0 => Op::Remove { uids: vec![pick(&mut rng)] },
+                1 if len > 0 => Op::Move { uid: pick(&mut rng), position: rng.random_range(0..len as u32 + 2) },
+                _ => Op::Add {
+                    track_ids: tracks[..rng.random_range(1..4)].to_vec(),
+                    position: Some(rng.random_range(0..len as u32 + 2)),
+                },
+            });
+        }
+        if playlist.apply(&ops, None, 200 + n).unwrap().changed() {
+            store.write_playlist_edit(&before, &playlist, 200 + n).await.unwrap();
+        }
+        assert_eq!(store.load_playlist(id).await.unwrap().unwrap(), playlist, "random edit {n}: {ops:?}");
+    }
+
     assert!(store.add_playlist_collaborator(id, friend).await.unwrap());
     assert!(!store.add_playlist_collaborator(id, friend).await.unwrap(), "already one");
     assert_eq!(store.playlist_collaborators(id).await.unwrap(), vec![friend]);

@@ -53,6 +53,30 @@ fn parse_id(text: &str) -> StoreResult<Id> {
 /// PostgreSQL's limits.
 const ITEM_CHUNK: usize = 400;
 
+/// Kept items whose old positions `first..=last` all move by `delta`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shift {
+    first: i64,
+    last: i64,
+    delta: i64,
+}
+
+/// The runs of kept items, `(old, new)` in the old order, that move by the same amount and are
+/// next to each other among the kept items (removed items between them are deleted before the
+/// shifts, so an old-position range holds exactly its run); runs that do not move are left out.
+fn shift_runs(kept: &[(i64, i64)]) -> Vec<Shift> {
+    let mut runs: Vec<Shift> = Vec::new();
+    for &(old, new) in kept {
+        let delta = new - old;
+        match runs.last_mut() {
+            Some(run) if run.delta == delta => run.last = old,
+            _ => runs.push(Shift { first: old, last: old, delta }),
+        }
+    }
+    runs.retain(|run| run.delta != 0);
+    runs
+}
+
 /// The version a snapshot id of `playlist` names; `None` when it is not one of its snapshot ids.
 pub fn snapshot_version(playlist: Id, snapshot: &str) -> Option<i64> {
     let value = Id::parse(snapshot)?.to_u128()?;
@@ -349,15 +373,17 @@ impl Store {
             before.items.iter().enumerate().map(|(n, item)| (item.uid, n)).collect();
         let kept: HashSet<Id> = after.items.iter().map(|item| item.uid).collect();
         let removed: Vec<Id> = before.items.iter().map(|item| item.uid).filter(|uid| !kept.contains(uid)).collect();
-        let mut moved: Vec<(Id, i64)> = Vec::new();
+        // Kept items as (old position, new position), in the old order.
+        let mut kept_moves: Vec<(i64, i64)> = Vec::new();
         let mut added: Vec<(&Item, i64)> = Vec::new();
         for (position, item) in after.items.iter().enumerate() {
             match old_positions.get(&item.uid) {
-                Some(&old) if old == position => {}
-                Some(_) => moved.push((item.uid, position as i64)),
+                Some(&old) => kept_moves.push((old as i64, position as i64)),
                 None => added.push((item, position as i64)),
             }
         }
+        kept_moves.sort_unstable();
+        let shifts = shift_runs(&kept_moves);
         let snapshot = snapshot_id(id, after.version);
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -397,19 +423,19 @@ impl Store {
             }
             // Moved items are parked at negative positions (-1 - new) first, so that no two rows
             // ever hold one position (the index is unique), then new ones go in, then the parked
-            // ones come back at their new positions.
-            for chunk in moved.chunks(ITEM_CHUNK) {
-                let mut park = QueryBuilder::new("WITH v (uid, p) AS (");
-                park.push_values(chunk, |mut row, (uid, position)| {
-                    row.push_bind(uid.as_str()).push_bind(*position);
-                });
-                park.push(
-                    ") UPDATE playlist_items SET position = -1 - (SELECT v.p FROM v WHERE v.uid = playlist_items.uid)
-                     WHERE playlist_id = ",
-                );
-                park.push_bind(id.as_str());
-                park.push(" AND uid IN (SELECT v.uid FROM v)");
-                park.build().execute(&mut *tx).await?;
+            // ones come back at their new positions. Items that keep their order move together:
+            // one statement per run of them (an insert at the top of 10,000 items is one).
+            for shift in &shifts {
+                sqlx::query(
+                    "UPDATE playlist_items SET position = -1 - (position + $1)
+                     WHERE playlist_id = $2 AND position >= $3 AND position <= $4",
+                )
+                .bind(shift.delta)
+                .bind(id.as_str())
+                .bind(shift.first)
+                .bind(shift.last)
+                .execute(&mut *tx)
+                .await?;
             }
             for chunk in added.chunks(ITEM_CHUNK) {
                 let mut insert = QueryBuilder::new(
@@ -425,7 +451,7 @@ impl Store {
                 });
                 insert.build().execute(&mut *tx).await?;
             }
-            if !moved.is_empty() {
+            if !shifts.is_empty() {
                 sqlx::query(
                     "UPDATE playlist_items SET position = -1 - position WHERE playlist_id = $1 AND position < 0",
                 )
@@ -534,6 +560,20 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_items_move_in_runs() {
+        // An insert at the top: everything moves by one, in one run.
+        assert_eq!(shift_runs(&[(0, 1), (1, 2), (2, 3)]), [Shift { first: 0, last: 2, delta: 1 }]);
+        // The last of four to the top: three move down, one up; nothing stays.
+        assert_eq!(
+            shift_runs(&[(0, 1), (1, 2), (2, 3), (3, 0)]),
+            [Shift { first: 0, last: 2, delta: 1 }, Shift { first: 3, last: 3, delta: -3 }]
+        );
+        // A removal at 1 (old 1 deleted): the rest after it move up by one.
+        assert_eq!(shift_runs(&[(0, 0), (2, 1), (3, 2)]), [Shift { first: 2, last: 3, delta: -1 }]);
+        assert_eq!(shift_runs(&[(0, 0), (1, 1)]), []);
+    }
 
     #[test]
     fn snapshot_ids_are_stable_and_change_with_the_version() {
