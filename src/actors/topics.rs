@@ -216,7 +216,8 @@ impl Topics {
     }
 
     /// Subscribes `connection` of `user` to `topic`; resolves once this node receives the topic
-    /// (so nothing published after it is missed). Subscribing twice is no error.
+    /// (so nothing published after it is missed). Subscribing twice is no error; a connection
+    /// that is not in the hub (its socket closed) keeps nothing.
     pub async fn subscribe(&self, user: Id, connection: u64, topic: Topic) -> AppResult<()> {
         if !self.inner.registry.add(user, connection, topic)? {
             return Ok(());
@@ -227,6 +228,10 @@ impl Topics {
             self.inner.registry.remove(connection, topic);
             cluster.subscriptions.unwatch_channel(topic.channel());
             return Err(error);
+        }
+        if !self.inner.hub.holds(user, connection) {
+            // Its socket closed meanwhile (and released what it held before this).
+            self.unsubscribe(user, connection, topic);
         }
         Ok(())
     }
@@ -367,6 +372,9 @@ mod tests {
         topics.publish(Topic::Activity(alice), event(b"once more"));
         assert!(second_rx.try_recv().is_err(), "a closed connection's topics are all released");
         assert_eq!(topics.inner.registry.subscribers.len(), 0, "no topic is left without subscribers");
+        futures_executor_block_on(topics.subscribe(alice, 999, playlist)).unwrap();
+        futures_executor_block_on(topics.subscribe_many(alice, 999, &[playlist, Topic::Activity(bob)])).unwrap();
+        assert!(topics.topics_of(999).is_empty(), "a connection the hub does not hold keeps nothing");
     }
 
     #[test]
