@@ -56,7 +56,7 @@ async fn node(placement: Option<Arc<dyn Placement>>) -> Node {
         metrics: metrics.clone(),
         skip_policy: SkipPolicy::DEFAULT,
         idle_retirement: Duration::from_secs(300),
-        activity: ActivityFeed::new(topics.clone(), ActivityWriter::new(store.clone(), metrics.clone()).0),
+        activity: Arc::new(ActivityFeed::new(topics.clone(), ActivityWriter::new(store.clone(), metrics.clone()).0)),
         private_session: PRIVATE_SESSION,
     };
     let sessions = Sessions::new(Arc::new(deps), Shards::start(2), placement);
