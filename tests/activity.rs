@@ -1,7 +1,8 @@
 //! Friend activity and private sessions (protocol §6), against real servers: `activity_subscribe`
 //! with the friends' state, then `friend_activity` live, on one node and across two cluster
-//! nodes; following and unfollowing taking effect on a live subscription at once; a private
-//! session hiding the user from friends, showing in device objects and ending by itself;
+//! nodes; following and unfollowing taking effect on a live subscription at once (on every
+//! node); a private session hiding the user from friends (asked of any node), showing in device
+//! objects and ending by itself;
 //! `GET /v1/me/friends/activity` on SQLite and PostgreSQL.
 
 mod common;
@@ -253,13 +254,27 @@ async fn friend_activity_reaches_a_follower_on_another_cluster_node() {
     // received the follow and subscribed (a Redis round trip or two).
     follow(b, &bob, &alice_id);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    drop(phone);
+    // A private session asked of node B, while node A holds alice's session, hides her from
+    // every follower at once.
+    let private = b.request("PUT", "/v1/me/private-session", Some(&alice), Some(json!({"enabled": true})));
+    assert_eq!(private.status, 204, "{:?}", private.body);
     for device in [&mut follower, &mut second] {
-        assert!(!next_activity_is(device, &alice_id).await.online);
+        let hidden = next_activity_is(device, &alice_id).await;
+        assert_eq!((hidden.online, hidden.track_id.as_deref()), (false, Some(tracks[2].as_str())));
     }
-    let friends = friends_until(b, &bob, |friends| friends.first().is_some_and(|f| f.user_id == alice_id && !f.online));
+    let devices = b.get("/v1/me/player/devices", &alice);
+    assert_eq!(devices.body["devices"][0]["is_private_session"], true, "{:?}", devices.body);
+    // What she plays now reaches nobody; carol, after her, does.
+    play(&mut phone, &tracks[0]).await;
+    play(&mut carols, &tracks[0]).await;
+    for device in [&mut follower, &mut second] {
+        next_activity_is(device, &carol_id).await;
+    }
+    let friends = friends_until(b, &bob, |friends| {
+        friends.first().is_some_and(|f| f.user_id == carol_id && f.track_id.as_deref() == Some(&tracks[0]))
+    });
     assert_eq!(friends.len(), 2);
-    assert!(friends[1].online, "carol is still online: {friends:?}");
+    assert_eq!((friends[1].online, friends[1].track_id.as_deref()), (false, Some(tracks[2].as_str())), "{friends:?}");
 }
 
 /// `GET /v1/me/friends/activity` on each store: every followed user, the most recently active

@@ -24,6 +24,7 @@ use segue_protocol::activity::FriendActivity;
 use segue_protocol::envelope::encode_event;
 
 use super::cluster::{Publisher, channel};
+use super::session::ActivitySink;
 use super::topics::{Topic, Topics};
 use crate::error::AppResult;
 use crate::ids::Id;
@@ -47,9 +48,11 @@ impl ActivityFeed {
     pub fn new(topics: Topics, writer: ActivityWriter) -> ActivityFeed {
         ActivityFeed { topics, writer }
     }
+}
 
+impl ActivitySink for ActivityFeed {
     /// Tells `user`'s followers of `change`, everywhere, and records it as their latest activity.
-    pub fn announce(&self, user: Id, display_name: &str, change: &ActivityChange) {
+    fn announce(&self, user: Id, display_name: &str, change: &ActivityChange) {
         let body = FriendActivity {
             user_id: user.to_string(),
             display_name: display_name.to_string(),

@@ -1,5 +1,7 @@
 //! What a cluster node's subscriber connection receives, dispatched: a user's events to this
-//! node's connections of that user, a topic's events to this node's subscribers of it, calls to the sessions held here, replies to the calls
+//! node's connections of that user (and a change of whom the user follows to their live
+//! activity subscriptions here, before any later message), a topic's events to this node's
+//! subscribers of it, calls to the sessions held here, replies to the calls
 //! waiting here; and after a reconnect or a lag, every local session's state stored again and
 //! every local device sent its whole state.
 //!

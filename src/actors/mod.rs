@@ -17,7 +17,9 @@
 //! - [`cluster`]: everything a node does through Redis; [`dispatch`]: what Redis delivers.
 //!
 //! Dependencies run one way: `dispatch` → `directory` → `session` → `bus`/`hub`; `cluster` →
-//! `placement`/`session`/`bus`; `dispatch` → `topics` → `cluster`/`hub`; nothing here imports `gateway` or `node`.
+//! `placement`/`session`/`bus`; `dispatch` → `activity` → `topics` → `cluster`/`hub`;
+//! `activity` → `session` (which sees friend activity only through its `ActivitySink` seam);
+//! nothing here imports `gateway` or `node`.
 //!
 //! **Architecture invariant:** actors never hold a socket. A device connection (in `gateway`)
 //! talks to its session through [`directory::Sessions`] and receives events through its

@@ -17,7 +17,7 @@
 //!
 //! **Friend activity.** A command that starts a track, brings the first device online, takes
 //! the last one offline or starts or ends a private session is told to the user's followers
-//! ([`ActivityFeed`]) once its state is committed, as `player::activity` derives it from the
+//! (an [`ActivitySink`]: `actors::activity`'s feed) once its state is committed, as `player::activity` derives it from the
 //! session before and after. A private session that reaches its deadline is ended here.
 //!
 //! **Supervision.** A panic while a command is applied (on either path) is caught inside the
@@ -40,7 +40,6 @@ use segue_protocol::ErrorCode;
 use segue_protocol::envelope::encode_event;
 use tracing::Instrument;
 
-use super::activity::ActivityFeed;
 use super::bus::{Audience, Bus, BusFuture, Commit, CommitError, SnapshotSource, StateChange};
 use super::call::{SessionCall, SessionReply};
 use super::hub::{LocalHub, OutFrame};
@@ -76,9 +75,16 @@ pub struct SessionDeps {
     /// A session with no device online and no command for this long is retired.
     pub idle_retirement: Duration,
     /// Friend activity out to followers and to the store.
-    pub activity: ActivityFeed,
+    pub activity: Arc<dyn ActivitySink>,
     /// How long a private session lasts (its deadline is checked a few times within it).
     pub private_session: Duration,
+}
+
+/// Where friend activity goes: `actors::activity::ActivityFeed` (a seam, so that sessions do not
+/// depend on topics and the cluster behind them). Never waits.
+pub trait ActivitySink: Send + Sync + 'static {
+    /// Tells `user`'s followers of `change` and records it as their latest activity.
+    fn announce(&self, user: Id, display_name: &str, change: &ActivityChange);
 }
 
 /// The embedded setup's snapshots: the write-behind writer's (staged, in flight, or stored). A

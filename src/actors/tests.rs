@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use segue_protocol::{DeviceType, ErrorCode};
 
+use super::activity::ActivityFeed;
 use super::bus::{BusFuture, InProcessBus};
 use super::call::{SessionCall, SessionReply};
 use super::directory::Sessions;
@@ -17,12 +18,14 @@ use super::hub::{LocalHub, OutFrame, Outbound};
 use super::placement::{Ownership, Placement, RemoteAnswer, RemoteError, RpcFailure, cluster_unreachable};
 use super::session::{EmbeddedSnapshots, SessionDeps};
 use super::shards::Shards;
+use super::topics::{Topic, Topics};
 use crate::auth::Accounts;
 use crate::error::AppResult;
 use crate::ids::Id;
 use crate::metrics::Metrics;
 use crate::player::faults::PANICKING_SENDER;
 use crate::player::{Command, DeviceInfo, PlaySource, SkipPolicy, StartAt, TrackRef};
+use crate::storage::activity::ActivityWriter;
 use crate::storage::snapshots::WriteBehind;
 use crate::storage::users::UserUpsert;
 use crate::storage::{Store, StoreLocation};
@@ -30,6 +33,8 @@ use crate::storage::{Store, StoreLocation};
 struct Node {
     sessions: Sessions,
     hub: Arc<LocalHub>,
+    /// The topics the sessions' friend activity goes out on.
+    topics: Topics,
     store: Store,
     metrics: Arc<Metrics>,
     _dir: tempfile::TempDir,
@@ -42,6 +47,7 @@ async fn node(placement: Option<Arc<dyn Placement>>) -> Node {
     let accounts = Arc::new(Accounts::new(store.clone(), 3_600, 3_600, metrics.clone()).await.unwrap());
     let writer = WriteBehind::start(store.clone(), metrics.clone());
     let hub = Arc::new(LocalHub::new(1));
+    let topics = Topics::embedded(hub.clone());
     let deps = SessionDeps {
         accounts,
         writer: writer.clone(),
@@ -50,14 +56,11 @@ async fn node(placement: Option<Arc<dyn Placement>>) -> Node {
         metrics: metrics.clone(),
         skip_policy: SkipPolicy::DEFAULT,
         idle_retirement: Duration::from_secs(300),
-        activity: crate::actors::activity::ActivityFeed::new(
-            crate::actors::topics::Topics::embedded(hub.clone()),
-            crate::storage::activity::ActivityWriter::new(store.clone(), metrics.clone()).0,
-        ),
-        private_session: Duration::from_secs(3_600),
+        activity: Arc::new(ActivityFeed::new(topics.clone(), ActivityWriter::new(store.clone(), metrics.clone()).0)),
+        private_session: PRIVATE_SESSION,
     };
     let sessions = Sessions::new(Arc::new(deps), Shards::start(2), placement);
-    Node { sessions, hub, store, metrics, _dir: dir }
+    Node { sessions, hub, topics, store, metrics, _dir: dir }
 }
 
 impl Node {
@@ -98,6 +101,76 @@ impl Node {
         self.sessions.execute(user, Some("speaker"), Command::Seek { position_ms: 1_000 }).await.unwrap();
         outbound
     }
+}
+
+/// How long the test sessions' private sessions last (and so how often their deadline is checked).
+const PRIVATE_SESSION: Duration = Duration::from_millis(300);
+
+/// The next `friend_activity` a connection receives.
+async fn next_activity(outbound: &mut Outbound) -> segue_protocol::activity::FriendActivity {
+    let frame = tokio::time::timeout(Duration::from_secs(5), outbound.recv()).await.unwrap().unwrap();
+    let OutFrame::Event(bytes) = &*frame else { panic!("an event, not {frame:?}") };
+    let event = segue_protocol::ServerFrame::decode(bytes).unwrap();
+    assert_eq!(event.kind, "friend_activity");
+    event.body_as().unwrap()
+}
+
+#[test]
+fn friends_hear_what_a_session_starts_and_a_private_session_hides_it_until_it_ends_by_itself() {
+    run(async {
+        let node = node(None).await;
+        let user = node.user("ada").await;
+        let friend = Id::from_u128(77);
+        let (connection, mut friend_rx) = node.hub.connect(friend).unwrap();
+        node.topics.subscribe(friend, connection, Topic::Activity(user)).await.unwrap();
+        let _speaker = node.playing(user).await;
+        let online = next_activity(&mut friend_rx).await;
+        assert_eq!((online.user_id, online.display_name.as_str(), online.online), (user.to_string(), "ada", true));
+        let started = next_activity(&mut friend_rx).await;
+        assert_eq!(started.track_id, Some(Id::from_u128(1).to_string()));
+        assert!(friend_rx.try_recv().is_err(), "a pause and a seek are nobody's news");
+
+        let private = Command::PrivateSession { enabled: true, duration_ms: PRIVATE_SESSION.as_millis() as u64 };
+        node.sessions.execute(user, None, private).await.unwrap();
+        let hidden = next_activity(&mut friend_rx).await;
+        assert_eq!((hidden.online, hidden.track_id), (false, Some(Id::from_u128(1).to_string())));
+        assert!(node.sessions.state(user).await.unwrap().devices.iter().all(|d| d.is_private_session));
+        // Its deadline passes: the session ends it by itself, and friends see the user again.
+        let shown = next_activity(&mut friend_rx).await;
+        assert!(shown.online);
+        assert!(node.sessions.state(user).await.unwrap().devices.iter().all(|d| !d.is_private_session));
+    });
+}
+
+#[test]
+fn a_session_whose_devices_vanished_tells_friends_they_went_offline_when_it_comes_back() {
+    run(async {
+        let node = node(None).await;
+        let user = node.user("ada").await;
+        let friend = Id::from_u128(78);
+        let (connection, mut friend_rx) = node.hub.connect(friend).unwrap();
+        node.topics.subscribe(friend, connection, Topic::Activity(user)).await.unwrap();
+        let (speaker_connection, _speaker) = node.hub.connect(user).unwrap();
+        let speaker = DeviceInfo {
+            id: "speaker".into(),
+            name: "Speaker".into(),
+            device_type: DeviceType::Speaker,
+            can_play: true,
+            supports_volume: true,
+            volume_percent: None,
+        };
+        node.sessions.attach(user, speaker, speaker_connection, None).await.unwrap();
+        assert!(next_activity(&mut friend_rx).await.online);
+        // The connection goes without a detach (as when the node holding it dies), and the
+        // session restarts from its snapshot, where the device is still online.
+        node.hub.disconnect(user, speaker_connection);
+        let volume = Command::Volume { percent: 10, device_id: Some("speaker".into()) };
+        let error = node.sessions.execute(user, Some(PANICKING_SENDER), volume).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::Internal);
+        let state = node.sessions.state(user).await.unwrap();
+        assert!(state.devices.iter().all(|d| !d.online));
+        assert!(!next_activity(&mut friend_rx).await.online, "friends see the user go");
+    });
 }
 
 fn seek(position_ms: u32) -> Command {

@@ -142,7 +142,7 @@ impl Node {
             metrics: metrics.clone(),
             skip_policy: config.skip_policy,
             idle_retirement: config.session_idle,
-            activity: ActivityFeed::new(topics.clone(), activity_writer),
+            activity: Arc::new(ActivityFeed::new(topics.clone(), activity_writer)),
             private_session: config.private_session,
         };
         let sessions = Sessions::new(Arc::new(deps), Shards::start(config.workers), placement);

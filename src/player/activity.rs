@@ -207,4 +207,20 @@ mod tests {
         let detach = Command::Detach { device_id: "a".into(), connection: 1 };
         assert!(apply(&mut session, detach, 4_000).is_some_and(|change| !change.online));
     }
+
+    #[test]
+    fn a_private_session_outlives_its_snapshot_and_older_snapshots_are_not_private() {
+        let mut session = Session::new(None);
+        session.apply(None, Command::PrivateSession { enabled: true, duration_ms: 60_000 }, 10, 0).unwrap();
+        let bytes = crate::player::snapshot::encode(&session).unwrap();
+        let loaded = crate::player::snapshot::decode(&bytes).unwrap();
+        assert!(loaded.in_private_session());
+        assert_eq!(loaded.private_session_ends_ms(), Some(60_010));
+        // A snapshot of a version before private sessions lacks the field: not private.
+        let value: rmpv::Value = rmp_serde::from_slice(&bytes).unwrap();
+        let rmpv::Value::Map(mut map) = value else { panic!("a map") };
+        map.retain(|(key, _)| key.as_str() != Some("private_until_ms"));
+        let older = rmp_serde::to_vec(&rmpv::Value::Map(map)).unwrap();
+        assert!(!crate::player::snapshot::decode(&older).unwrap().in_private_session());
+    }
 }
