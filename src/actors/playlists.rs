@@ -394,7 +394,7 @@ impl Playlists {
     fn start(&self, playlist: Id) -> Mailbox {
         let (tx, rx) = mpsc::channel(PLAYLIST_MAILBOX);
         let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed);
-        let actor = Actor { inner: self.inner.clone(), id: playlist, generation, live: None };
+        let actor = Actor { inner: self.inner.clone(), id: playlist, generation, live: None, no_such_playlist: false };
         (self.inner.spawner)(playlist, Box::pin(actor.run(rx)));
         Mailbox { generation, tx }
     }
@@ -426,13 +426,28 @@ struct Actor {
     generation: u64,
     /// The playlist, once loaded; dropped after a panic or a fenced write, to be loaded again.
     live: Option<Live>,
+    /// Set when the store has no such playlist: the actor stops after this letter.
+    no_such_playlist: bool,
 }
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Letter>) {
         loop {
             match tokio::time::timeout(self.inner.idle, rx.recv()).await {
-                Ok(Some(letter)) => self.serve(letter).await,
+                Ok(Some(letter)) => {
+                    self.serve(letter).await;
+                    if self.no_such_playlist {
+                        // Nothing to keep alive for: an actor per id a client made up would
+                        // otherwise wait out its idle time. Serve what is queued, then stop.
+                        let generation = self.generation;
+                        self.inner.live.remove_if(&self.id, |_, mailbox| mailbox.generation == generation);
+                        rx.close();
+                        while let Ok(letter) = rx.try_recv() {
+                            self.serve(letter).await;
+                        }
+                        return;
+                    }
+                }
                 Ok(None) => return,
                 Err(_) => {
                     // Idle: leave the directory, then serve what was sent meanwhile.
@@ -483,7 +498,10 @@ impl Actor {
         }
         if self.live.is_none() {
             let store = &self.inner.store;
-            let playlist = store.load_playlist(self.id).await?.ok_or_else(|| not_found(self.id))?;
+            let Some(playlist) = store.load_playlist(self.id).await? else {
+                self.no_such_playlist = true;
+                return Err(not_found(self.id));
+            };
             let collaborators = store.playlist_collaborators(self.id).await?.into_iter().collect();
             self.live = Some(Live { playlist, collaborators });
         }
@@ -845,6 +863,8 @@ mod tests {
         assert!(setup.playlists.set_collaborator(setup.owner, shared, setup.friend, false).await.unwrap());
         assert_eq!(code(edit(setup.friend, shared).await), Some(ErrorCode::NotFound));
         assert_eq!(code(edit(setup.owner, Id::from_u128(4)).await), Some(ErrorCode::NotFound));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(setup.playlists.live_count(), 3, "no actor waits for a playlist that does not exist");
     }
 
     #[tokio::test]
