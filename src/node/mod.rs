@@ -132,8 +132,11 @@ impl Node {
         };
         let (activity_writer, activity_writer_task) = ActivityWriter::new(store.clone(), metrics.clone());
         tasks.spawn(Stage::Writer, "friend activity writer", |stop| activity_writer_task.run(stop));
-        let activity =
-            ActivitySubscriptions::new(topics.clone(), cluster.as_ref().map(|parts| parts.publisher.clone()));
+        let activity = ActivitySubscriptions::new(
+            topics.clone(),
+            store.clone(),
+            cluster.as_ref().map(|parts| parts.publisher.clone()),
+        );
         let deps = SessionDeps {
             accounts: accounts.clone(),
             writer: writer.clone(),
