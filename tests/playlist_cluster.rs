@@ -309,3 +309,40 @@ async fn a_node_paused_past_its_lease_writes_nothing_once_another_took_the_playl
     assert_eq!(replica.chain_breaks, 0, "no event from the stale owner");
     assert_eq!((playlist_actors(cluster.node(0)), playlist_actors(cluster.node(1))), (0, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_playlist_made_private_on_one_node_ends_a_strangers_subscription_on_another() {
+    let cluster = TestCluster::start(2, &["--lease-ms", "1000"]);
+    let (_, owner) = cluster.node(0).register("owner");
+    let (_, stranger) = cluster.node(0).register("stranger");
+    let tracks = cluster.node(0).track_ids(&owner, 2);
+    let body = json!({"name": "Open", "public": true, "collaborative": false});
+    let created = cluster.node(0).request("POST", "/v1/me/playlists", Some(&owner), Some(body));
+    let playlist = created.body["id"].as_str().unwrap().to_string();
+    let (mut watcher, _) = Device::connect(cluster.node(1), &stranger, "stranger-on-1", false).await;
+    let (mut owners, _) = Device::connect(cluster.node(1), &owner, "owner-on-1", false).await;
+    subscribe(&mut watcher, &playlist).await;
+    subscribe(&mut owners, &playlist).await;
+
+    let private = json!({"public": false});
+    let reply = cluster.node(0).request("PUT", &format!("/v1/playlists/{playlist}"), Some(&owner), Some(private));
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let mut kinds = Vec::new();
+    while kinds.last().map(String::as_str) != Some("playlist_unsubscribed") {
+        let frame = watcher.next_event().await;
+        if frame.kind != "state" {
+            kinds.push(frame.kind);
+        }
+    }
+    assert_eq!(kinds, ["playlist_changed", "playlist_unsubscribed"]);
+    // An edit after it reaches the owner's device on node 1, not the stranger's.
+    let add = json!({"playlist_id": playlist, "ops": [{"op": "add", "track_ids": [tracks[0]]}]});
+    assert_eq!(owners.request("playlist_edit", add).await.ok, Some(true));
+    let mut seen = 0;
+    while seen < 2 {
+        let frame = owners.next_event().await;
+        seen += usize::from(frame.kind == "playlist_changed");
+    }
+    let stray = tokio::time::timeout(Duration::from_millis(300), watcher.next_event()).await;
+    assert!(stray.is_err() || stray.as_ref().unwrap().kind == "state", "{stray:?}");
+}

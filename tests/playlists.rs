@@ -483,3 +483,68 @@ async fn every_subscriber_sees_every_edit_from_sockets_and_rest_in_one_order() {
     assert_eq!(reply.ok, Some(true));
     assert!(first.events.iter().all(|frame| frame.kind != "playlist_changed"), "no event after the unsubscribe");
 }
+
+/// The next event that is not the session's own `state`.
+async fn next_playlist_event(device: &mut Device) -> segue_protocol::ServerFrame {
+    loop {
+        let frame = device.next_event().await;
+        if frame.kind != "state" {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn those_who_lose_access_are_unsubscribed_and_told() {
+    let server = TestServer::start(&[]);
+    let (_, owner) = server.register("owner");
+    let (friend_id, friend) = server.register("friend");
+    let (_, stranger) = server.register("stranger");
+    let tracks = server.track_ids(&owner, 3);
+    let playlist = create(&server, &owner, true, false);
+    let marker = create(&server, &owner, true, false);
+    let path = format!("/v1/playlists/{playlist}/collaborators");
+    assert_eq!(server.request("POST", &path, Some(&owner), Some(json!({"user_id": friend_id}))).status, 201);
+    let mut devices = Vec::new();
+    for (token, device_id) in [(&owner, "owner-laptop"), (&friend, "friend-phone"), (&stranger, "stranger-phone")] {
+        let (mut device, _) = Device::connect(&server, token, device_id, false).await;
+        for id in [&playlist, &marker] {
+            let reply = device.request("playlist_subscribe", json!({"playlist_id": id})).await;
+            assert_eq!(reply.ok, Some(true), "{device_id}: {:?}", reply.error);
+        }
+        devices.push(device);
+    }
+    let [mut owners, mut friends, mut strangers] = <[Device; 3]>::try_from(devices).ok().unwrap();
+
+    // Made private: everyone sees the change, then the stranger's subscription ends, with a
+    // notice.
+    let reply =
+        server.request("PUT", &format!("/v1/playlists/{playlist}"), Some(&owner), Some(json!({"public": false})));
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    for device in [&mut owners, &mut friends, &mut strangers] {
+        assert_eq!(next_playlist_event(device).await.kind, "playlist_changed", "{}", device.device_id);
+    }
+    let notice = next_playlist_event(&mut strangers).await;
+    assert_eq!(notice.kind, "playlist_unsubscribed");
+    let notice: segue_protocol::playlist::PlaylistUnsubscribed = notice.body_as().unwrap();
+    assert_eq!((notice.playlist_id.as_str(), notice.reason.as_str()), (playlist.as_str(), "no_access"));
+    // A collaborator removed from the private playlist: the same.
+    let reply = server.request("DELETE", &format!("{path}/{friend_id}"), Some(&owner), None);
+    assert_eq!(reply.status, 204, "{:?}", reply.body);
+    let notice = next_playlist_event(&mut friends).await;
+    assert_eq!(notice.kind, "playlist_unsubscribed");
+
+    // Edits of it now reach the owner only: the next event anyone else gets is the marker's.
+    let add = json!({"playlist_id": playlist, "ops": [{"op": "add", "track_ids": [tracks[0]]}]});
+    assert_eq!(owners.request("playlist_edit", add).await.ok, Some(true));
+    let changed: PlaylistChanged = next_playlist_event(&mut owners).await.body_as().unwrap();
+    assert_eq!(changed.playlist_id, playlist);
+    let add = json!({"playlist_id": marker, "ops": [{"op": "add", "track_ids": [tracks[1]]}]});
+    assert_eq!(owners.request("playlist_edit", add).await.ok, Some(true));
+    for device in [&mut friends, &mut strangers] {
+        let next: PlaylistChanged = next_playlist_event(device).await.body_as().unwrap();
+        assert_eq!(next.playlist_id, marker, "{}: nothing of the private playlist", device.device_id);
+        let again = device.request("playlist_subscribe", json!({"playlist_id": playlist})).await;
+        assert_eq!(again.error.map(|error| error.code), Some(segue_protocol::ErrorCode::NotFound));
+    }
+}

@@ -184,6 +184,15 @@ pub struct PlaylistChanged {
     pub ops: Vec<AppliedOp>,
 }
 
+/// The body of `playlist_unsubscribed` (Segue's own): the server ended this connection's
+/// subscription to a playlist it may no longer see (made private, or a collaborator removed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaylistUnsubscribed {
+    pub playlist_id: String,
+    /// Why: `"no_access"`.
+    pub reason: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

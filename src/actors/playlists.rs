@@ -45,7 +45,9 @@ use dashmap::DashMap;
 use futures_util::FutureExt;
 use segue_protocol::ErrorCode;
 use segue_protocol::envelope::encode_event;
-use segue_protocol::playlist::{AppliedOp as WireOp, PlaylistChanged, PlaylistItem, PlaylistView};
+use segue_protocol::playlist::{
+    AppliedOp as WireOp, PlaylistChanged, PlaylistItem, PlaylistUnsubscribed, PlaylistView,
+};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -53,7 +55,7 @@ use super::bus::BusFuture;
 pub use super::call::EditRequest;
 use super::call::{PlaylistCall, PlaylistReply};
 use super::placement::{Ownership, PlaylistPlacement, RemoteError, RpcFailure, cluster_unreachable, wait_until_dead};
-use super::topics::{Topic, Topics, encode_message};
+use super::topics::{Topic, Topics, encode_message, encode_restriction};
 use crate::clock::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::ids::Id;
@@ -104,6 +106,12 @@ pub trait PlaylistFanout: Send + Sync + 'static {
         self.publish(playlist, frame);
         Box::pin(std::future::ready(Ok(())))
     }
+
+    /// Ends the subscription of every subscriber, on every node, who is not one of `allowed`
+    /// (sending each `notice`), after the edits published before it.
+    fn restrict(&self, _playlist: Id, _allowed: Vec<Id>, _notice: Bytes) -> BusFuture<AppResult<()>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// A cluster node's fan-out: subscriptions through the node's topics, publishes straight to the
@@ -133,6 +141,14 @@ impl PlaylistFanout for ClusterPlaylistFanout {
             redis.publish(channel, encode_message(&frame)).await.map_err(AppError::from)
         })
     }
+
+    fn restrict(&self, playlist: Id, allowed: Vec<Id>, notice: Bytes) -> BusFuture<AppResult<()>> {
+        let redis = self.redis.clone();
+        Box::pin(async move {
+            let channel = Topic::Playlist(playlist).channel();
+            redis.publish(channel, encode_restriction(&allowed, &notice)).await.map_err(AppError::from)
+        })
+    }
 }
 
 /// A fan-out with no subscribers.
@@ -151,6 +167,11 @@ impl PlaylistFanout for Topics {
     fn subscribe(&self, user: Id, connection: u64, playlist: Id) -> BusFuture<AppResult<()>> {
         let topics = self.clone();
         Box::pin(async move { topics.subscribe(user, connection, Topic::Playlist(playlist)).await })
+    }
+
+    fn restrict(&self, playlist: Id, allowed: Vec<Id>, notice: Bytes) -> BusFuture<AppResult<()>> {
+        self.restrict_here(Topic::Playlist(playlist), &allowed, notice);
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 
@@ -652,6 +673,11 @@ impl Live {
     fn snapshot_id(&self) -> String {
         snapshot_id(self.playlist.id, self.playlist.version)
     }
+
+    /// Who alone may see it when it is private: the owner and the collaborators.
+    fn insiders(&self) -> Vec<Id> {
+        std::iter::once(self.playlist.owner).chain(self.collaborators.iter().copied()).collect()
+    }
 }
 
 /// Why an actor stops after the letter it serves.
@@ -800,6 +826,10 @@ impl Actor {
                 } else {
                     live.collaborators.remove(&user);
                 }
+                if changed && !add && !live.playlist.details.public {
+                    let insiders = live.insiders();
+                    restrict(&inner, id, insiders).await;
+                }
                 Ok(Answer::Collaborator { changed })
             }
         }
@@ -897,7 +927,21 @@ impl Actor {
         if !fanout.shared_store() {
             fanout.publish(id, frame);
         }
+        if before.details.public && !live.playlist.details.public {
+            let insiders = live.insiders();
+            restrict(&self.inner, id, insiders).await;
+        }
         Ok(Answer::Edited { snapshot_id: snapshot })
+    }
+}
+
+/// Ends the subscriptions of those who may no longer see the playlist (anyone but `insiders`),
+/// telling them with `playlist_unsubscribed`. A failure is logged: the edit stands.
+async fn restrict(inner: &Inner, playlist: Id, insiders: Vec<Id>) {
+    let notice = PlaylistUnsubscribed { playlist_id: playlist.to_string(), reason: "no_access".into() };
+    let notice = Bytes::from(encode_event("playlist_unsubscribed", None, &notice));
+    if let Err(error) = inner.fanout.restrict(playlist, insiders, notice).await {
+        tracing::warn!(%playlist, %error, "could not end the subscriptions of those who lost access");
     }
 }
 

@@ -19,8 +19,11 @@
 //! bounded by that limit times the node's connection cap. Publishes in a cluster go through
 //! the bounded [`Publisher`] (full: dropped and counted as `cluster_publish`).
 //!
-//! **The message on a topic channel, format 1**: a format byte (1), a kind byte (1: an event,
-//! already encoded, for every subscriber), then the kind's fields (the event's bytes). A node
+//! **The message on a topic channel, format 1**: a format byte (1), a kind byte, then the
+//! kind's fields. Kind 1, an event already encoded for every subscriber: the event's bytes.
+//! Kind 2, a restriction: a `u32` count, that many 22-byte user ids (the users who may still
+//! hold the topic), then an encoded event for each connection of anyone else, whose
+//! subscription ends (a playlist made private, a collaborator removed). A node
 //! drops a message of a format or kind it does not know (counted as a malformed cluster
 //! message), so a later format takes a new format byte and nodes of both versions can share a
 //! channel during a rolling upgrade as long as the newer one still writes format 1.
@@ -68,6 +71,17 @@ impl Topic {
 const FORMAT_1: u8 = 1;
 /// Kind: an encoded event for every subscriber.
 const KIND_EVENT: u8 = 1;
+/// Kind: only these users may hold the topic from now on.
+const KIND_RESTRICT: u8 = 2;
+
+/// What a message on a topic's channel says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicMessage {
+    /// An encoded event for every subscriber.
+    Event(Bytes),
+    /// Only connections of `allowed` users keep the topic; every other one is sent `notice`.
+    Restrict { allowed: Vec<Id>, notice: Bytes },
+}
 
 /// Encodes an event for a topic's channel (format 1).
 pub fn encode_message(frame: &[u8]) -> Bytes {
@@ -78,16 +92,42 @@ pub fn encode_message(frame: &[u8]) -> Bytes {
     out.freeze()
 }
 
-/// Decodes a message from a topic's channel: the event it carries; `None` for a format or kind
-/// this node does not know, or anything malformed.
-pub fn decode_message(mut payload: Bytes) -> Option<Bytes> {
+/// Encodes a restriction of a topic to `allowed` users for its channel (format 1).
+pub fn encode_restriction(allowed: &[Id], notice: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(6 + allowed.len() * crate::ids::ID_LEN + notice.len());
+    out.put_u8(FORMAT_1);
+    out.put_u8(KIND_RESTRICT);
+    out.put_u32(allowed.len() as u32);
+    for user in allowed {
+        out.extend_from_slice(user.as_str().as_bytes());
+    }
+    out.extend_from_slice(notice);
+    out.freeze()
+}
+
+/// Decodes a message from a topic's channel; `None` for a format or kind this node does not
+/// know, or anything malformed.
+pub fn decode_message(mut payload: Bytes) -> Option<TopicMessage> {
     if payload.len() < 2 {
         return None;
     }
     let format = payload.get_u8();
     let kind = payload.get_u8();
     match (format, kind) {
-        (FORMAT_1, KIND_EVENT) if !payload.is_empty() => Some(payload),
+        (FORMAT_1, KIND_EVENT) if !payload.is_empty() => Some(TopicMessage::Event(payload)),
+        (FORMAT_1, KIND_RESTRICT) if payload.len() >= 4 => {
+            let count = payload.get_u32() as usize;
+            let ids_len = count.checked_mul(crate::ids::ID_LEN)?;
+            if payload.len() <= ids_len {
+                return None;
+            }
+            let ids = payload.split_to(ids_len);
+            let allowed = ids
+                .chunks(crate::ids::ID_LEN)
+                .map(|id| std::str::from_utf8(id).ok().and_then(Id::parse))
+                .collect::<Option<Vec<Id>>>()?;
+            Some(TopicMessage::Restrict { allowed, notice: payload })
+        }
         _ => None,
     }
 }
@@ -169,6 +209,20 @@ impl TopicRegistry {
     /// How many local connections want `topic`.
     pub fn subscriber_count(&self, topic: Topic) -> usize {
         self.subscribers.get(&topic).map_or(0, |subscribers| subscribers.len())
+    }
+
+    /// Removes from `topic` every connection whose user is not in `allowed`; answers them.
+    pub fn restrict(&self, topic: Topic, allowed: &HashSet<Id>) -> Vec<(u64, Id)> {
+        let outsiders: Vec<(u64, Id)> = match self.subscribers.get(&topic) {
+            Some(subscribers) => subscribers
+                .iter()
+                .filter(|(_, user)| !allowed.contains(user))
+                .map(|(connection, user)| (*connection, *user))
+                .collect(),
+            None => return Vec::new(),
+        };
+        // The topic's entry is released above: `remove` takes a connection's entry first.
+        outsiders.into_iter().filter(|(connection, _)| self.remove(*connection, topic)).collect()
     }
 
     /// Hands `frame` to every local subscriber of `topic`; answers how many there were.
@@ -324,12 +378,28 @@ impl Topics {
         }
     }
 
+    /// Keeps `topic` for the connections of `allowed` users only, on this node: every other
+    /// subscriber leaves it and is sent `notice`.
+    pub fn restrict_here(&self, topic: Topic, allowed: &[Id], notice: Bytes) {
+        let allowed: HashSet<Id> = allowed.iter().copied().collect();
+        for (connection, user) in self.inner.registry.restrict(topic, &allowed) {
+            if let Some(cluster) = &self.inner.cluster {
+                cluster.subscriptions.unwatch_channel(topic.channel());
+            }
+            self.send_to(user, connection, notice.clone());
+        }
+    }
+
     /// Delivers a message received on a topic's channel to this node's subscribers; false when
     /// it could not be read.
     pub fn deliver_message(&self, topic: Topic, payload: Bytes) -> bool {
         match decode_message(payload) {
-            Some(frame) => {
+            Some(TopicMessage::Event(frame)) => {
                 self.inner.registry.deliver(&self.inner.hub, topic, frame);
+                true
+            }
+            Some(TopicMessage::Restrict { allowed, notice }) => {
+                self.restrict_here(topic, &allowed, notice);
                 true
             }
             None => false,
@@ -426,10 +496,38 @@ mod tests {
             assert_eq!(Topic::of_channel(&topic.channel()), Some(topic));
         }
         assert_eq!(Topic::of_channel(&crate::storage::redis::user_channel(Id::from_u128(4))), None);
-        assert_eq!(decode_message(encode_message(b"frame")).as_deref(), Some(&b"frame"[..]));
-        for refused in [&b""[..], b"\x01", b"\x01\x01", b"\x02\x01frame", b"\x01\x02frame"] {
+        let event = TopicMessage::Event(Bytes::from_static(b"frame"));
+        assert_eq!(decode_message(encode_message(b"frame")), Some(event));
+        let allowed = vec![Id::from_u128(1), Id::from_u128(2)];
+        let restriction = encode_restriction(&allowed, b"notice");
+        let notice = Bytes::from_static(b"notice");
+        assert_eq!(decode_message(restriction.clone()), Some(TopicMessage::Restrict { allowed, notice }));
+        let cut = restriction.slice(..restriction.len() - 6);
+        for refused in [&b""[..], b"\x01", b"\x01\x01", b"\x02\x01frame", b"\x01\x03frame", b"\x01\x02\x00\x00", &cut] {
             assert!(decode_message(Bytes::copy_from_slice(refused)).is_none(), "{refused:?}");
         }
+        let huge_count = [&[FORMAT_1, KIND_RESTRICT][..], &u32::MAX.to_be_bytes(), b"x"].concat();
+        assert!(decode_message(Bytes::from(huge_count)).is_none());
+    }
+
+    #[test]
+    fn a_restriction_ends_the_subscriptions_of_everyone_else_and_tells_them() {
+        let hub = Arc::new(LocalHub::new(1));
+        let topics = Topics::embedded(hub.clone());
+        let (owner, stranger) = (Id::from_u128(1), Id::from_u128(2));
+        let (kept, mut kept_rx) = hub.connect(owner).unwrap();
+        let (gone, mut gone_rx) = hub.connect(stranger).unwrap();
+        let topic = Topic::Playlist(Id::from_u128(9));
+        for (user, connection) in [(owner, kept), (stranger, gone)] {
+            futures_executor_block_on(topics.subscribe(user, connection, topic)).unwrap();
+        }
+        assert!(topics.deliver_message(topic, encode_restriction(&[owner], b"bye")));
+        assert!(topics.holds(kept, topic) && !topics.holds(gone, topic));
+        assert!(matches!(&*gone_rx.try_recv().unwrap(), OutFrame::Event(frame) if &frame[..] == b"bye"));
+        assert!(kept_rx.try_recv().is_err(), "the owner is told nothing");
+        topics.publish(topic, event(b"after"));
+        assert!(gone_rx.try_recv().is_err(), "nothing after it");
+        assert!(matches!(&*kept_rx.try_recv().unwrap(), OutFrame::Event(frame) if &frame[..] == b"after"));
     }
 
     proptest::proptest! {
@@ -439,9 +537,15 @@ mod tests {
         fn any_bytes_on_a_topic_channel_decode_or_are_refused_without_a_panic(
             bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)
         ) {
-            if let Some(frame) = decode_message(Bytes::from(bytes.clone())) {
-                proptest::prop_assert_eq!(&bytes[..2], &[FORMAT_1, KIND_EVENT][..]);
-                proptest::prop_assert_eq!(&frame[..], &bytes[2..]);
+            match decode_message(Bytes::from(bytes.clone())) {
+                Some(TopicMessage::Event(frame)) => {
+                    proptest::prop_assert_eq!(&bytes[..2], &[FORMAT_1, KIND_EVENT][..]);
+                    proptest::prop_assert_eq!(&frame[..], &bytes[2..]);
+                }
+                Some(TopicMessage::Restrict { allowed, notice }) => {
+                    proptest::prop_assert_eq!(encode_restriction(&allowed, &notice), Bytes::from(bytes));
+                }
+                None => {}
             }
         }
     }
