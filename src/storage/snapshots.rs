@@ -32,10 +32,10 @@ use crate::metrics::{Metrics, Queue};
 pub const WRITE_INTERVAL: Duration = Duration::from_millis(20);
 
 /// How many plays may wait to be written, besides the batch in flight (at most
-/// [`BATCH_PLAYS`] more). A play is ~130 bytes (80 inline, its context URI on the heap), so
-/// this is ~13 MB at most. It holds about ten minutes of a node's plays at 33,000 listeners
-/// (one new track each ~3.5 minutes: ~160 plays/s), so a database outage that long loses no
-/// listening history. **Overflow:** the oldest waiting play is dropped (the history keeps the
+/// [`BATCH_PLAYS`] more). A play's write is ~200 bytes (its id and context URI on the heap), so
+/// this is ~20 MB at most. A counted play is written once when it counts and once more when it
+/// stops or ends (more if it is paused and resumed), so this holds several minutes of a node's
+/// plays at 33,000 listeners (one new track each ~3.5 minutes: ~160 plays/s, ~320 writes/s). **Overflow:** the oldest waiting play is dropped (the history keeps the
 /// newest plays, the ones `recently-played` shows) and counted in
 /// `segue_queue_overflow_total{queue="write_behind_plays"}`; a warning says how many, at most
 /// once every `OVERFLOW_LOG_INTERVAL` (10 s). Snapshots are never dropped.

@@ -270,9 +270,9 @@ async fn a_play_written_again_is_one_play_that_only_moves_forward(test: &TestSto
     // Counted, stopped and counted again in one batch (the same id twice in one statement).
     store.write_batch(&[], &[counted.clone(), stopped.clone(), counted.clone()], 1).await.unwrap();
     let history = store.recently_played(user, HistoryCursor::Before(i64::MAX), 10).await.unwrap();
-    assert_eq!(history, [stopped.clone()]);
+    assert_eq!(history, std::slice::from_ref(&stopped));
     // Across batches: the end moves it on; the takeover's older view of it changes nothing.
-    store.write_batch(&[], &[done.clone()], 2).await.unwrap();
+    store.write_batch(&[], std::slice::from_ref(&done), 2).await.unwrap();
     store.write_batch(&[], &[counted.clone(), stopped], 3).await.unwrap();
     let history = store.recently_played(user, HistoryCursor::Before(i64::MAX), 10).await.unwrap();
     assert_eq!(history, [done]);
