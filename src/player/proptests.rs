@@ -273,6 +273,55 @@ proptest! {
     }
 }
 
+proptest! {
+    /// On a track that does not end, what the session accounts is exactly the wall time it
+    /// played on an active device, whatever pauses, seeks and transfers came between; it counts
+    /// once, and exactly when that time reaches the threshold.
+    #[test]
+    fn the_time_played_is_exactly_the_wall_time_playing(
+        steps in prop::collection::vec((0u8..5, 0u64..3_000, 0u32..400_000, any::<bool>()), 1..60),
+    ) {
+        const THRESHOLD: u64 = 20_000;
+        let mut session = with_devices(&["phone", "laptop", "speaker"]);
+        session.set_stream_count_ms(THRESHOLD);
+        let long = TrackRef { id: Id::from_u128(7), duration_ms: 1_000_000 };
+        play_on(&mut session, "phone", vec![long], 1_000);
+        let id = session.playback().unwrap().id;
+        let (mut now, mut played, mut counts) = (1_000u64, 0u64, 0usize);
+        for (kind, delay, position_ms, flag) in steps {
+            if session.active_device_id().is_some() && session.current().unwrap().is_playing {
+                played += delay;
+            }
+            now += delay;
+            let device = if flag { "laptop" } else { "speaker" };
+            let command = match kind {
+                0 => Command::Pause,
+                1 => Command::Resume,
+                2 => Command::Seek { position_ms },
+                3 => Command::Transfer { device_id: device.into(), play: None },
+                _ => Command::Transfer { device_id: device.into(), play: Some(flag) },
+            };
+            let _ = session.apply(None, command, now, 0);
+            if flag {
+                session.count_due_play(now);
+            }
+            counts += session.take_play_events().iter().filter(|event| event.counts).count();
+            let playback = session.playback().unwrap();
+            prop_assert_eq!(playback.id, id, "the same play throughout");
+            // (A refused command accounts nothing: the next look catches up.)
+            if playback.accounted_to_ms == now {
+                prop_assert_eq!(playback.played_ms, played);
+                prop_assert_eq!(playback.counted, played >= THRESHOLD);
+            }
+            prop_assert_eq!(playback.counted, counts == 1);
+            prop_assert!(counts <= 1);
+        }
+        session.count_due_play(now);
+        counts += session.take_play_events().iter().filter(|event| event.counts).count();
+        prop_assert_eq!(counts, usize::from(played >= THRESHOLD), "{} ms played", played);
+    }
+}
+
 // ----- scenarios -----
 
 fn with_devices(devices: &[&str]) -> Session {
