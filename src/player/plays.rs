@@ -144,7 +144,7 @@ impl Session {
     pub(super) fn ensure_playback(&mut self, now: u64) {
         if self.current.is_some() && self.playback.is_none() {
             self.playback = Some(Playback {
-                id: PlayId { start_seq: self.seq + 1, started_at_ms: now },
+                id: PlayId { start_seq: self.seq.saturating_add(1), started_at_ms: now },
                 played_ms: 0,
                 accounted_to_ms: now,
                 counted: false,
@@ -165,7 +165,7 @@ impl Session {
         if playing {
             let from = current.position_at(playback.accounted_to_ms.max(current.timestamp_ms));
             let to = current.position_at(now);
-            playback.played_ms += u64::from(to.saturating_sub(from));
+            playback.played_ms = playback.played_ms.saturating_add(u64::from(to.saturating_sub(from)));
         }
         playback.accounted_to_ms = now;
     }
@@ -258,6 +258,6 @@ impl Session {
         let missing = self.plays.count_after_ms.saturating_sub(playback.played_ms);
         let at = playback.accounted_to_ms;
         let left_in_track = u64::from(current.track.duration_ms - current.position_at(at));
-        (left_in_track >= missing).then_some(at + missing)
+        (left_in_track >= missing).then_some(at.saturating_add(missing))
     }
 }
