@@ -181,6 +181,7 @@ metrics! {
     states_published: Counter = ("states_published", "State events published by sessions"),
     sessions_active: Gauge = ("sessions_active", "Session actors live on this node"),
     sessions_resident: Gauge = ("sessions_resident", "Session actors in this node's directory"),
+    playlist_actors: Gauge = ("playlist_actors", "Playlist actors live on this node"),
     rate_limited: Counter = ("rate_limited", "Requests refused by the per-connection rate limit"),
     protocol_violations: Counter = ("protocol_violations", "Connections closed for a frame that was not an envelope"),
     slow_consumers: Counter = ("slow_consumers", "Connections closed because they could not keep up"),

@@ -129,27 +129,35 @@ async fn following_and_unfollowing_take_effect_on_a_live_subscription_at_once() 
     let (alice_id, alice) = server.register("alice");
     let (carol_id, carol) = server.register("carol");
     let (_, bob) = server.register("bob");
-    let tracks = server.track_ids(&alice, 3);
+    let tracks = server.track_ids(&alice, 4);
     follow(&server, &bob, &carol_id);
     let (mut follower, _) = Device::connect(&server, &bob, "bob-laptop", false).await;
     let (mut carols, _) = Device::connect(&server, &carol, "carol-phone", true).await;
     let friends = subscribe(&mut follower).await;
     assert_eq!(friends.iter().map(|f| f.user_id.as_str()).collect::<Vec<_>>(), [carol_id.as_str()]);
 
-    // Following alice now: her activity reaches the subscription without a new subscribe.
-    follow(&server, &bob, &alice_id);
+    // Alice plays before bob follows her (carol follows her too, to see it written).
     let (mut phone, _) = Device::connect(&server, &alice, "alice-phone", true).await;
-    let online = next_activity_is(&mut follower, &alice_id).await;
-    assert!(online.online);
     play(&mut phone, &tracks[0]).await;
-    assert_eq!(next_activity_is(&mut follower, &alice_id).await.track_id.as_deref(), Some(tracks[0].as_str()));
+    follow(&server, &carol, &alice_id);
+    friends_until(&server, &carol, |friends| {
+        friends.first().is_some_and(|f| f.track_id.as_deref() == Some(&tracks[0]))
+    });
+
+    // Following alice now: the subscription gets what she plays at once, without a new
+    // subscribe, and her activity from then on.
+    follow(&server, &bob, &alice_id);
+    let now = next_activity_is(&mut follower, &alice_id).await;
+    assert_eq!((now.online, now.track_id.as_deref()), (true, Some(tracks[0].as_str())), "{now:?}");
+    play(&mut phone, &tracks[1]).await;
+    assert_eq!(next_activity_is(&mut follower, &alice_id).await.track_id.as_deref(), Some(tracks[1].as_str()));
 
     // Unfollowing: nothing more of hers; carol, still followed, comes next.
     unfollow(&server, &bob, &alice_id);
-    play(&mut phone, &tracks[1]).await;
-    play(&mut carols, &tracks[2]).await;
+    play(&mut phone, &tracks[2]).await;
+    play(&mut carols, &tracks[3]).await;
     let carols_track = next_activity_is(&mut follower, &carol_id).await;
-    assert_eq!(carols_track.track_id.as_deref(), Some(tracks[2].as_str()));
+    assert_eq!(carols_track.track_id.as_deref(), Some(tracks[3].as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,10 +258,13 @@ async fn friend_activity_reaches_a_follower_on_another_cluster_node() {
     for device in [&mut follower, &mut second] {
         next_activity_is(device, &carol_id).await;
     }
-    // Followed again: it starts again, once each node holding the follower's devices has
-    // received the follow and subscribed (a Redis round trip or two).
+    // Followed again: each node holding the follower's devices receives the follow, subscribes
+    // and sends what she plays now.
     follow(b, &bob, &alice_id);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    for device in [&mut follower, &mut second] {
+        let now = next_activity_is(device, &alice_id).await;
+        assert_eq!((now.online, now.track_id.as_deref()), (true, Some(tracks[2].as_str())), "{now:?}");
+    }
     // A private session asked of node B, while node A holds alice's session, hides her from
     // every follower at once.
     let private = b.request("PUT", "/v1/me/private-session", Some(&alice), Some(json!({"enabled": true})));

@@ -11,7 +11,7 @@ use segue::domain::Product;
 use segue::ids::Id;
 use segue::playlist::Op;
 use segue::storage::library::Collection;
-use segue::storage::playlists::{NewPlaylist, snapshot_id, snapshot_version};
+use segue::storage::playlists::{Claim, NewPlaylist, snapshot_id, snapshot_version};
 use segue::storage::plays::HistoryCursor;
 use segue::storage::snapshots::{PlayRecord, SnapshotRecord};
 use segue::storage::users::UserUpsert;
@@ -80,6 +80,7 @@ both_stores!(
     library,
     playlists,
     playlist_edits,
+    playlist_owner_fence,
     songs_import,
     search_feed
 );
@@ -396,6 +397,39 @@ async fn playlist_edits(store: &Store) {
     assert!(store.remove_playlist_collaborator(id, friend).await.unwrap());
     assert!(!store.remove_playlist_collaborator(id, friend).await.unwrap());
     assert_eq!(store.playlist_collaborators(id).await.unwrap(), Vec::<Id>::new());
+}
+
+/// A cluster node that took a playlist over claims it under its epoch; the stale owner, even one
+/// that read the current version, writes nothing after that.
+async fn playlist_owner_fence(store: &Store) {
+    let owner = store.insert_user(&upsert("owner", None, None), 1).await.unwrap();
+    let bundles: Vec<_> = synthetic::generate(2, 10).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    let track = bundles[0].tracks[0].id;
+    let details = NewPlaylist { owner, name: "Placed", description: "", public: true, collaborative: false };
+    let id = store.create_playlist(&details, 10).await.unwrap();
+    assert_eq!(store.playlist_owner_epoch(id).await.unwrap(), Some(0), "never placed");
+    assert_eq!(store.playlist_owner_epoch(Id::from_u128(77)).await.unwrap(), None);
+    assert_eq!(store.claim_playlist(Id::from_u128(77), 1).await.unwrap(), Claim::Missing);
+    assert_eq!(store.claim_playlist(id, 3).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim_playlist(id, 3).await.unwrap(), Claim::Claimed, "claiming again is harmless");
+
+    let mut playlist = store.load_playlist(id).await.unwrap().unwrap();
+    let before = playlist.clone();
+    playlist.apply(&[Op::Add { track_ids: vec![track], position: None }], Some(owner), 11).unwrap();
+    let write = |epoch: i64| {
+        let (before, after) = (before.clone(), playlist.clone());
+        async move { store.write_playlist_edit_then(&before, &after, epoch, 11, || async { Ok(()) }).await }
+    };
+    // The owner of epoch 3 is taken over by epoch 4 before it writes.
+    assert_eq!(store.claim_playlist(id, 4).await.unwrap(), Claim::Claimed);
+    assert_eq!(store.claim_playlist(id, 3).await.unwrap(), Claim::Newer, "an older owner cannot claim it back");
+    let refused = write(3).await.unwrap_err();
+    assert!(refused.is_fenced(), "{refused}");
+    assert_eq!(store.load_playlist(id).await.unwrap().unwrap(), before, "the stale owner wrote nothing");
+    write(4).await.unwrap();
+    assert_eq!(store.load_playlist(id).await.unwrap().unwrap(), playlist);
+    assert_eq!(store.playlist_owner_epoch(id).await.unwrap(), Some(4));
 }
 
 async fn songs_import(store: &Store) {

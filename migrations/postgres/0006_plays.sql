@@ -4,7 +4,7 @@
 -- counts it, later ones only update `ms_played` and `end_reason`. `private`: played in a private
 -- session, counted for royalties but kept out of history and tops.
 -- `listening_history` (track starts, before stream counting) stays for older nodes.
--- Kept column for column in step with ../sqlite/0005_plays.sql.
+-- Kept column for column in step with ../sqlite/0006_plays.sql.
 
 CREATE TABLE plays (
     id            TEXT PRIMARY KEY,

@@ -29,6 +29,7 @@ use super::topics::{Topic, Topics};
 use crate::error::AppResult;
 use crate::ids::Id;
 use crate::player::activity::ActivityChange;
+use crate::storage::Store;
 use crate::storage::activity::{ActivityRecord, ActivityWriter, FriendRecord};
 use crate::storage::redis::user_channel;
 
@@ -94,6 +95,8 @@ pub struct ActivitySubscriptions {
 
 struct SubscriptionsInner {
     topics: Topics,
+    /// Where a new follow's current activity is read.
+    store: Store,
     /// Cluster mode: follows go to the follower's user channel, for every node.
     publisher: Option<Publisher>,
     /// Connections subscribed to their follows' activity, by their user. At most one entry per
@@ -102,8 +105,8 @@ struct SubscriptionsInner {
 }
 
 impl ActivitySubscriptions {
-    pub fn new(topics: Topics, publisher: Option<Publisher>) -> ActivitySubscriptions {
-        ActivitySubscriptions { inner: Arc::new(SubscriptionsInner { topics, publisher, live: DashMap::new() }) }
+    pub fn new(topics: Topics, store: Store, publisher: Option<Publisher>) -> ActivitySubscriptions {
+        ActivitySubscriptions { inner: Arc::new(SubscriptionsInner { topics, store, publisher, live: DashMap::new() }) }
     }
 
     /// Subscribes `connection` of `user` to the activity of each of `friends` (the users they
@@ -140,23 +143,46 @@ impl ActivitySubscriptions {
 
     /// Applies a follow or an unfollow of `user` to their connections here: an unfollow at once
     /// (nothing of the unfollowed user is delivered after this returns), a follow as soon as
-    /// this node receives the followed users' topics.
+    /// this node receives the followed users' topics; then each connection gets the followed
+    /// users' current activity as `friend_activity`, read once for all of them (an event of the
+    /// same user may come before or after it: `timestamp_ms` tells which is newer).
     pub fn apply_follows(&self, user: Id, following: bool, users: &[Id]) {
         let Some(connections) = self.inner.live.get(&user).map(|live| live.clone()) else { return };
-        let topics: Vec<Topic> = users.iter().filter(|u| **u != user).map(|u| Topic::Activity(*u)).collect();
-        for connection in connections {
-            if following {
-                let (topics_handle, topics) = (self.inner.topics.clone(), topics.clone());
-                tokio::spawn(async move {
-                    if let Err(error) = topics_handle.subscribe_many(user, connection, &topics).await {
-                        tracing::warn!(%user, %error, "could not subscribe a connection to a new follow's activity");
-                    }
-                });
-            } else {
+        let followed: Vec<Id> = users.iter().copied().filter(|u| *u != user).collect();
+        let topics: Vec<Topic> = followed.iter().map(|u| Topic::Activity(*u)).collect();
+        if !following {
+            for connection in connections {
                 for topic in &topics {
                     self.inner.topics.unsubscribe(user, connection, *topic);
                 }
             }
+            return;
         }
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let mut subscribed = Vec::with_capacity(connections.len());
+            for connection in connections {
+                match inner.topics.subscribe_many(user, connection, &topics).await {
+                    Ok(()) => subscribed.push(connection),
+                    Err(error) => {
+                        tracing::warn!(%user, %error, "could not subscribe a connection to a new follow's activity")
+                    }
+                }
+            }
+            if subscribed.is_empty() {
+                return;
+            }
+            match inner.store.users_activity(&followed).await {
+                Ok(friends) => {
+                    for friend in &friends {
+                        let frame = Bytes::from(encode_event("friend_activity", None, &friend_activity(friend)));
+                        for connection in &subscribed {
+                            inner.topics.send_to(user, *connection, frame.clone());
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%user, %error, "could not read a new follow's activity"),
+            }
+        });
     }
 }

@@ -32,7 +32,7 @@ use segue_protocol::{ErrorCode, SessionState};
 use tracing::Instrument;
 
 use super::call::{SessionCall, SessionReply};
-use super::placement::{Ownership, Placement, RemoteError, RpcFailure, cluster_unreachable};
+use super::placement::{Ownership, Placement, RemoteError, RpcFailure, cluster_unreachable, wait_until_dead};
 use super::session::{self, Call, Recommit, Retire, SessionDeps, SessionError, UserSession};
 use super::shards::Shards;
 use crate::error::{AppError, AppResult};
@@ -328,33 +328,10 @@ impl Sessions {
                 Err(RpcFailure::Unreachable) => return Err(cluster_unreachable()),
                 Err(RpcFailure::Timeout) => {
                     self.directory.remote.remove(&user);
-                    self.wait_until_dead(placement, &owner, deadline).await?;
+                    wait_until_dead(placement.lease(), deadline, || placement.is_alive(&owner)).await?;
                     dead = Some(owner);
                 }
             }
-        }
-    }
-
-    /// After a call to `owner` timed out: dead or only slow? A dead owner's liveness lapses at
-    /// most a lease after its last renewal: watch it that long, then it may be taken over.
-    async fn wait_until_dead(
-        &self,
-        placement: &dyn Placement,
-        owner: &str,
-        deadline: tokio::time::Instant,
-    ) -> AppResult<()> {
-        let give_up = (tokio::time::Instant::now() + placement.lease()).min(deadline);
-        loop {
-            if !placement.is_alive(owner).await? {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= give_up {
-                return Err(AppError::refusal(
-                    ErrorCode::Unavailable,
-                    "the node holding the session does not answer; retry soon",
-                ));
-            }
-            tokio::time::sleep(placement.lease() / 8).await;
         }
     }
 

@@ -1,7 +1,7 @@
 //! What a cluster node's subscriber connection receives, dispatched: a user's events to this
 //! node's connections of that user (and a change of whom the user follows to their live
 //! activity subscriptions here, before any later message), a topic's events to this node's
-//! subscribers of it, calls to the sessions held here, replies to the calls
+//! subscribers of it, calls to the sessions and playlist actors held here, replies to the calls
 //! waiting here; and after a reconnect or a lag, every local session's state stored again and
 //! every local device sent its whole state.
 //!
@@ -26,6 +26,7 @@ use super::cluster::{Publisher, channel};
 use super::directory::Sessions;
 use super::hub::{LocalHub, OutFrame};
 use super::placement::RemoteError;
+use super::playlists::Playlists;
 use super::topics::{Topic, Topics};
 use crate::error::AppError;
 use crate::ids::Id;
@@ -42,6 +43,7 @@ pub struct Dispatcher {
     pub engine: Arc<RedisEngine>,
     pub rpc: Arc<Rpc>,
     pub sessions: Sessions,
+    pub playlists: Playlists,
     pub hub: Arc<LocalHub>,
     pub topics: Topics,
     pub activity: ActivitySubscriptions,
@@ -103,13 +105,9 @@ fn on_inbox(shared: &Arc<Shared>, payload: Bytes) {
     let dispatcher = &shared.dispatcher;
     match RpcMessage::decode(&payload) {
         Ok(RpcMessage::Reply { id, result, .. }) => dispatcher.rpc.on_reply(id, result),
+        Ok(RpcMessage::PlaylistReply { id, result, .. }) => dispatcher.rpc.on_playlist_reply(id, result),
         Ok(RpcMessage::Request { id, reply_to, user, call, trace, .. }) => {
-            let Ok(permit) = shared.serving.clone().try_acquire_owned() else {
-                dispatcher.metrics.overflowed(Queue::ClusterInbox);
-                let busy = AppError::refusal(ErrorCode::Unavailable, "the node holding the session is busy; retry");
-                if let Some(reply) = Rpc::reply_message(id, Err(RemoteError::App(busy))) {
-                    dispatcher.publisher.publish(rpc_channel(&reply_to), reply.into());
-                }
+            let Some(permit) = serving_permit(shared, &reply_to, || Rpc::reply_message(id, Err(busy()))) else {
                 return;
             };
             // The call goes on the caller's trace.
@@ -123,7 +121,46 @@ fn on_inbox(shared: &Arc<Shared>, payload: Bytes) {
             };
             tokio::spawn(serve.instrument(span));
         }
+        Ok(RpcMessage::PlaylistRequest { id, reply_to, playlist, call, trace, .. }) => {
+            let Some(permit) = serving_permit(shared, &reply_to, || Rpc::playlist_reply_message(id, Err(busy())))
+            else {
+                return;
+            };
+            let span = tracing::info_span!("playlist.serve_remote", %playlist, call = call.name(), from = %reply_to);
+            crate::telemetry::continue_remote_trace(&span, trace.as_deref());
+            let shared = shared.clone();
+            let serve = async move {
+                let result = shared.dispatcher.playlists.serve_remote(playlist, call).await;
+                shared.dispatcher.rpc.reply_playlist(&reply_to, id, result).await;
+                drop(permit);
+            };
+            tokio::spawn(serve.instrument(span));
+        }
         Err(_) => malformed(&dispatcher.metrics, "a message in this node's inbox that cannot be read"),
+    }
+}
+
+fn busy() -> RemoteError {
+    RemoteError::App(AppError::refusal(ErrorCode::Unavailable, "the node holding it is busy; retry"))
+}
+
+/// A place among the calls served at once; when there is none, the caller is answered with
+/// `refusal` at once (through the bounded publisher) and the overflow counted.
+fn serving_permit(
+    shared: &Arc<Shared>,
+    reply_to: &str,
+    refusal: impl FnOnce() -> Option<Vec<u8>>,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let dispatcher = &shared.dispatcher;
+    match shared.serving.clone().try_acquire_owned() {
+        Ok(permit) => Some(permit),
+        Err(_) => {
+            dispatcher.metrics.overflowed(Queue::ClusterInbox);
+            if let Some(reply) = refusal() {
+                dispatcher.publisher.publish(rpc_channel(reply_to), reply.into());
+            }
+            None
+        }
     }
 }
 

@@ -10,12 +10,24 @@
 //! order it applied the edits, each naming the snapshot before it. An edit is acknowledged only
 //! once it is in the store.
 //!
+//! **One actor in the whole cluster.** In a cluster a playlist's actor runs on one node: the
+//! one whose instance the playlist's ownership record in Redis names, under a fencing epoch
+//! ([`PlaylistPlacement`], the same records and liveness as sessions). An edit on any other node
+//! goes to that node's inbox; when it does not answer and its liveness lapsed, the caller takes
+//! the playlist over with a higher epoch. An actor claims the playlist in the store under its
+//! epoch before it reads it (`owner_epoch`), and every write is fenced on that epoch and on the
+//! version: a stale owner (one that was paused past its lease) writes nothing after its
+//! successor began, and the letter it could not write goes to the new owner. Reads and
+//! subscriptions are served by every node from the store, under the playlist's row lock, and
+//! each edit is published under that lock before its commit, so a subscriber's answer meets the
+//! events after it exactly.
+//!
 //! **Supervision.** A panic while a letter is served is caught: that letter is answered
 //! `INTERNAL` (counted in `segue_session_panics_total`), the playlist in memory is dropped and
 //! the next letter loads it again from the store, so a half-applied edit is never kept. A write
-//! the version fence refused (someone else wrote the playlist) does the same, answering
-//! `UNAVAILABLE` (retry). An actor with nothing to do for [`PLAYLIST_IDLE`] stops; the next
-//! letter starts a new one.
+//! the fence refused (a newer owner claimed the playlist) stops the actor, and the letter, not
+//! applied, is routed again. An actor with nothing to do for [`PLAYLIST_IDLE`] stops (in a
+//! cluster it gives its ownership up); the next letter starts a new one.
 //!
 //! **Fan-out.** `playlist_changed` goes to a [`PlaylistFanout`], which hands it to every
 //! subscriber of the playlist (the node's topics layer, when it is plugged in).
@@ -25,7 +37,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -38,6 +50,9 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use super::bus::BusFuture;
+pub use super::call::EditRequest;
+use super::call::{PlaylistCall, PlaylistReply};
+use super::placement::{Ownership, PlaylistPlacement, RemoteError, RpcFailure, cluster_unreachable, wait_until_dead};
 use super::topics::{Topic, Topics, encode_message};
 use crate::clock::now_ms;
 use crate::error::{AppError, AppResult};
@@ -46,7 +61,7 @@ use crate::metrics::{Metrics, Queue};
 use crate::playlist::webapi::{WebEdit, WebEditError};
 use crate::playlist::{AppliedOp, Op, Playlist};
 use crate::storage::Store;
-use crate::storage::playlists::{snapshot_id, snapshot_version};
+use crate::storage::playlists::{Claim, UNPLACED, snapshot_id, snapshot_version};
 use crate::storage::redis::RedisEngine;
 
 /// Letters a playlist's actor may have waiting. A sender waits when it is full; one that waits
@@ -58,10 +73,11 @@ pub const PLAYLIST_MAILBOX: usize = 64;
 pub const PLAYLIST_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// An actor with no letter for this long stops (its playlist is read again when needed).
 pub const PLAYLIST_IDLE: Duration = Duration::from_secs(60);
-/// Edits applied again after the version fence refused them (another node wrote first).
-const FENCE_RETRIES: usize = 12;
 /// Starts (or restarts) tried for one call before giving up.
 const ATTEMPTS: usize = 3;
+/// Playlists whose actor's node this node remembers, at most; when full it is cleared, which
+/// costs one `acquire` per playlist at its next edit.
+const REMOTE_CACHE_MAX: usize = 100_000;
 
 /// Where `playlist_changed` frames go: every subscriber of the playlist, on every node.
 pub trait PlaylistFanout: Send + Sync + 'static {
@@ -75,9 +91,9 @@ pub trait PlaylistFanout: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    /// True in a cluster: other nodes write the same playlists in the same store, so an actor
-    /// checks what it holds against the store on every letter, and publishes each edit with
-    /// [`PlaylistFanout::publish_in_order`] before its commit instead of `publish` after it.
+    /// True in a cluster: other nodes read the same playlists from the same store, so an actor
+    /// publishes each edit with [`PlaylistFanout::publish_in_order`] before its commit, under
+    /// the row lock those readers take, instead of `publish` after it.
     fn shared_store(&self) -> bool {
         false
     }
@@ -144,16 +160,6 @@ pub type ActorTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Runs a playlist's actor somewhere (the node: on a shard chosen by the playlist's id).
 pub type Spawner = Arc<dyn Fn(Id, ActorTask) + Send + Sync>;
 
-/// What an edit asks for.
-#[derive(Debug, Clone)]
-pub enum EditRequest {
-    /// The socket's ops; with `strict`, refused with `CONFLICT` unless `base_snapshot_id` is
-    /// the current snapshot.
-    Ops { ops: Vec<Op>, base_snapshot_id: Option<String>, strict: bool },
-    /// A Web API edit and the `snapshot_id` its request named.
-    Web { edit: WebEdit, snapshot_id: Option<String> },
-}
-
 /// The playlist as a reader may see it.
 #[derive(Debug, Clone)]
 pub struct PlaylistRead {
@@ -212,15 +218,59 @@ enum Answer {
     Collaborator { changed: bool },
 }
 
+impl Ask {
+    /// The call another node's actor answers; `None` for reads, which every node serves itself.
+    fn remote(&self) -> Option<PlaylistCall> {
+        match self {
+            Ask::Read { .. } => None,
+            Ask::Edit { by, request } => Some(PlaylistCall::Edit { by: *by, request: request.clone() }),
+            Ask::Collaborator { by, user, add } => Some(PlaylistCall::Collaborator { by: *by, user: *user, add: *add }),
+        }
+    }
+
+    fn from_remote(call: PlaylistCall) -> Ask {
+        match call {
+            PlaylistCall::Edit { by, request } => Ask::Edit { by, request },
+            PlaylistCall::Collaborator { by, user, add } => Ask::Collaborator { by, user, add },
+        }
+    }
+}
+
+impl Answer {
+    fn from_remote(reply: PlaylistReply) -> Answer {
+        match reply {
+            PlaylistReply::Edited { snapshot_id } => Answer::Edited { snapshot_id },
+            PlaylistReply::Collaborator { changed } => Answer::Collaborator { changed },
+        }
+    }
+
+    fn remote(self) -> Option<PlaylistReply> {
+        match self {
+            Answer::Read(_) => None,
+            Answer::Edited { snapshot_id } => Some(PlaylistReply::Edited { snapshot_id }),
+            Answer::Collaborator { changed } => Some(PlaylistReply::Collaborator { changed }),
+        }
+    }
+}
+
+/// What an actor did with a letter.
+enum Served {
+    Answered(AppResult<Answer>),
+    /// Not applied: this actor no longer owns the playlist (or stopped). Route it again.
+    Moved,
+}
+
 struct Letter {
     ask: Ask,
-    reply: oneshot::Sender<AppResult<Answer>>,
+    reply: oneshot::Sender<Served>,
     span: tracing::Span,
 }
 
 struct Mailbox {
     /// Which start of the playlist's actor this is (it removes only its own entry).
     generation: u64,
+    /// The ownership epoch it writes under ([`UNPLACED`] on one node).
+    epoch: i64,
     tx: mpsc::Sender<Letter>,
 }
 
@@ -233,6 +283,12 @@ struct Inner {
     metrics: Arc<Metrics>,
     fanout: Arc<dyn PlaylistFanout>,
     spawner: Spawner,
+    /// In a cluster: who runs which playlist's actor.
+    placement: Option<Arc<dyn PlaylistPlacement>>,
+    /// Where other nodes' playlist actors were last found, to call them without asking Redis.
+    remote: DashMap<Id, String>,
+    /// Set when the node drains: it starts no actor and serves no other node's calls.
+    draining: AtomicBool,
 }
 
 /// The handle to every live playlist of this node. Cheap to clone.
@@ -254,7 +310,14 @@ fn out_of_turn() -> AppError {
 }
 
 impl Playlists {
-    pub fn new(store: Store, metrics: Arc<Metrics>, fanout: Arc<dyn PlaylistFanout>, spawner: Spawner) -> Playlists {
+    /// The playlists of a node; `placement` in a cluster.
+    pub fn new(
+        store: Store,
+        metrics: Arc<Metrics>,
+        fanout: Arc<dyn PlaylistFanout>,
+        spawner: Spawner,
+        placement: Option<Arc<dyn PlaylistPlacement>>,
+    ) -> Playlists {
         Playlists {
             inner: Arc::new(Inner {
                 live: DashMap::new(),
@@ -264,6 +327,9 @@ impl Playlists {
                 metrics,
                 fanout,
                 spawner,
+                placement,
+                remote: DashMap::new(),
+                draining: AtomicBool::new(false),
             }),
         }
     }
@@ -281,8 +347,16 @@ impl Playlists {
         self.inner.live.len()
     }
 
+    /// Live playlist actors on this node whose ownership epoch is `epoch` (tests).
+    pub fn live_epochs(&self) -> Vec<(Id, i64)> {
+        self.inner.live.iter().map(|mailbox| (*mailbox.key(), mailbox.epoch)).collect()
+    }
+
     /// The playlist as `user` may see it (a private playlist of someone else is `NOT_FOUND`).
     pub async fn read(&self, user: Id, playlist: Id) -> AppResult<PlaylistRead> {
+        if self.inner.fanout.shared_store() {
+            return self.read_shared(user, playlist, None).await;
+        }
         match self.call(playlist, || Ask::Read { user, subscribe: None }).await? {
             Answer::Read(read) => Ok(read),
             _ => Err(out_of_turn()),
@@ -292,10 +366,42 @@ impl Playlists {
     /// `playlist_subscribe`: subscribes `connection` of `user` to the playlist's changes and
     /// answers the playlist as it is at that moment (see [`PlaylistFanout::subscribe`]).
     pub async fn subscribe(&self, user: Id, connection: u64, playlist: Id) -> AppResult<PlaylistRead> {
+        if self.inner.fanout.shared_store() {
+            return self.read_shared(user, playlist, Some(connection)).await;
+        }
         match self.call(playlist, || Ask::Read { user, subscribe: Some(connection) }).await? {
             Answer::Read(read) => Ok(read),
             _ => Err(out_of_turn()),
         }
+    }
+
+    /// A read (and subscription) when other nodes may write the playlist: straight from the
+    /// store, under the playlist's row lock, so no edit is between its publish and its commit
+    /// meanwhile (each is published under that lock) and the answer meets the events after it
+    /// exactly.
+    async fn read_shared(&self, user: Id, playlist: Id, subscribe: Option<u64>) -> AppResult<PlaylistRead> {
+        let inner = &self.inner;
+        let locked = async {
+            let store = &inner.store;
+            let Some(loaded) = store.load_playlist(playlist).await? else { return Err(not_found(playlist)) };
+            let live = Live {
+                playlist: loaded,
+                collaborators: store.playlist_collaborators(playlist).await?.into_iter().collect(),
+            };
+            if !live.may_see(user) {
+                return Err(not_found(playlist));
+            }
+            if let Some(connection) = subscribe {
+                // Subscribed before the lock is released: no event is in neither.
+                inner.fanout.subscribe(user, connection, playlist).await?;
+            }
+            Ok(PlaylistRead {
+                snapshot_id: live.snapshot_id(),
+                may_edit: live.may_edit(user),
+                playlist: Arc::new(live.playlist),
+            })
+        };
+        inner.store.with_playlist_locked(playlist, || locked).await?
     }
 
     /// Applies an edit by `by`; answers the snapshot id after it. Every track it adds must
@@ -342,33 +448,18 @@ impl Playlists {
         }
     }
 
-    /// Sends a letter to the playlist's actor, starting one when none runs, and waits for the
-    /// answer.
+    /// Sends the ask to the playlist's actor, wherever it runs (starting one when none does),
+    /// and waits for the answer.
     async fn call(&self, playlist: Id, ask: impl Fn() -> Ask) -> AppResult<Answer> {
         let span = tracing::info_span!("playlist.call", %playlist);
         async {
+            if let Some(placement) = self.inner.placement.clone() {
+                return self.call_in_cluster(placement.as_ref(), playlist, ask).await;
+            }
             for _ in 0..ATTEMPTS {
-                let tx = self.mailbox(playlist);
-                let (reply, answer) = oneshot::channel();
-                let letter = Letter { ask: ask(), reply, span: tracing::Span::current() };
-                let sent = tokio::time::timeout(PLAYLIST_CALL_TIMEOUT, async { tx.send(letter).await.is_ok() }).await;
-                match sent {
-                    Err(_) => {
-                        self.inner.metrics.overflowed(Queue::PlaylistMailbox);
-                        return Err(AppError::refusal(ErrorCode::Unavailable, "the playlist is busy; retry soon"));
-                    }
-                    // The actor stopped between our lookup and the send: start another.
-                    Ok(false) => continue,
-                    Ok(true) => {}
-                }
-                match tokio::time::timeout(PLAYLIST_CALL_TIMEOUT, answer).await {
-                    Ok(Ok(answer)) => return answer,
-                    // Dropped unanswered: the actor stopped before reading it (idle, or its
-                    // runtime ended); the letter was not served.
-                    Ok(Err(_)) => continue,
-                    Err(_) => {
-                        return Err(AppError::refusal(ErrorCode::Unavailable, "the playlist did not answer in time"));
-                    }
+                let tx = self.mailbox(playlist, UNPLACED);
+                if let Some(answer) = self.send(tx, ask()).await {
+                    return answer;
                 }
             }
             Err(unavailable())
@@ -377,26 +468,169 @@ impl Playlists {
         .await
     }
 
-    /// The mailbox of the playlist's actor, started if none runs.
-    fn mailbox(&self, playlist: Id) -> mpsc::Sender<Letter> {
-        if let Some(mailbox) = self.inner.live.get(&playlist)
-            && !mailbox.tx.is_closed()
-        {
-            return mailbox.tx.clone();
+    /// Finds the playlist's actor in the cluster (here, elsewhere, or nowhere: then here) and
+    /// calls it; a dead node's playlist is taken over once its liveness lapsed.
+    async fn call_in_cluster(
+        &self,
+        placement: &dyn PlaylistPlacement,
+        playlist: Id,
+        ask: impl Fn() -> Ask,
+    ) -> AppResult<Answer> {
+        let inner = &self.inner;
+        let deadline = tokio::time::Instant::now() + placement.lease() + PLAYLIST_CALL_TIMEOUT;
+        loop {
+            if tokio::time::Instant::now() > deadline {
+                return Err(unavailable());
+            }
+            if let Some(tx) = self.local(playlist) {
+                match self.send(tx, ask()).await {
+                    Some(answer) => return answer,
+                    None => continue,
+                }
+            }
+            if !placement.is_connected() {
+                return Err(cluster_unreachable());
+            }
+            let known = inner.remote.get(&playlist).map(|instance| instance.clone());
+            let owner = match known {
+                Some(instance) => instance,
+                None => match self.acquire(placement, playlist, None).await? {
+                    Ownership::Mine { epoch } => {
+                        if inner.draining.load(Ordering::Acquire) {
+                            return Err(AppError::refusal(ErrorCode::Unavailable, "this node is shutting down; retry"));
+                        }
+                        inner.remote.remove(&playlist);
+                        self.mailbox(playlist, epoch);
+                        continue;
+                    }
+                    Ownership::Elsewhere { instance } => instance,
+                },
+            };
+            let Some(call) = ask().remote() else { return Err(out_of_turn()) };
+            if inner.remote.len() >= REMOTE_CACHE_MAX {
+                inner.remote.clear();
+            }
+            inner.remote.insert(playlist, owner.clone());
+            match placement.call(&owner, playlist, call).await {
+                Ok(Ok(reply)) => return Ok(Answer::from_remote(reply)),
+                Ok(Err(RemoteError::NotHere)) => {
+                    inner.remote.remove(&playlist);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Ok(Err(error)) => return Err(error.into_app()),
+                Err(RpcFailure::Unreachable) => return Err(cluster_unreachable()),
+                Err(RpcFailure::Timeout) => {
+                    // Dead or only slow? Either way the edit may have been applied there: it is
+                    // not sent again (twice would add its tracks twice). Once the owner is found
+                    // dead its playlist is taken over here, for the next call.
+                    inner.remote.remove(&playlist);
+                    wait_until_dead(placement.lease(), deadline, || placement.is_alive(&owner)).await?;
+                    if let Ownership::Mine { epoch } = self.acquire(placement, playlist, Some(&owner)).await? {
+                        self.mailbox(playlist, epoch);
+                    }
+                    return Err(AppError::refusal(
+                        ErrorCode::Unavailable,
+                        "the node running the playlist died; the edit may have been applied: read the playlist, \
+                         then retry",
+                    ));
+                }
+            }
         }
-        let mut entry = self.inner.live.entry(playlist).or_insert_with(|| self.start(playlist));
+    }
+
+    /// Asks Redis for the playlist's actor, with an epoch above the one the store last saw.
+    async fn acquire(
+        &self,
+        placement: &dyn PlaylistPlacement,
+        playlist: Id,
+        dead: Option<&str>,
+    ) -> AppResult<Ownership> {
+        let Some(floor) = self.inner.store.playlist_owner_epoch(playlist).await? else {
+            return Err(not_found(playlist));
+        };
+        placement.acquire(playlist, dead, floor).await
+    }
+
+    /// Serves a call from another node: only by an actor this node runs (starting it when the
+    /// ownership record names this node); anything else is `NotHere`.
+    pub async fn serve_remote(&self, playlist: Id, call: PlaylistCall) -> Result<PlaylistReply, RemoteError> {
+        let Some(placement) = self.inner.placement.clone() else { return Err(RemoteError::NotHere) };
+        for _ in 0..ATTEMPTS {
+            if self.inner.draining.load(Ordering::Acquire) {
+                return Err(RemoteError::NotHere);
+            }
+            let tx = match self.local(playlist) {
+                Some(tx) => tx,
+                None => match self.acquire(placement.as_ref(), playlist, None).await? {
+                    Ownership::Mine { epoch } => self.mailbox(playlist, epoch),
+                    Ownership::Elsewhere { .. } => return Err(RemoteError::NotHere),
+                },
+            };
+            if let Some(answer) = self.send(tx, Ask::from_remote(call.clone())).await {
+                return answer?.remote().ok_or_else(|| RemoteError::App(out_of_turn()));
+            }
+        }
+        Err(RemoteError::NotHere)
+    }
+
+    /// Hands every playlist this node runs over (a draining node): their ownership is released,
+    /// so other nodes take them at once instead of after the lease. What an actor still serves
+    /// meanwhile is fenced off once a successor claims the playlist.
+    pub async fn release_all(&self) {
+        self.inner.draining.store(true, Ordering::Release);
+        let Some(placement) = self.inner.placement.clone() else { return };
+        let held: Vec<(Id, i64)> = self.live_epochs();
+        for (playlist, epoch) in held {
+            self.inner.live.remove(&playlist);
+            placement.release(playlist, epoch).await;
+        }
+    }
+
+    /// Sends a letter and waits for its answer; `None` when the actor stopped or no longer owns
+    /// the playlist (the letter was not applied: route it again).
+    async fn send(&self, tx: mpsc::Sender<Letter>, ask: Ask) -> Option<AppResult<Answer>> {
+        let (reply, answer) = oneshot::channel();
+        let letter = Letter { ask, reply, span: tracing::Span::current() };
+        match tokio::time::timeout(PLAYLIST_CALL_TIMEOUT, tx.send(letter)).await {
+            Err(_) => {
+                self.inner.metrics.overflowed(Queue::PlaylistMailbox);
+                return Some(Err(AppError::refusal(ErrorCode::Unavailable, "the playlist is busy; retry soon")));
+            }
+            // The actor stopped between our lookup and the send: start another.
+            Ok(Err(_)) => return None,
+            Ok(Ok(())) => {}
+        }
+        match tokio::time::timeout(PLAYLIST_CALL_TIMEOUT, answer).await {
+            Ok(Ok(Served::Answered(answer))) => Some(answer),
+            // Not applied: moved, or dropped unanswered (the actor stopped before reading it).
+            Ok(Ok(Served::Moved)) | Ok(Err(_)) => None,
+            Err(_) => Some(Err(AppError::refusal(ErrorCode::Unavailable, "the playlist did not answer in time"))),
+        }
+    }
+
+    /// The mailbox of the playlist's live actor on this node, if one runs.
+    fn local(&self, playlist: Id) -> Option<mpsc::Sender<Letter>> {
+        self.inner.live.get(&playlist).filter(|mailbox| !mailbox.tx.is_closed()).map(|mailbox| mailbox.tx.clone())
+    }
+
+    /// The mailbox of the playlist's actor, started (under `epoch`) if none runs.
+    fn mailbox(&self, playlist: Id, epoch: i64) -> mpsc::Sender<Letter> {
+        if let Some(tx) = self.local(playlist) {
+            return tx;
+        }
+        let mut entry = self.inner.live.entry(playlist).or_insert_with(|| self.start(playlist, epoch));
         if entry.tx.is_closed() {
-            *entry = self.start(playlist);
+            *entry = self.start(playlist, epoch);
         }
         entry.tx.clone()
     }
 
-    fn start(&self, playlist: Id) -> Mailbox {
+    fn start(&self, playlist: Id, epoch: i64) -> Mailbox {
         let (tx, rx) = mpsc::channel(PLAYLIST_MAILBOX);
         let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed);
-        let actor = Actor { inner: self.inner.clone(), id: playlist, generation, live: None, no_such_playlist: false };
+        let actor = Actor { inner: self.inner.clone(), id: playlist, generation, epoch, live: None, stopping: None };
         (self.inner.spawner)(playlist, Box::pin(actor.run(rx)));
-        Mailbox { generation, tx }
+        Mailbox { generation, epoch, tx }
     }
 }
 
@@ -420,46 +654,63 @@ impl Live {
     }
 }
 
+/// Why an actor stops after the letter it serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopping {
+    /// The store has no such playlist: letters still queued are answered `NOT_FOUND`.
+    NoSuchPlaylist,
+    /// A newer owner claimed the playlist: letters still queued go to it.
+    Moved,
+}
+
 struct Actor {
     inner: Arc<Inner>,
     id: Id,
     generation: u64,
-    /// The playlist, once loaded; dropped after a panic or a fenced write, to be loaded again.
+    /// The ownership epoch it claimed the playlist under ([`UNPLACED`] on one node).
+    epoch: i64,
+    /// The playlist, once loaded; dropped after a panic, to be loaded again.
     live: Option<Live>,
-    /// Set when the store has no such playlist: the actor stops after this letter.
-    no_such_playlist: bool,
+    /// Set when the actor stops after this letter.
+    stopping: Option<Stopping>,
 }
 
 impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<Letter>) {
-        loop {
+        if self.epoch != UNPLACED {
+            // Claimed at once, not at the first letter: from now on the previous owner, if it
+            // only paused, writes nothing. A failure here is met again by the first letter.
+            let _ = self.load().await;
+        }
+        while self.stopping.is_none() {
             match tokio::time::timeout(self.inner.idle, rx.recv()).await {
                 Ok(Some(letter)) => {
                     self.serve(letter).await;
-                    if self.no_such_playlist {
-                        // Nothing to keep alive for: an actor per id a client made up would
-                        // otherwise wait out its idle time. Serve what is queued, then stop.
-                        let generation = self.generation;
-                        self.inner.live.remove_if(&self.id, |_, mailbox| mailbox.generation == generation);
-                        rx.close();
-                        while let Ok(letter) = rx.try_recv() {
-                            self.serve(letter).await;
-                        }
-                        return;
+                    // Nothing to keep alive for (an actor per id a client made up would
+                    // otherwise wait out its idle time), or nothing it may still write.
+                    if self.stopping.is_some() {
+                        break;
                     }
                 }
-                Ok(None) => return,
-                Err(_) => {
-                    // Idle: leave the directory, then serve what was sent meanwhile.
-                    let generation = self.generation;
-                    self.inner.live.remove_if(&self.id, |_, mailbox| mailbox.generation == generation);
-                    rx.close();
-                    while let Ok(letter) = rx.try_recv() {
-                        self.serve(letter).await;
-                    }
-                    return;
-                }
+                // Every sender is gone, or idle.
+                Ok(None) | Err(_) => break,
             }
+        }
+        // Leave the directory, then answer what was sent meanwhile.
+        let generation = self.generation;
+        self.inner.live.remove_if(&self.id, |_, mailbox| mailbox.generation == generation);
+        rx.close();
+        while let Ok(letter) = rx.try_recv() {
+            if self.stopping == Some(Stopping::Moved) {
+                let _ = letter.reply.send(Served::Moved);
+            } else {
+                self.serve(letter).await;
+            }
+        }
+        if let Some(placement) = &self.inner.placement
+            && self.epoch != UNPLACED
+        {
+            placement.release(self.id, self.epoch).await;
         }
     }
 
@@ -467,7 +718,8 @@ impl Actor {
         let Letter { ask, reply, span } = letter;
         let outcome = AssertUnwindSafe(self.answer(ask).instrument(span)).catch_unwind().await;
         let answer = match outcome {
-            Ok(answer) => answer,
+            Ok(_) if self.stopping == Some(Stopping::Moved) => Served::Moved,
+            Ok(answer) => Served::Answered(answer),
             Err(panic) => {
                 self.live = None;
                 self.inner.metrics.session_panics.inc();
@@ -477,29 +729,32 @@ impl Actor {
                     .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
                     .unwrap_or("a panic");
                 tracing::error!(playlist = %self.id, panic = what, "a playlist edit panicked; it is read again from the store");
-                Err(AppError::refusal(ErrorCode::Internal, "internal error"))
+                Served::Answered(Err(AppError::refusal(ErrorCode::Internal, "internal error")))
             }
         };
         let _ = reply.send(answer);
     }
 
+    /// The playlist as the store holds it, read (and, in a cluster, claimed under this actor's
+    /// epoch first) when the actor has none in memory.
     async fn load(&mut self) -> AppResult<&mut Live> {
-        if let Some(live) = &mut self.live
-            && self.inner.fanout.shared_store()
-        {
-            // Other nodes write this playlist too: what this actor holds may be behind.
-            let store = &self.inner.store;
-            match store.playlist_version(self.id).await? {
-                Some(version) if version == live.playlist.version => {
-                    live.collaborators = store.playlist_collaborators(self.id).await?.into_iter().collect();
-                }
-                _ => self.live = None,
-            }
-        }
         if self.live.is_none() {
             let store = &self.inner.store;
+            if self.epoch != UNPLACED {
+                match store.claim_playlist(self.id, self.epoch).await? {
+                    Claim::Claimed => {}
+                    Claim::Newer => {
+                        self.stopping = Some(Stopping::Moved);
+                        return Err(unavailable());
+                    }
+                    Claim::Missing => {
+                        self.stopping = Some(Stopping::NoSuchPlaylist);
+                        return Err(not_found(self.id));
+                    }
+                }
+            }
             let Some(playlist) = store.load_playlist(self.id).await? else {
-                self.no_such_playlist = true;
+                self.stopping = Some(Stopping::NoSuchPlaylist);
                 return Err(not_found(self.id));
             };
             let collaborators = store.playlist_collaborators(self.id).await?.into_iter().collect();
@@ -518,9 +773,6 @@ impl Actor {
                     return Err(not_found(id));
                 }
                 if let Some(connection) = subscribe {
-                    if inner.fanout.shared_store() {
-                        return self.subscribe_shared(user, connection).await;
-                    }
                     inner.fanout.subscribe(user, connection, id).await?;
                 }
                 Ok(Answer::Read(PlaylistRead {
@@ -553,67 +805,18 @@ impl Actor {
         }
     }
 
-    /// `playlist_subscribe` when other nodes write the playlist too: the subscription and the
-    /// read happen under the playlist's row lock, so no edit is published meanwhile (each is
-    /// published under that lock) and the answer meets the events after it exactly.
-    async fn subscribe_shared(&mut self, user: Id, connection: u64) -> AppResult<Answer> {
-        let id = self.id;
-        let inner = self.inner.clone();
-        let locked = async {
-            inner.fanout.subscribe(user, connection, id).await?;
-            self.live = None;
-            let live = self.load().await?;
-            Ok::<Answer, AppError>(Answer::Read(PlaylistRead {
-                playlist: Arc::new(live.playlist.clone()),
-                snapshot_id: live.snapshot_id(),
-                may_edit: live.may_edit(user),
-            }))
-        };
-        inner.store.with_playlist_locked(id, || locked).await?
-    }
-
-    /// Applies an edit; when another node wrote the playlist first (the version fence refused
-    /// the write), reads it again and applies the edit to it as it is now, as the edit's positions
-    /// are meant to be read, a few times at most.
+    /// Applies an edit and writes it. A write the fence refused (a newer owner claimed the
+    /// playlist, or someone else wrote it) wrote nothing: the actor stops, and the edit is routed
+    /// again, to be applied to the playlist as it is then.
     async fn edit(&mut self, by: Id, request: EditRequest) -> AppResult<Answer> {
-        let mut attempts = 0;
-        loop {
-            match self.try_edit(by, request.clone()).await {
-                Err(Attempt::Fenced) if attempts < FENCE_RETRIES => {
-                    attempts += 1;
-                    // A short pause, longer each time and never the same on two nodes, so that
-                    // two nodes racing for the playlist do not race the same way again.
-                    let pause = rand::random_range(1..=2u64 << attempts.min(5));
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
-                    self.live = None;
-                    self.load().await?;
-                }
-                Err(Attempt::Fenced) => {
-                    tracing::warn!(playlist = %self.id, attempts, "an edit kept losing the race to other nodes");
-                    return Err(AppError::refusal(
-                        ErrorCode::Unavailable,
-                        "the playlist is being edited on another node; retry soon",
-                    ));
-                }
-                Err(Attempt::Refused(error)) => {
-                    if error.is_fault() {
-                        tracing::warn!(playlist = %self.id, %error, "a playlist edit failed");
-                    }
-                    return Err(error);
-                }
-                Ok(answer) => return Ok(answer),
-            }
-        }
-    }
-
-    async fn try_edit(&mut self, by: Id, request: EditRequest) -> Result<Answer, Attempt> {
         let id = self.id;
-        let Some(live) = self.live.as_mut() else { return Err(AppError::internal().into()) };
+        let epoch = self.epoch;
+        let Some(live) = self.live.as_mut() else { return Err(AppError::internal()) };
         if !live.may_see(by) {
-            return Err(not_found(id).into());
+            return Err(not_found(id));
         }
         if !live.may_edit(by) {
-            return Err(AppError::new(ErrorCode::Forbidden, "you may not edit this playlist").into());
+            return Err(AppError::new(ErrorCode::Forbidden, "you may not edit this playlist"));
         }
         let current = live.snapshot_id();
         let ops = match request {
@@ -622,8 +825,7 @@ impl Actor {
                     return Err(AppError::new(
                         ErrorCode::Conflict,
                         format!("base_snapshot_id is not the current snapshot ({current})"),
-                    )
-                    .into());
+                    ));
                 }
                 ops
             }
@@ -633,13 +835,12 @@ impl Actor {
                 {
                     return Err(AppError::bad_request(format!(
                         "snapshot_id {given} is not a snapshot of this playlist"
-                    ))
-                    .into());
+                    )));
                 }
                 let base_is_current = snapshot_id.as_deref().is_none_or(|given| given == current);
                 match edit.ops(&live.playlist, base_is_current) {
                     Ok(ops) => ops,
-                    Err(WebEditError::Edit(error)) => return Err(AppError::from(error).into()),
+                    Err(WebEditError::Edit(error)) => return Err(AppError::from(error)),
                     Err(WebEditError::StaleSnapshot) => {
                         return Err(AppError::new(
                             ErrorCode::Conflict,
@@ -647,8 +848,7 @@ impl Actor {
                                 "the playlist changed since snapshot_id; its positions cannot be read against \
                                  the current snapshot {current}: read the playlist again"
                             ),
-                        )
-                        .into());
+                        ));
                     }
                 }
             }
@@ -672,37 +872,32 @@ impl Actor {
         let frame = Bytes::from(encode_event("playlist_changed", None, &changed));
         let fanout = &self.inner.fanout;
         let written = if fanout.shared_store() {
-            // Published before the commit, under the playlist's row lock: in version order
-            // whichever node writes (see `Store::write_playlist_edit_then`).
+            // Published before the commit, under the playlist's row lock, which readers on
+            // other nodes take (see `Playlists::read_shared`).
             let publish =
                 || async { fanout.publish_in_order(id, frame.clone()).await.map_err(|error| error.to_string()) };
-            self.inner.store.write_playlist_edit_then(&before, &live.playlist, now, publish).await
+            self.inner.store.write_playlist_edit_then(&before, &live.playlist, epoch, now, publish).await
         } else {
             self.inner.store.write_playlist_edit(&before, &live.playlist, now).await
         };
         if let Err(error) = written {
-            // Whatever the store holds now is read again before the next letter (or the retry).
+            // Whatever the store holds now is read again before the next letter.
             self.live = None;
-            return Err(if error.is_fenced() { Attempt::Fenced } else { Attempt::Refused(error.into()) });
+            if error.is_fenced() {
+                tracing::info!(playlist = %id, epoch, "the playlist's write was fenced off; this actor stops");
+                self.stopping = Some(Stopping::Moved);
+                return Err(unavailable());
+            }
+            let error = AppError::from(error);
+            if error.is_fault() {
+                tracing::warn!(playlist = %id, %error, "a playlist edit failed");
+            }
+            return Err(error);
         }
         if !fanout.shared_store() {
             fanout.publish(id, frame);
         }
         Ok(Answer::Edited { snapshot_id: snapshot })
-    }
-}
-
-/// How one attempt at an edit failed.
-enum Attempt {
-    /// Another node wrote the playlist first: read it again and retry.
-    Fenced,
-    /// Any other refusal or fault: the answer.
-    Refused(AppError),
-}
-
-impl From<AppError> for Attempt {
-    fn from(error: AppError) -> Attempt {
-        Attempt::Refused(error)
     }
 }
 
@@ -791,7 +986,7 @@ mod tests {
         let spawner: Spawner = Arc::new(|_, actor| {
             tokio::spawn(actor);
         });
-        let playlists = Playlists::new(store.clone(), Arc::new(Metrics::default()), recorded.clone(), spawner);
+        let playlists = Playlists::new(store.clone(), Arc::new(Metrics::default()), recorded.clone(), spawner, None);
         Setup { playlists, recorded, store, owner, friend, stranger, tracks, _dir: dir }
     }
 

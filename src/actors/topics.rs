@@ -306,6 +306,12 @@ impl Topics {
         self.inner.registry.topics_of(connection)
     }
 
+    /// Hands `frame` to one connection of this node (what it is owed outside any topic: the
+    /// current activity of a user it just started to follow).
+    pub fn send_to(&self, user: Id, connection: u64, frame: Bytes) {
+        self.inner.hub.deliver_to_connection(user, connection, Arc::new(OutFrame::Event(frame)));
+    }
+
     /// Publishes an encoded event to every connection subscribed to `topic`, on every node.
     /// Never waits: in a cluster it goes through the bounded publisher (dropped and counted
     /// when that is full).

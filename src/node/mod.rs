@@ -22,7 +22,7 @@ use crate::actors::cluster::{ClusterBus, ClusterSnapshots, Publisher, RedisPlace
 use crate::actors::directory::Sessions;
 use crate::actors::dispatch::Dispatcher;
 use crate::actors::hub::LocalHub;
-use crate::actors::placement::Placement;
+use crate::actors::placement::{Placement, PlaylistPlacement};
 use crate::actors::playlists::{ClusterPlaylistFanout, PlaylistFanout, Playlists, Spawner as PlaylistSpawner};
 use crate::actors::session::{EmbeddedSnapshots, SessionDeps};
 use crate::actors::shards::Shards;
@@ -132,8 +132,11 @@ impl Node {
         };
         let (activity_writer, activity_writer_task) = ActivityWriter::new(store.clone(), metrics.clone());
         tasks.spawn(Stage::Writer, "friend activity writer", |stop| activity_writer_task.run(stop));
-        let activity =
-            ActivitySubscriptions::new(topics.clone(), cluster.as_ref().map(|parts| parts.publisher.clone()));
+        let activity = ActivitySubscriptions::new(
+            topics.clone(),
+            store.clone(),
+            cluster.as_ref().map(|parts| parts.publisher.clone()),
+        );
         let deps = SessionDeps {
             accounts: accounts.clone(),
             writer: writer.clone(),
@@ -147,11 +150,28 @@ impl Node {
             stream_count_ms: config.stream_count_ms,
         };
         let sessions = Sessions::new(Arc::new(deps), Shards::start(config.workers), placement);
+        let playlists = {
+            // Each playlist's actor runs on a shard chosen by its id.
+            let homes = sessions.clone();
+            let spawner: PlaylistSpawner = Arc::new(move |playlist, actor| {
+                homes.home(playlist).spawn(actor);
+            });
+            // In a cluster a playlist's actor runs on one node, placed and fenced like a session.
+            let (fanout, placement): (Arc<dyn PlaylistFanout>, Option<Arc<dyn PlaylistPlacement>>) = match &cluster {
+                None => (Arc::new(topics.clone()), None),
+                Some(parts) => (
+                    Arc::new(ClusterPlaylistFanout { topics: topics.clone(), redis: parts.engine.clone() }),
+                    Some(parts.placement.clone()),
+                ),
+            };
+            Playlists::new(store.clone(), metrics.clone(), fanout, spawner, placement)
+        };
         if let Some(parts) = &cluster {
             let dispatcher = Dispatcher {
                 engine: parts.engine.clone(),
                 rpc: parts.placement.rpc.clone(),
                 sessions: sessions.clone(),
+                playlists: playlists.clone(),
                 hub: hub.clone(),
                 topics: parts.topics.clone(),
                 activity: activity.clone(),
@@ -160,20 +180,6 @@ impl Node {
             };
             tasks.spawn(Stage::Cluster, "dispatcher", |stop| dispatcher.run(stop));
         }
-        let playlists = {
-            // Each playlist's actor runs on a shard chosen by its id.
-            let homes = sessions.clone();
-            let spawner: PlaylistSpawner = Arc::new(move |playlist, actor| {
-                homes.home(playlist).spawn(actor);
-            });
-            // In a cluster every node runs the actors of the playlists its clients use, and the
-            // store's version fence with publishes under its row lock keeps them in one order.
-            let fanout: Arc<dyn PlaylistFanout> = match &cluster {
-                None => Arc::new(topics.clone()),
-                Some(parts) => Arc::new(ClusterPlaylistFanout { topics: topics.clone(), redis: parts.engine.clone() }),
-            };
-            Playlists::new(store.clone(), metrics.clone(), fanout, spawner)
-        };
         let max_connections = config.max_connections.unwrap_or_else(default_max_connections);
         tracing::info!(max_connections, "device sockets past this many are refused with 503");
         let services = Arc::new(Services {
@@ -230,6 +236,7 @@ impl Node {
         if let Some(engine) = &services.redis {
             // Hand every session over at once rather than after the lease.
             services.sessions.release_all().await;
+            services.playlists.release_all().await;
             self.tasks.stop(Stage::Liveness, grace).await;
             let _ = engine.retire_instance().await;
             self.tasks.stop(Stage::Cluster, grace).await;

@@ -72,8 +72,9 @@ pub struct Playlist {
     pub items: Vec<Item>,
 }
 
-/// One op of an edit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One op of an edit. Its serde form (by name) travels between cluster nodes, to the node
+/// running the playlist's actor: add fields only with defaults.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     /// Insert these tracks at `position` (the end when absent), clamped to the length.
     Add { track_ids: Vec<Id>, position: Option<u32> },

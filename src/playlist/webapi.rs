@@ -20,14 +20,14 @@ use super::{EditError, Op, Playlist};
 use crate::ids::Id;
 
 /// One URI to remove, at every occurrence or only at these positions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemoveTrack {
     pub track: Id,
     pub positions: Option<Vec<u32>>,
 }
 
-/// A Web API edit of a playlist.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A Web API edit of a playlist (its serde form travels between cluster nodes, like [`Op`]'s).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum WebEdit {
     /// `POST /v1/playlists/{id}/tracks`.
     Add { tracks: Vec<Id>, position: Option<u32> },

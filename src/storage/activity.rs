@@ -53,6 +53,30 @@ fn parse_id(text: &str) -> StoreResult<Id> {
     Id::parse(text).ok_or_else(|| StoreError::Corrupt(format!("id {text:?}")))
 }
 
+/// Rows of `id, display_name, online, track_id, context_uri, timestamp_ms` as records (a macro:
+/// the rows are of either database).
+macro_rules! friend_records {
+    ($rows:expr) => {
+        $rows
+            .iter()
+            .map(|row| {
+                let id = parse_id(row.try_get::<&str, _>("id")?)?;
+                let activity = match row.try_get::<Option<i64>, _>("timestamp_ms")? {
+                    None => None,
+                    Some(timestamp_ms) => Some(ActivityRecord {
+                        user: id,
+                        online: row.try_get("online")?,
+                        track_id: row.try_get::<Option<&str>, _>("track_id")?.map(parse_id).transpose()?,
+                        context_uri: row.try_get("context_uri")?,
+                        timestamp_ms,
+                    }),
+                };
+                Ok(FriendRecord { user: id, display_name: row.try_get("display_name")?, activity })
+            })
+            .collect::<StoreResult<Vec<_>>>()
+    };
+}
+
 impl Store {
     /// Writes activity records (an older one than the row holds is skipped).
     pub async fn write_activity(&self, records: &[ActivityRecord]) -> StoreResult<()> {
@@ -96,23 +120,31 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    let id = parse_id(row.try_get::<&str, _>("id")?)?;
-                    let activity = match row.try_get::<Option<i64>, _>("timestamp_ms")? {
-                        None => None,
-                        Some(timestamp_ms) => Some(ActivityRecord {
-                            user: id,
-                            online: row.try_get("online")?,
-                            track_id: row.try_get::<Option<&str>, _>("track_id")?.map(parse_id).transpose()?,
-                            context_uri: row.try_get("context_uri")?,
-                            timestamp_ms,
-                        }),
-                    };
-                    Ok(FriendRecord { user: id, display_name: row.try_get("display_name")?, activity })
-                })
-                .collect::<StoreResult<Vec<_>>>()
+            friend_records!(rows)
         })
+    }
+
+    /// These users with their latest activity (unknown ids are left out), in no set order.
+    pub async fn users_activity(&self, users: &[Id]) -> StoreResult<Vec<FriendRecord>> {
+        let mut records = Vec::with_capacity(users.len());
+        for chunk in users.chunks(400) {
+            let sql = format!(
+                "SELECT u.id, u.display_name, a.online, a.track_id, a.context_uri, a.timestamp_ms
+                 FROM users u LEFT JOIN user_activity a ON a.user_id = u.id
+                 WHERE u.id IN ({})",
+                super::placeholders(1, chunk.len())
+            );
+            let chunk_records = on_pool!(self, |pool| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for user in chunk {
+                    query = query.bind(user.as_str());
+                }
+                let rows = query.fetch_all(pool).await?;
+                friend_records!(rows)
+            })?;
+            records.extend(chunk_records);
+        }
+        Ok(records)
     }
 }
 

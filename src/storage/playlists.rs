@@ -53,6 +53,21 @@ fn parse_id(text: &str) -> StoreResult<Id> {
 /// PostgreSQL's limits.
 const ITEM_CHUNK: usize = 400;
 
+/// The epoch of a writer that is not placed (one node, or a playlist's creation): it is never
+/// refused for its epoch, only for its version.
+pub const UNPLACED: i64 = i64::MAX;
+
+/// What [`Store::claim_playlist`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The playlist is this owner's: edits under older epochs are refused from now on.
+    Claimed,
+    /// It was claimed under a higher epoch already: this owner is stale.
+    Newer,
+    /// No such playlist.
+    Missing,
+}
+
 /// Kept items whose old positions `first..=last` all move by `delta`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Shift {
@@ -349,7 +364,7 @@ impl Store {
     /// what changed is written: removed items are deleted, new ones inserted, moved ones given
     /// their new position. Returns the new snapshot id (`snapshot_id(id, after.version)`).
     pub async fn write_playlist_edit(&self, before: &Playlist, after: &Playlist, now_ms: i64) -> StoreResult<String> {
-        self.write_playlist_edit_then(before, after, now_ms, || std::future::ready(Ok(()))).await
+        self.write_playlist_edit_then(before, after, UNPLACED, now_ms, || std::future::ready(Ok(()))).await
     }
 
     /// [`Store::write_playlist_edit`], running `before_commit` once everything is written and
@@ -357,10 +372,15 @@ impl Store {
     /// `UPDATE` took it): writers of the same playlist on other nodes wait for the commit, so what
     /// `before_commit` does (publishing the edit) happens in the order of the versions. When it
     /// fails, nothing is committed ([`StoreError::BeforeCommit`]).
+    ///
+    /// `epoch` is the writer's ownership epoch in a cluster ([`Store::claim_playlist`];
+    /// [`UNPLACED`] on one node): the write is refused, as a [`StoreError::VersionFence`], when
+    /// the playlist was claimed under a higher one since.
     pub async fn write_playlist_edit_then<F, Fut>(
         &self,
         before: &Playlist,
         after: &Playlist,
+        epoch: i64,
         now_ms: i64,
         before_commit: F,
     ) -> StoreResult<String>
@@ -391,7 +411,7 @@ impl Store {
             let fenced = sqlx::query(
                 "UPDATE playlists SET version = $1, snapshot_id = $2, name = $3, description = $4, public = $5,
                         collaborative = $6, updated_at_ms = $7
-                 WHERE id = $8 AND version = $9",
+                 WHERE id = $8 AND version = $9 AND owner_epoch <= $10",
             )
             .bind(after.version)
             .bind(&snapshot)
@@ -402,11 +422,12 @@ impl Store {
             .bind(now_ms)
             .bind(id.as_str())
             .bind(before.version)
+            .bind(epoch)
             .execute(&mut *tx)
             .await?;
             if fenced.rows_affected() != 1 {
                 return Err(StoreError::VersionFence(format!(
-                    "playlist {id} is no longer at version {}",
+                    "playlist {id} is no longer at version {} under epoch {epoch}",
                     before.version
                 )));
             }
@@ -489,6 +510,36 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// Claims the playlist for the cluster node that took its ownership under `epoch`: from now
+    /// on, edits written under a lower epoch are refused.
+    pub async fn claim_playlist(&self, id: Id, epoch: i64) -> StoreResult<Claim> {
+        on_pool!(self, |pool| {
+            let claimed = sqlx::query("UPDATE playlists SET owner_epoch = $1 WHERE id = $2 AND owner_epoch <= $1")
+                .bind(epoch)
+                .bind(id.as_str())
+                .execute(pool)
+                .await?;
+            if claimed.rows_affected() == 1 {
+                return Ok(Claim::Claimed);
+            }
+            let exists =
+                sqlx::query("SELECT 1 FROM playlists WHERE id = $1").bind(id.as_str()).fetch_optional(pool).await?;
+            Ok(if exists.is_some() { Claim::Newer } else { Claim::Missing })
+        })
+    }
+
+    /// The epoch the playlist was last claimed under (0 when never; `None`: no such playlist).
+    /// A new ownership epoch is drawn above it, even when Redis lost its counters.
+    pub async fn playlist_owner_epoch(&self, id: Id) -> StoreResult<Option<i64>> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query("SELECT owner_epoch FROM playlists WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await?;
+            row.map(|row| row.try_get::<i64, _>("owner_epoch")).transpose().map_err(StoreError::from)
+        })
     }
 
     /// The stored version of a playlist (`None`: no such playlist).

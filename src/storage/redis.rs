@@ -13,6 +13,8 @@
 //! | `segue:{u:ID}:epoch` | integer | the last epoch handed out; grows on every takeover |
 //! | `segue:{u:ID}:snap` | hash `epoch`, `seq`, `state` | the newest acknowledged session state |
 //! | `segue:{u:ID}:events` | channel | the user's events, for every node holding one of the user's devices |
+//! | `segue:{p:ID}:owner` | hash `instance`, `epoch` | the process running the playlist's actor, and its epoch |
+//! | `segue:{p:ID}:epoch` | integer | the last epoch handed out for the playlist |
 //! | `segue:{p:ID}:topic` | channel | a playlist's topic: its changes, for every node with a subscriber of it |
 //! | `segue:{a:ID}:topic` | channel | a user's activity topic, for every node with a follower of the user subscribed |
 //! | `segue:alive:INSTANCE` | string with a TTL | the process is alive while this exists |
@@ -94,9 +96,10 @@ pub struct RedisSnapshot {
     pub state: Vec<u8>,
 }
 
-/// Takes the ownership of a session when nobody holds it, or when the holder is the instance
-/// the caller found dead (ARGV[2]); answers who holds it otherwise. A new epoch is never below
-/// the epoch of the stored snapshot, so even a lost counter cannot hand out a stale epoch.
+/// Takes the ownership of a session (or a playlist) when nobody holds it, or when the holder is
+/// the instance the caller found dead (ARGV[2]); answers who holds it otherwise. A new epoch is
+/// never below the epoch of the stored snapshot (KEYS[3]) nor the floor the caller read from the
+/// store (ARGV[3]), so even a lost counter cannot hand out a stale epoch.
 const ACQUIRE: &str = r"
 local o = redis.call('HMGET', KEYS[1], 'instance', 'epoch')
 if o[1] and o[1] ~= '' then
@@ -105,6 +108,8 @@ if o[1] and o[1] ~= '' then
 end
 local epoch = redis.call('INCR', KEYS[2])
 local snap = tonumber(redis.call('HGET', KEYS[3], 'epoch') or '0')
+local floor = tonumber(ARGV[3] or '0') or 0
+if floor > snap then snap = floor end
 if epoch <= snap then
   epoch = snap + 1
   redis.call('SET', KEYS[2], epoch)
@@ -153,6 +158,16 @@ fn epoch_key(user: Id) -> String {
 }
 fn snapshot_key(user: Id) -> String {
     format!("segue:{{u:{user}}}:snap")
+}
+fn playlist_owner_key(playlist: Id) -> String {
+    format!("segue:{{p:{playlist}}}:owner")
+}
+fn playlist_epoch_key(playlist: Id) -> String {
+    format!("segue:{{p:{playlist}}}:epoch")
+}
+/// Never written: a playlist's epochs are floored by the store's `owner_epoch` instead.
+fn playlist_snapshot_key(playlist: Id) -> String {
+    format!("segue:{{p:{playlist}}}:snap")
 }
 fn alive_key(instance: &str) -> String {
     format!("segue:alive:{instance}")
@@ -303,8 +318,28 @@ impl RedisEngine {
 
     /// Takes `user`'s session if nobody holds it (or `dead` held it), else says who does.
     pub async fn acquire(&self, user: Id, dead: Option<&str>) -> RedisResult<Ownership> {
-        let keys = vec![owner_key(user), epoch_key(user), snapshot_key(user)];
-        let args = vec![self.instance.clone(), dead.unwrap_or("").to_string()];
+        self.acquire_keys(vec![owner_key(user), epoch_key(user), snapshot_key(user)], dead, 0).await
+    }
+
+    /// Gives `user`'s session up if this process still holds it under `epoch`.
+    pub async fn release(&self, user: Id, epoch: i64) -> RedisResult<bool> {
+        self.release_key(owner_key(user), epoch).await
+    }
+
+    /// Takes the ownership of `playlist`'s actor if nobody holds it (or `dead` held it), under an
+    /// epoch above `floor` (the epoch the store last saw it claimed under); else says who does.
+    pub async fn acquire_playlist(&self, playlist: Id, dead: Option<&str>, floor: i64) -> RedisResult<Ownership> {
+        let keys = vec![playlist_owner_key(playlist), playlist_epoch_key(playlist), playlist_snapshot_key(playlist)];
+        self.acquire_keys(keys, dead, floor).await
+    }
+
+    /// Gives `playlist`'s actor up if this process still holds it under `epoch`.
+    pub async fn release_playlist(&self, playlist: Id, epoch: i64) -> RedisResult<bool> {
+        self.release_key(playlist_owner_key(playlist), epoch).await
+    }
+
+    async fn acquire_keys(&self, keys: Vec<String>, dead: Option<&str>, floor: i64) -> RedisResult<Ownership> {
+        let args = vec![self.instance.clone(), dead.unwrap_or("").to_string(), floor.to_string()];
         let (verdict, value): (String, String) = self.acquire.evalsha_with_reload(&self.client, keys, args).await?;
         match verdict.as_str() {
             "mine" => value
@@ -315,10 +350,9 @@ impl RedisEngine {
         }
     }
 
-    /// Gives `user`'s session up if this process still holds it under `epoch`.
-    pub async fn release(&self, user: Id, epoch: i64) -> RedisResult<bool> {
+    async fn release_key(&self, owner: String, epoch: i64) -> RedisResult<bool> {
         let args = vec![self.instance.clone(), epoch.to_string()];
-        let released: i64 = self.release.evalsha_with_reload(&self.client, vec![owner_key(user)], args).await?;
+        let released: i64 = self.release.evalsha_with_reload(&self.client, vec![owner], args).await?;
         Ok(released == 1)
     }
 

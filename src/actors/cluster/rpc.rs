@@ -9,6 +9,11 @@
 //! both versions can call each other during a rolling upgrade. Fields are only ever added, with
 //! defaults.
 //!
+//! Writes of a playlist go the same way to the process running the playlist's actor, as an
+//! [`RpcMessage::PlaylistRequest`] answered by an [`RpcMessage::PlaylistReply`]. A node of a
+//! version before these variants cannot read them: it drops them (counted as malformed), and the
+//! caller's call times out, as a call to a node that is gone would.
+//!
 //! Capacity: the waiting slots are bounded by the callers waiting (each waits at most the call
 //! timeout, then forgets its slot).
 
@@ -20,8 +25,8 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::actors::call::{SessionCall, SessionReply};
-use crate::actors::placement::{RemoteAnswer, RemoteError, RpcFailure};
+use crate::actors::call::{PlaylistCall, PlaylistReply, SessionCall, SessionReply};
+use crate::actors::placement::{PlaylistRemoteAnswer, RemoteAnswer, RemoteError, RpcFailure};
 use crate::ids::Id;
 use crate::storage::redis::{RedisEngine, rpc_channel};
 
@@ -52,6 +57,28 @@ pub enum RpcMessage {
         #[serde(default = "format_1")]
         format: u16,
     },
+    /// A write of a playlist, to the process running its actor.
+    PlaylistRequest {
+        id: u64,
+        reply_to: String,
+        playlist: Id,
+        call: PlaylistCall,
+        format: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace: Option<String>,
+    },
+    PlaylistReply {
+        id: u64,
+        result: Result<PlaylistReply, RemoteError>,
+        format: u16,
+    },
+}
+
+/// An answer, to whichever kind of call waits for it.
+#[derive(Debug)]
+enum Answered {
+    Session(Result<SessionReply, RemoteError>),
+    Playlist(Result<PlaylistReply, RemoteError>),
 }
 
 impl RpcMessage {
@@ -64,7 +91,7 @@ impl RpcMessage {
     }
 }
 
-type Slot = oneshot::Sender<Result<SessionReply, RemoteError>>;
+type Slot = oneshot::Sender<Answered>;
 
 /// The calls this process is waiting on.
 pub struct Rpc {
@@ -81,10 +108,49 @@ impl Rpc {
 
     /// Calls `user`'s session on the process `instance`.
     pub async fn call(&self, instance: &str, user: Id, call: SessionCall) -> RemoteAnswer {
+        let answered = self
+            .request(instance, |id, reply_to, trace| RpcMessage::Request {
+                id,
+                reply_to,
+                user,
+                call,
+                format: RPC_FORMAT,
+                trace,
+            })
+            .await?;
+        match answered {
+            Answered::Session(result) => Ok(result),
+            Answered::Playlist(_) => Err(RpcFailure::Timeout),
+        }
+    }
+
+    /// Calls `playlist`'s actor on the process `instance`.
+    pub async fn call_playlist(&self, instance: &str, playlist: Id, call: PlaylistCall) -> PlaylistRemoteAnswer {
+        let answered = self
+            .request(instance, |id, reply_to, trace| RpcMessage::PlaylistRequest {
+                id,
+                reply_to,
+                playlist,
+                call,
+                format: RPC_FORMAT,
+                trace,
+            })
+            .await?;
+        match answered {
+            Answered::Playlist(result) => Ok(result),
+            Answered::Session(_) => Err(RpcFailure::Timeout),
+        }
+    }
+
+    /// Sends the request `message` builds (from its id, this inbox and the trace) and waits for
+    /// its answer.
+    async fn request(
+        &self,
+        instance: &str,
+        message: impl FnOnce(u64, String, Option<String>) -> RpcMessage,
+    ) -> Result<Answered, RpcFailure> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let reply_to = self.engine.instance().to_string();
-        let trace = crate::telemetry::current_traceparent();
-        let message = RpcMessage::Request { id, reply_to, user, call, format: RPC_FORMAT, trace };
+        let message = message(id, self.engine.instance().to_string(), crate::telemetry::current_traceparent());
         let payload = message.encode().map_err(|_| RpcFailure::Unreachable)?;
         let (tx, rx) = oneshot::channel();
         self.waiting.insert(id, tx);
@@ -101,27 +167,54 @@ impl Rpc {
 
     /// Hands a reply to the call waiting for it.
     pub fn on_reply(&self, id: u64, result: Result<SessionReply, RemoteError>) {
+        self.answer(id, Answered::Session(result));
+    }
+
+    /// Hands a playlist's reply to the call waiting for it.
+    pub fn on_playlist_reply(&self, id: u64, result: Result<PlaylistReply, RemoteError>) {
+        self.answer(id, Answered::Playlist(result));
+    }
+
+    fn answer(&self, id: u64, answered: Answered) {
         if let Some((_, waiter)) = self.waiting.remove(&id) {
-            let _ = waiter.send(result);
+            let _ = waiter.send(answered);
         }
     }
 
     /// The encoded reply to a call.
     pub fn reply_message(id: u64, result: Result<SessionReply, RemoteError>) -> Option<Vec<u8>> {
-        match (RpcMessage::Reply { id, result, format: RPC_FORMAT }).encode() {
-            Ok(payload) => Some(payload),
-            Err(error) => {
-                tracing::error!(%error, "cannot encode a reply to another node");
-                None
-            }
-        }
+        encode_reply(&RpcMessage::Reply { id, result, format: RPC_FORMAT })
+    }
+
+    /// The encoded reply to a playlist's call.
+    pub fn playlist_reply_message(id: u64, result: Result<PlaylistReply, RemoteError>) -> Option<Vec<u8>> {
+        encode_reply(&RpcMessage::PlaylistReply { id, result, format: RPC_FORMAT })
     }
 
     /// Sends a reply to the process that asked.
     pub async fn reply(&self, reply_to: &str, id: u64, result: Result<SessionReply, RemoteError>) {
-        let Some(payload) = Rpc::reply_message(id, result) else { return };
+        self.send_reply(reply_to, Rpc::reply_message(id, result)).await;
+    }
+
+    /// Sends a playlist's reply to the process that asked.
+    pub async fn reply_playlist(&self, reply_to: &str, id: u64, result: Result<PlaylistReply, RemoteError>) {
+        self.send_reply(reply_to, Rpc::playlist_reply_message(id, result)).await;
+    }
+
+    async fn send_reply(&self, reply_to: &str, payload: Option<Vec<u8>>) {
+        let Some(payload) = payload else { return };
         if let Err(error) = self.engine.publish(rpc_channel(reply_to), payload.into()).await {
             tracing::warn!(%error, "a reply to another node could not be sent");
+        }
+    }
+}
+
+fn encode_reply(message: &RpcMessage) -> Option<Vec<u8>> {
+    match message.encode() {
+        Ok(payload) => Some(payload),
+        Err(error) => {
+            tracing::error!(%error, "cannot encode a reply to another node");
+            None
         }
     }
 }
@@ -161,6 +254,49 @@ mod tests {
         };
         let back = RpcMessage::decode(&message.encode().unwrap()).unwrap();
         assert_eq!(back, message);
+    }
+
+    #[test]
+    fn a_playlist_edit_survives_the_trip_between_nodes() {
+        use crate::actors::call::EditRequest;
+        use crate::playlist::Op;
+        use crate::playlist::webapi::{RemoveTrack, WebEdit};
+        let edits = [
+            EditRequest::Ops {
+                ops: vec![
+                    Op::Add { track_ids: vec![Id::from_u128(7)], position: Some(2) },
+                    Op::Move { uid: Id::from_u128(8), position: 0 },
+                    Op::Rename { name: "Road".into() },
+                ],
+                base_snapshot_id: Some("snap".into()),
+                strict: true,
+            },
+            EditRequest::Web {
+                edit: WebEdit::Remove {
+                    tracks: vec![RemoveTrack { track: Id::from_u128(7), positions: Some(vec![1, 4]) }],
+                },
+                snapshot_id: None,
+            },
+        ];
+        for request in edits {
+            let call = PlaylistCall::Edit { by: Id::from_u128(2), request };
+            let message = RpcMessage::PlaylistRequest {
+                id: 5,
+                reply_to: "9".into(),
+                playlist: Id::from_u128(3),
+                call,
+                format: RPC_FORMAT,
+                trace: None,
+            };
+            assert_eq!(RpcMessage::decode(&message.encode().unwrap()).unwrap(), message);
+        }
+        let reply = Rpc::playlist_reply_message(5, Ok(PlaylistReply::Edited { snapshot_id: "s".into() })).unwrap();
+        let RpcMessage::PlaylistReply { id: 5, result: Ok(PlaylistReply::Edited { snapshot_id }), .. } =
+            RpcMessage::decode(&reply).unwrap()
+        else {
+            panic!("a playlist reply")
+        };
+        assert_eq!(snapshot_id, "s");
     }
 
     proptest::proptest! {

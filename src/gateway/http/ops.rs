@@ -34,6 +34,8 @@ async fn metrics(request: HttpRequest, services: web::Data<Services>) -> HttpRes
     let format = Format::from_accept(accept);
     let resident = i64::try_from(services.sessions.live_count()).unwrap_or(i64::MAX);
     services.metrics.sessions_resident.set(resident);
+    let playlist_actors = i64::try_from(services.playlists.live_count()).unwrap_or(i64::MAX);
+    services.metrics.playlist_actors.set(playlist_actors);
     HttpResponse::Ok().content_type(format.content_type()).body(services.metrics.render(format))
 }
 
