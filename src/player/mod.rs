@@ -16,7 +16,9 @@
 //!   reporting a `last_seq` above it (the state was lost) moves it past that;
 //! - a refused command leaves the session exactly as it was;
 //! - a free user's counted skips never exceed the limit within any window;
-//! - the stored and the computed positions never pass the end of the track.
+//! - the stored and the computed positions never pass the end of the track;
+//! - a playback never accounts more than the wall time it played on an active device, counts at
+//!   most once, and is told of only once it counted ([`plays`]).
 //!
 //! # Layout
 //! - this file: the session's types, its accessors and [`Session::apply`], which dispatches;
@@ -25,7 +27,8 @@
 //! - [`moving`]: the user queue, `next`, `previous`, the end of a track;
 //! - [`context`]: the play order, the cursor, shuffle; [`skips`]: the free tier's skip window;
 //! - [`wire`]: the `SessionState` devices see; [`snapshot`]: the session's durable form;
-//! - [`activity`]: what friends see of the session (friend activity), and private sessions.
+//! - [`activity`]: what friends see of the session (friend activity), and private sessions;
+//! - [`plays`]: stream counting (how long the current track really played, and when it counts).
 //!
 //! **Snapshot compatibility.** `Session` and every type inside it are also the stored snapshot
 //! (see [`snapshot`]). Snapshots of format 1 (before versioning) are positional, so the order of

@@ -602,3 +602,11 @@ fn a_snapshot_without_playback_loads_and_starts_accounting() {
     assert!(!old.count_due_play(10_000), "accounting starts at the first look");
     assert!(old.count_due_play(40_000));
 }
+
+#[test]
+fn a_play_id_is_frozen_as_user_seq_and_start() {
+    // Another version taking a session over must derive the same key, or it counts twice.
+    let id = PlayId { start_seq: 42, started_at_ms: 1_700_000_000_123 };
+    let user = Id::from_u128(5);
+    assert_eq!(id.key(user), format!("{user}:42:1700000000123"));
+}
