@@ -44,6 +44,8 @@ pub struct ServerConfig {
     pub rest_limits: RestRateLimits,
     /// How long a private session lasts unless the user ends it.
     pub private_session: Duration,
+    /// How long a playback must really play before it counts as a play (`--stream-count-ms`).
+    pub stream_count_ms: u64,
 }
 
 /// The REST API's rate limits (`gateway::http::limits`). Each allows bursts of its own size
@@ -95,6 +97,7 @@ impl ServerConfig {
             max_connections: None,
             rest_limits: RestRateLimits::DEFAULT,
             private_session: Duration::from_millis(crate::player::activity::PRIVATE_SESSION_MS),
+            stream_count_ms: crate::player::plays::STREAM_COUNT_MS,
         }
     }
 }

@@ -129,6 +129,11 @@ struct ServeArgs {
     /// only for tests).
     #[arg(long, hide = true, default_value_t = segue::player::activity::PRIVATE_SESSION_MS, value_parser = clap::value_parser!(u64).range(1..))]
     private_session_ms: u64,
+    /// Milliseconds of a track that must really play (on the active device; paused time and
+    /// skipped parts do not count) before it counts as a play (a stream, for royalties and
+    /// history).
+    #[arg(long, env = "SEGUE_STREAM_COUNT_MS", default_value_t = segue::player::plays::STREAM_COUNT_MS, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    stream_count_ms: u64,
     /// Device sockets this node holds at most; an upgrade past it is refused with 503 (default:
     /// the open-file limit, raised to its hard limit, less 512).
     #[arg(long, env = "SEGUE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -327,6 +332,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace_s);
     config.lease = Duration::from_millis(args.lease_ms);
     config.private_session = Duration::from_millis(args.private_session_ms);
+    config.stream_count_ms = args.stream_count_ms;
     config.max_connections = args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.rest_limits = RestRateLimits {
         search_per_second: args.search_rate_limit,

@@ -527,3 +527,36 @@ async fn playback_control_goes_on_while_postgresql_is_unreachable() {
     assert_eq!(state.devices.iter().find(|d| d.device_id == "speaker").unwrap().volume_percent, Some(12));
     cluster.block_database(false);
 }
+
+/// A node killed right after a play reached its threshold: the node taking the session over
+/// from its last stored snapshot meets the same playback (it played on, on a device of the
+/// living node) and counts it again, under the same id, so the play is counted exactly once
+/// whether the dead node's write got out or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_right_after_the_threshold_counts_the_play_once() {
+    let mut nodes = two_nodes(&["--stream-count-ms", "500"], "royalty", 1, ("phone", true), ("speaker", true)).await;
+    let token = nodes.token.clone();
+    // The session lives on node 0 (the phone said hello there first); the speaker on node 1 plays.
+    let play = nodes.first.request("play", json!({"uris": nodes.tracks, "device_id": "speaker"})).await;
+    reply_seq(&play);
+    tokio::time::sleep(Duration::from_millis(530)).await;
+    nodes.cluster.kill(0);
+
+    // The next call on node 1 takes the session over once node 0's lease lapses.
+    let started = Instant::now();
+    loop {
+        let reply = nodes.cluster.node(1).get("/v1/me/player", &token);
+        if reply.status == 200 {
+            assert_eq!(reply.body["device"]["id"], "speaker", "the speaker plays on: {:?}", reply.body);
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "no takeover: {} {:?}", reply.status, reply.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let recent = nodes.cluster.node(1).get("/v1/me/player/recently-played?limit=50", &token);
+    assert_eq!(recent.status, 200, "{:?}", recent.body);
+    let played: Vec<&str> =
+        recent.body["items"].as_array().unwrap().iter().map(|item| item["track"]["id"].as_str().unwrap()).collect();
+    assert_eq!(played, [nodes.tracks[0].as_str()], "counted exactly once");
+}

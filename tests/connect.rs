@@ -367,7 +367,7 @@ async fn rest_and_socket_change_the_same_session_on_postgres() {
 }
 
 async fn rest_and_socket_change_the_same_session(backend: Backend) {
-    let server = TestServer::start_on(backend, &[]);
+    let server = TestServer::start_on(backend, &["--stream-count-ms", "200"]);
     let (_, token) = server.register("both-ways");
     let tracks = server.track_ids(&token, 2);
     let (mut speaker, _) = Device::connect(&server, &token, "speaker", true).await;
@@ -414,6 +414,8 @@ async fn rest_and_socket_change_the_same_session(backend: Backend) {
     assert_eq!(next.status, 204);
     let state = speaker.state_where(|s| s.playback.as_ref().is_some_and(|p| p.track_id == tracks[1])).await;
     assert_eq!(state.skips.unwrap().used, 1);
+    // The next track counts once 200 ms of it played.
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let recent = server.get("/v1/me/player/recently-played?limit=5", &token);
     assert_eq!(recent.status, 200);
     let played: Vec<&str> =
@@ -556,12 +558,14 @@ async fn sqlite_execute(server: &TestServer, sql: &'static str) {
 /// `503 UNAVAILABLE` instead of hanging. Once writes work again, the play is there.
 #[tokio::test(flavor = "multi_thread")]
 async fn recently_played_answers_unavailable_while_the_history_cannot_be_written() {
-    let server = TestServer::start(&[]);
+    let server = TestServer::start(&["--stream-count-ms", "100"]);
     let (_, token) = server.register("historian");
     let tracks = server.track_ids(&token, 1);
     let (mut phone, _) = Device::connect(&server, &token, "phone", true).await;
-    sqlite_execute(&server, "ALTER TABLE listening_history RENAME TO listening_history_away").await;
+    sqlite_execute(&server, "ALTER TABLE plays RENAME TO plays_away").await;
     reply_seq(&phone.request("play", json!({"uris": tracks})).await);
+    // The play counts after 100 ms and waits to be written.
+    tokio::time::sleep(Duration::from_millis(400)).await;
 
     let started = std::time::Instant::now();
     let recent = server.get("/v1/me/player/recently-played?limit=5", &token);
@@ -569,7 +573,7 @@ async fn recently_played_answers_unavailable_while_the_history_cannot_be_written
     assert_eq!((recent.status, recent.reason()), (503, "UNAVAILABLE"), "{:?}", recent.body);
     assert!(waited < Duration::from_secs(9), "answered after {waited:?}");
 
-    sqlite_execute(&server, "ALTER TABLE listening_history_away RENAME TO listening_history").await;
+    sqlite_execute(&server, "ALTER TABLE plays_away RENAME TO plays").await;
     let recent = server.get("/v1/me/player/recently-played?limit=5", &token);
     assert_eq!(recent.status, 200, "{:?}", recent.body);
     assert_eq!(recent.body["items"][0]["track"]["id"], tracks[0].as_str(), "the staged play was kept and written");

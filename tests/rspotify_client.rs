@@ -15,7 +15,8 @@ use chrono::{Duration, Utc};
 use common::*;
 use rspotify::clients::{BaseClient, OAuthClient};
 use rspotify::model::{
-    AlbumId, ArtistId, Id, LibraryId, PlayableId, PlayableItem, RepeatState, SearchResult, SearchType, TrackId, UserId,
+    AlbumId, ArtistId, Id, LibraryId, PlayableId, PlayableItem, RepeatState, SearchResult, SearchType, TimeRange,
+    TrackId, UserId,
 };
 use rspotify::{AuthCodeSpotify, Config, Credentials, OAuth, Token};
 
@@ -34,7 +35,8 @@ fn client(server: &TestServer, token: &str) -> AuthCodeSpotify {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rspotify_drives_catalog_search_player_library_and_follows() {
-    let server = TestServer::start(&[]);
+    // A play counts once 100 ms of it played.
+    let server = TestServer::start(&["--stream-count-ms", "100"]);
     let (user_id, token) = server.register("rusty");
     let (friend_id, _) = server.register("rusty-friend");
     let (album_id, album_tracks) = server.album(&token);
@@ -94,6 +96,7 @@ async fn rspotify_drives_catalog_search_player_library_and_follows() {
             Some(PlayableItem::Track(item)) => assert_eq!(item.id.as_ref(), Some(&track_id)),
             other => panic!("the item is the first track, not {other:?}"),
         }
+        std::thread::sleep(std::time::Duration::from_millis(300));
         spotify.pause_playback(None).expect("pause");
         spotify.resume_playback(None, None).expect("resume");
         spotify.seek_track(Duration::seconds(20), None).expect("seek");
@@ -108,8 +111,15 @@ async fn rspotify_drives_catalog_search_player_library_and_follows() {
         assert_eq!(playing.repeat_state, RepeatState::Context);
         assert!(playing.shuffle_state);
         assert_eq!(playing.device.volume_percent, Some(35));
+        std::thread::sleep(std::time::Duration::from_millis(300));
         let recent = spotify.current_user_recently_played(Some(10), None).expect("recently played");
-        assert!(recent.items.len() >= 2);
+        assert_eq!(recent.items.len(), 2, "two tracks played long enough to count");
+        assert_eq!(recent.items[1].track.id.as_ref(), Some(&track_id));
+        let tops = spotify.current_user_top_tracks_manual(Some(TimeRange::ShortTerm), Some(10), Some(0)).expect("top tracks");
+        assert_eq!(tops.total, 2);
+        assert!(tops.items.iter().any(|track| track.id.as_ref() == Some(&track_id)));
+        let top_artists = spotify.current_user_top_artists_manual(Some(TimeRange::LongTerm), Some(10), None).expect("top artists");
+        assert!(!top_artists.items.is_empty());
 
         // Library and follows.
         spotify.library_add([LibraryId::Track(track_id.clone()), LibraryId::Album(album.id.clone())]).expect("save");

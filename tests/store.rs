@@ -12,6 +12,7 @@ use segue::ids::Id;
 use segue::playlist::Op;
 use segue::storage::library::Collection;
 use segue::storage::playlists::{Claim, NewPlaylist, snapshot_id, snapshot_version};
+use segue::storage::plays::HistoryCursor;
 use segue::storage::snapshots::{PlayRecord, SnapshotRecord};
 use segue::storage::users::UserUpsert;
 use segue::storage::{Store, StoreLocation};
@@ -75,6 +76,7 @@ both_stores!(
     users,
     catalog,
     snapshots_and_history,
+    tops,
     library,
     playlists,
     playlist_edits,
@@ -170,17 +172,65 @@ async fn snapshots_and_history(store: &Store) {
 
     let bundles: Vec<_> = synthetic::generate(3, 20).collect();
     store.import_bundles(&bundles).await.unwrap();
-    let plays: Vec<PlayRecord> = bundles[0]
-        .tracks
-        .iter()
-        .take(3)
-        .enumerate()
-        .map(|(n, t)| PlayRecord { user, track: t.id, context_uri: None, played_at_ms: 1_000 + n as i64 })
-        .collect();
+    let plays: Vec<PlayRecord> =
+        bundles[0].tracks.iter().take(3).enumerate().map(|(n, t)| play(user, t.id, 1_000 + n as i64)).collect();
     store.write_batch(&[], &plays, 103).await.unwrap();
-    let recent = store.recently_played(user, i64::MAX, 10).await.unwrap();
+    let recent = store.recently_played(user, HistoryCursor::Before(i64::MAX), 10).await.unwrap();
     assert_eq!(recent.iter().map(|p| p.played_at_ms).collect::<Vec<_>>(), [1_002, 1_001, 1_000]);
-    assert_eq!(store.recently_played(user, 1_002, 10).await.unwrap().len(), 2);
+    assert_eq!(store.recently_played(user, HistoryCursor::Before(1_002), 10).await.unwrap().len(), 2);
+    // After a cursor: the oldest after it, still newest first.
+    let after = store.recently_played(user, HistoryCursor::After(1_000), 1).await.unwrap();
+    assert_eq!(after.iter().map(|p| p.played_at_ms).collect::<Vec<_>>(), [1_001]);
+}
+
+fn play(user: Id, track: Id, played_at_ms: i64) -> PlayRecord {
+    PlayRecord {
+        id: format!("{user}:{track}:{played_at_ms}"),
+        user,
+        track,
+        context_uri: None,
+        played_at_ms,
+        ms_played: 30_000,
+        end_reason: Some("track_done".into()),
+        private: false,
+    }
+}
+
+/// Tops rank counted plays since an instant (ties: the most recent first), by track and by the
+/// tracks' artists, page by page with a total; private plays and other users' never count.
+async fn tops(store: &Store) {
+    let user = store.insert_user(&upsert("fan", None, None), 1).await.unwrap();
+    let other = store.insert_user(&upsert("other", None, None), 1).await.unwrap();
+    let bundles: Vec<_> = synthetic::generate(7, 60).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    let a = bundles.iter().find(|bundle| bundle.tracks.len() >= 2).expect("an artist with two tracks");
+    let b = bundles.iter().find(|bundle| bundle.artist.id != a.artist.id).expect("another artist");
+    let (a1, a2, b1) = (a.tracks[0].id, a.tracks[1].id, b.tracks[0].id);
+    let mut plays = vec![
+        // Old: b1 three times.
+        play(user, b1, 100),
+        play(user, b1, 101),
+        play(user, b1, 102),
+        // Recent: a1 twice, a2 once (later than a1's latest: a tie of one goes to the latest).
+        play(user, a1, 1_000),
+        play(user, a1, 1_001),
+        play(user, a2, 1_002),
+        play(other, a2, 1_003),
+        play(other, a2, 1_004),
+    ];
+    plays.push(PlayRecord { private: true, ..play(user, a2, 1_005) });
+    plays.push(PlayRecord { private: true, ..play(user, a2, 1_006) });
+    store.write_batch(&[], &plays, 2_000).await.unwrap();
+
+    assert_eq!(store.top_tracks(user, 1_000, 10, 0).await.unwrap(), (vec![a1, a2], 2));
+    assert_eq!(store.top_tracks(user, 0, 10, 0).await.unwrap(), (vec![b1, a1, a2], 3));
+    assert_eq!(store.top_tracks(user, 0, 1, 1).await.unwrap(), (vec![a1], 3));
+    assert_eq!(store.top_tracks(user, 0, 10, 3).await.unwrap(), (vec![], 3));
+    // By artist: a's three recent plays against b's three older ones.
+    assert_eq!(store.top_artists(user, 1_000, 10, 0).await.unwrap(), (vec![a.artist.id], 1));
+    assert_eq!(store.top_artists(user, 0, 10, 0).await.unwrap(), (vec![a.artist.id, b.artist.id], 2));
+    let private_excluded = store.recently_played(user, HistoryCursor::Before(i64::MAX), 50).await.unwrap();
+    assert_eq!(private_excluded.len(), 6);
 }
 
 async fn library(store: &Store) {

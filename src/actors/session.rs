@@ -78,6 +78,8 @@ pub struct SessionDeps {
     pub activity: Arc<dyn ActivitySink>,
     /// How long a private session lasts (its deadline is checked a few times within it).
     pub private_session: Duration,
+    /// How long a playback must really play before it counts as a play (`--stream-count-ms`).
+    pub stream_count_ms: u64,
 }
 
 /// Where friend activity goes: `actors::activity::ActivityFeed` (a seam, so that sessions do not
@@ -153,6 +155,13 @@ impl Message for Recommit {
     type Result = ();
 }
 
+/// The current playback may have played long enough to count (its timer fired).
+pub(crate) struct CountDuePlay;
+
+impl Message for CountDuePlay {
+    type Result = ();
+}
+
 /// Stop this activation (a draining node hands its sessions over; a poisoned one retires).
 pub(crate) struct Retire;
 
@@ -187,6 +196,10 @@ pub struct SessionCore {
     /// that could not be made durable): this activation takes no more calls and retires; the
     /// next one starts from the committed state.
     poisoned: Rc<Cell<bool>>,
+    /// The actor, for the stream-count timer (set once it has loaded).
+    address: Option<Addr<UserSession>>,
+    /// When the armed stream-count timer fires, if one is armed.
+    play_timer_at: Option<u64>,
 }
 
 /// A call answered in memory, and what makes its state durable.
@@ -223,7 +236,6 @@ impl Pending {
 struct Before {
     /// The connection an `Attach` replaces (the same device on an older connection).
     replaced: Option<u64>,
-    track: Option<Id>,
     /// The command (re)starts a track even when it is the same one as before.
     starts_a_track: bool,
     /// What friends saw of the session.
@@ -287,7 +299,6 @@ impl SessionCore {
         };
         Before {
             replaced,
-            track: self.session.current().map(|c| c.track.id),
             starts_a_track: matches!(
                 command,
                 Command::Play { source: Some(_), .. } | Command::Next | Command::Previous | Command::TrackEnded { .. }
@@ -310,7 +321,8 @@ impl SessionCore {
         if applied.changed {
             // The snapshot first: a state that cannot be stored is published nowhere.
             commit = self.commit()?;
-            self.stage_play_if_started(before.track, before.starts_a_track);
+            self.stage_plays();
+            self.arm_play_timer();
             let after = self.session.activity_view();
             if let Some(change) = activity_change(&before.activity, &after, before.starts_a_track, now) {
                 commit = self.announce_once_committed(commit, change);
@@ -343,22 +355,51 @@ impl SessionCore {
         }
     }
 
-    /// Records a play in the listening history when a track started playing: another track
-    /// than before plays, or a command started one (`play` of tracks, `next`, `previous`, the end of
-    /// a track with repeat).
-    fn stage_play_if_started(&self, track_before: Option<Id>, starts_a_track: bool) {
-        let session = &self.session;
-        let Some(current) = session.current().filter(|c| c.is_playing) else { return };
-        if track_before == Some(current.track.id) && !starts_a_track {
+    /// Hands the session's play events (a play counted, a counted play stopped or ended) to the
+    /// write-behind writer, keyed by the play's id so that a takeover counting it again writes
+    /// nothing twice.
+    fn stage_plays(&mut self) {
+        for event in self.session.take_play_events() {
+            self.deps.writer.stage_play(PlayRecord {
+                id: event.id.key(self.user),
+                user: self.user,
+                track: event.track,
+                context_uri: event.context_uri,
+                played_at_ms: i64::try_from(event.id.started_at_ms).unwrap_or(i64::MAX),
+                ms_played: i64::try_from(event.ms_played).unwrap_or(i64::MAX),
+                end_reason: event.ended.map(|reason| reason.as_str().to_string()),
+                private: event.private,
+            });
+        }
+    }
+
+    /// Arms a timer for the instant the current playback will have played long enough to count,
+    /// unless one that fires no later is armed already (an early one finds nothing due and arms
+    /// again): at most one per playback in the common case, none while paused.
+    fn arm_play_timer(&mut self) {
+        let Some(due) = self.session.play_due_at() else { return };
+        if self.play_timer_at.is_some_and(|at| at <= due) {
             return;
         }
-        let context_uri = if current.from_queue { None } else { session.context().uri().map(str::to_string) };
-        self.deps.writer.stage_play(PlayRecord {
-            user: self.user,
-            track: current.track.id,
-            context_uri,
-            played_at_ms: current.timestamp_ms as i64,
+        let Some(address) = self.address.clone() else { return };
+        self.play_timer_at = Some(due);
+        let wait = Duration::from_millis(due.saturating_sub(now_ms()));
+        actix_rt::spawn(async move {
+            actix_rt::time::sleep(wait).await;
+            address.do_send(CountDuePlay);
         });
+    }
+
+    /// The stream-count timer fired: count the playback if it played long enough by now.
+    fn count_due_play(&mut self) {
+        self.play_timer_at = None;
+        if self.poisoned.get() {
+            return;
+        }
+        if self.session.count_due_play(now_ms()) {
+            self.stage_plays();
+        }
+        self.arm_play_timer();
     }
 
     /// Hands the new state to the bus: its event for every connection of the user, and its
@@ -518,6 +559,7 @@ async fn load(user: Id, deps: Arc<SessionDeps>) -> Result<Loaded, AppError> {
         None => Session::new(None),
     };
     session.set_skip_policy(policy);
+    session.set_stream_count_ms(deps.stream_count_ms);
     // Devices online in the snapshot whose connections are gone are offline until they say
     // hello again; their connections, if any still live, are told to reconnect.
     let online: Vec<u64> = session.devices().iter().filter(|d| d.online).map(|d| d.connection).collect();
@@ -548,7 +590,15 @@ impl Actor for UserSession {
                     last_command: Instant::now(),
                     epoch: actor.epoch,
                     poisoned: Rc::default(),
+                    address: Some(ctx.address()),
+                    play_timer_at: None,
                 };
+                let mut core = core;
+                // Plays the stale devices' going offline counted or stopped; then the timer
+                // for the playback that goes on (a takeover right after the threshold counts at
+                // once, under the same id).
+                core.stage_plays();
+                core.arm_play_timer();
                 if !stale_connections.is_empty() {
                     let close =
                         Arc::new(OutFrame::Close { code: CLOSE_SESSION_RESTARTED, reason: "session restarted" });
@@ -603,6 +653,16 @@ impl Handler<Recommit> for UserSession {
                 commit.await;
             }
         })
+    }
+}
+
+impl Handler<CountDuePlay> for UserSession {
+    type Result = ();
+
+    fn handle(&mut self, _message: CountDuePlay, ctx: &mut Self::Context) {
+        if let Ok(core) = self.core(ctx) {
+            core.borrow_mut().count_due_play();
+        }
     }
 }
 

@@ -58,6 +58,7 @@ async fn node(placement: Option<Arc<dyn Placement>>) -> Node {
         idle_retirement: Duration::from_secs(300),
         activity: Arc::new(ActivityFeed::new(topics.clone(), ActivityWriter::new(store.clone(), metrics.clone()).0)),
         private_session: PRIVATE_SESSION,
+        stream_count_ms: crate::player::plays::STREAM_COUNT_MS,
     };
     let sessions = Sessions::new(Arc::new(deps), Shards::start(2), placement);
     Node { sessions, hub, topics, store, metrics, _dir: dir }

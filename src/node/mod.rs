@@ -147,6 +147,7 @@ impl Node {
             idle_retirement: config.session_idle,
             activity: Arc::new(ActivityFeed::new(topics.clone(), activity_writer)),
             private_session: config.private_session,
+            stream_count_ms: config.stream_count_ms,
         };
         let sessions = Sessions::new(Arc::new(deps), Shards::start(config.workers), placement);
         let playlists = {

@@ -16,7 +16,9 @@
 //!   reporting a `last_seq` above it (the state was lost) moves it past that;
 //! - a refused command leaves the session exactly as it was;
 //! - a free user's counted skips never exceed the limit within any window;
-//! - the stored and the computed positions never pass the end of the track.
+//! - the stored and the computed positions never pass the end of the track;
+//! - a playback never accounts more than the wall time it played on an active device, counts at
+//!   most once, and is told of only once it counted ([`plays`]).
 //!
 //! # Layout
 //! - this file: the session's types, its accessors and [`Session::apply`], which dispatches;
@@ -25,7 +27,8 @@
 //! - [`moving`]: the user queue, `next`, `previous`, the end of a track;
 //! - [`context`]: the play order, the cursor, shuffle; [`skips`]: the free tier's skip window;
 //! - [`wire`]: the `SessionState` devices see; [`snapshot`]: the session's durable form;
-//! - [`activity`]: what friends see of the session (friend activity), and private sessions.
+//! - [`activity`]: what friends see of the session (friend activity), and private sessions;
+//! - [`plays`]: stream counting (how long the current track really played, and when it counts).
 //!
 //! **Snapshot compatibility.** `Session` and every type inside it are also the stored snapshot
 //! (see [`snapshot`]). Snapshots of format 1 (before versioning) are positional, so the order of
@@ -39,6 +42,7 @@ pub mod context;
 pub(crate) mod faults;
 mod moving;
 mod playback;
+pub mod plays;
 mod presence;
 #[cfg(test)]
 mod proptests;
@@ -53,6 +57,7 @@ use segue_protocol::{DeviceType, ErrorCode, RepeatMode};
 use crate::error::AppError;
 use crate::ids::Id;
 pub use context::{PlayContext, TrackRef};
+pub use plays::{EndReason, PlayEvent, PlayId, Playback};
 pub use skips::{SkipLog, SkipPolicy};
 
 /// At most this many devices of one user are connected at once (protocol §3).
@@ -265,6 +270,13 @@ pub struct Session {
     /// activity: older snapshots lack it (not private).
     #[serde(default)]
     private_until_ms: Option<u64>,
+    /// The current track's playback as stream counting sees it (`plays.rs`). Added with stream
+    /// counting: older snapshots lack it (accounting starts afresh at the next change).
+    #[serde(default)]
+    playback: Option<Playback>,
+    /// The threshold and the play events not taken yet: not part of the snapshot.
+    #[serde(skip)]
+    plays: plays::PlayOutbox,
 }
 
 impl Session {
@@ -282,6 +294,8 @@ impl Session {
             repeat: RepeatMode::Off,
             skips: SkipLog::new(skip_policy),
             private_until_ms: None,
+            playback: None,
+            plays: plays::PlayOutbox::default(),
         }
     }
 
@@ -374,7 +388,41 @@ impl Session {
         entropy: u64,
     ) -> Result<Applied, AppError> {
         let now = now_ms.max(self.clock_ms);
-        let changed = match command {
+        // Stream counting accounts what played up to now before the command moves anything; a
+        // refused or idle command takes that back, so it changes nothing.
+        let accounted = self.playback;
+        let events = self.plays.events.len();
+        let was_playing = self.really_playing();
+        let stop_reason =
+            if matches!(command, Command::Transfer { .. }) { EndReason::Transfer } else { EndReason::Stop };
+        self.ensure_playback(now);
+        self.accrue(now);
+        let changed = self.dispatch(sender, command, now, entropy);
+        let changed = match changed {
+            Ok(changed) => changed,
+            Err(error) => {
+                self.playback = accounted;
+                self.plays.events.truncate(events);
+                return Err(error);
+            }
+        };
+        if changed {
+            self.after_playback_change(was_playing, stop_reason, now);
+        } else {
+            self.playback = accounted;
+            self.plays.events.truncate(events);
+        }
+        #[cfg(test)]
+        faults::after_change(sender);
+        if changed {
+            self.clock_ms = now;
+            self.seq += 1;
+        }
+        Ok(Applied { changed, seq: self.seq })
+    }
+
+    fn dispatch(&mut self, sender: Option<&str>, command: Command, now: u64, entropy: u64) -> Result<bool, AppError> {
+        Ok(match command {
             Command::Attach { device, connection, last_seq } => self.attach(device, connection, last_seq, now)?,
             Command::Detach { device_id, connection } => self.detach(&device_id, connection, now),
             Command::Play { device_id, source, position_ms } => {
@@ -396,13 +444,6 @@ impl Session {
             Command::TrackEnded { track_id } => self.track_ended(sender, track_id, now)?,
             Command::PrivateSession { enabled, duration_ms } => self.set_private_session(enabled, duration_ms, now),
             Command::EndPrivateSessionIfDue => self.end_private_session_if_due(now),
-        };
-        #[cfg(test)]
-        faults::after_change(sender);
-        if changed {
-            self.clock_ms = now;
-            self.seq += 1;
-        }
-        Ok(Applied { changed, seq: self.seq })
+        })
     }
 }

@@ -4,7 +4,7 @@
 use segue_protocol::{ErrorCode, RepeatMode};
 
 use super::context::{self, TrackRef};
-use super::{Current, MAX_USER_QUEUE, RESTART_THRESHOLD_MS, Session};
+use super::{Current, EndReason, MAX_USER_QUEUE, RESTART_THRESHOLD_MS, Session};
 use crate::error::AppError;
 use crate::ids::Id;
 
@@ -27,6 +27,7 @@ impl Session {
             AppError::refusal(ErrorCode::SkipLimit, "the skip limit of the free tier is reached")
                 .with_retry_after(retry_after_ms)
         })?;
+        self.end_playback(EndReason::Skip);
         self.take_step(step, now);
         Ok(true)
     }
@@ -37,6 +38,7 @@ impl Session {
         let current = self.current.as_ref().ok_or(no_previous.clone())?;
         let is_playing = current.is_playing;
         if current.position_at(now) > RESTART_THRESHOLD_MS {
+            self.end_playback(EndReason::Skip);
             let current = self.current.as_mut().expect("checked above");
             current.position_ms = 0;
             current.timestamp_ms = now;
@@ -46,6 +48,7 @@ impl Session {
             // Back from a queued track to the context track played before it; the queued
             // track goes back to the head of the queue.
             let track = *self.context.current_track().ok_or(no_previous)?;
+            self.end_playback(EndReason::Skip);
             let queued = self.current.take().expect("checked above").track;
             self.user_queue.push_front(queued);
             self.current = Some(Current::starting(track, false, is_playing, now));
@@ -55,6 +58,7 @@ impl Session {
             return Err(no_previous);
         }
         let track = *self.context.current_track().expect("the context is not empty");
+        self.end_playback(EndReason::Skip);
         self.current = Some(Current::starting(track, false, is_playing, now));
         Ok(true)
     }
@@ -66,6 +70,8 @@ impl Session {
             _ => return Ok(false),
         }
         if self.repeat == RepeatMode::Track {
+            // A repeat is a new play, and counts again.
+            self.end_playback(EndReason::TrackDone);
             let current = self.current.as_mut().expect("checked above");
             current.position_ms = 0;
             current.timestamp_ms = now;
@@ -98,6 +104,7 @@ impl Session {
     /// queue and repeat say, never counting a skip; with nothing left, playback ends back at
     /// the start of the context, paused.
     pub(super) fn advance_at_end(&mut self, now: u64) {
+        self.end_playback(EndReason::TrackDone);
         let step = self.context.peek_next(
             !self.user_queue.is_empty(),
             self.context_started(),

@@ -6,8 +6,8 @@ use segue_protocol::{ErrorCode, RepeatMode};
 
 use super::context::PlayContext;
 use super::{
-    Current, DEVICE_NOT_CONTROLLABLE, DEVICE_NOT_FOUND, NO_ACTIVE_DEVICE, NOT_ACTIVE_DEVICE, PROGRESS_TOLERANCE_MS,
-    PlaySource, Session, StartAt,
+    Current, DEVICE_NOT_CONTROLLABLE, DEVICE_NOT_FOUND, EndReason, NO_ACTIVE_DEVICE, NOT_ACTIVE_DEVICE,
+    PROGRESS_TOLERANCE_MS, PlaySource, Session, StartAt,
 };
 use crate::error::AppError;
 use crate::ids::Id;
@@ -80,6 +80,7 @@ impl Session {
                     return Err(bad_position);
                 }
                 context.start_at(start, self.shuffle, entropy);
+                self.end_playback(EndReason::Skip);
                 self.context = context;
                 self.user_queue.clear();
                 self.current = Some(Current {

@@ -13,6 +13,10 @@ impl Session {
     /// stops only when the active device is among them.
     pub fn offline_where(&mut self, now_ms: u64, stale: impl Fn(u64) -> bool) -> bool {
         let now = now_ms.max(self.clock_ms);
+        let was_playing = self.really_playing();
+        let accounted = self.playback;
+        self.ensure_playback(now);
+        self.accrue(now);
         let mut changed = false;
         let mut active_gone = false;
         for device in &mut self.devices {
@@ -27,8 +31,11 @@ impl Session {
             if active_gone {
                 self.deactivate(now);
             }
+            self.after_playback_change(was_playing, super::EndReason::Stop, now);
             self.clock_ms = now;
             self.seq += 1;
+        } else {
+            self.playback = accounted;
         }
         changed
     }

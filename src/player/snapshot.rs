@@ -161,7 +161,7 @@ mod tests {
         let value: rmpv::Value = rmp_serde::from_slice(&bytes).unwrap();
         let keys: Vec<&str> = value.as_map().unwrap().iter().filter_map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys[0], "format");
-        for key in ["seq", "devices", "current", "context", "user_queue", "skips"] {
+        for key in ["seq", "devices", "current", "context", "user_queue", "skips", "playback"] {
             assert!(keys.contains(&key), "{key} in {keys:?}");
         }
     }
@@ -261,7 +261,9 @@ mod tests {
             flips in proptest::collection::vec((proptest::num::usize::ANY, proptest::num::u8::ANY), 1..8),
             positional in proptest::bool::ANY,
         ) {
-            let session = decode(FIXTURE).unwrap();
+            let mut session = decode(FIXTURE).unwrap();
+            // With a playback accounted, so that flips reach stream counting's fields too.
+            session.count_due_play(session.clock_ms() + 1_000);
             let mut bytes = if positional { FIXTURE.to_vec() } else { encode(&session).unwrap() };
             for (at, byte) in flips {
                 let at = at % bytes.len();

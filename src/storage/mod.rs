@@ -14,6 +14,7 @@ pub mod activity;
 pub mod catalog;
 pub mod library;
 pub mod playlists;
+pub mod plays;
 pub mod redis;
 pub mod search_feed;
 pub mod snapshots;

@@ -32,10 +32,10 @@ use crate::metrics::{Metrics, Queue};
 pub const WRITE_INTERVAL: Duration = Duration::from_millis(20);
 
 /// How many plays may wait to be written, besides the batch in flight (at most
-/// [`BATCH_PLAYS`] more). A play is ~130 bytes (80 inline, its context URI on the heap), so
-/// this is ~13 MB at most. It holds about ten minutes of a node's plays at 33,000 listeners
-/// (one new track each ~3.5 minutes: ~160 plays/s), so a database outage that long loses no
-/// listening history. **Overflow:** the oldest waiting play is dropped (the history keeps the
+/// [`BATCH_PLAYS`] more). A play's write is ~200 bytes (its id and context URI on the heap), so
+/// this is ~20 MB at most. A counted play is written once when it counts and once more when it
+/// stops or ends (more if it is paused and resumed), so this holds several minutes of a node's
+/// plays at 33,000 listeners (one new track each ~3.5 minutes: ~160 plays/s, ~320 writes/s). **Overflow:** the oldest waiting play is dropped (the history keeps the
 /// newest plays, the ones `recently-played` shows) and counted in
 /// `segue_queue_overflow_total{queue="write_behind_plays"}`; a warning says how many, at most
 /// once every `OVERFLOW_LOG_INTERVAL` (10 s). Snapshots are never dropped.
@@ -62,7 +62,7 @@ pub const RETRY_DELAY: Duration = Duration::from_millis(500);
 /// many since the last one), not once a play or once a retry.
 const OVERFLOW_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Rows per multi-row statement: well under both databases' parameter limits (5 per row).
+/// Rows per multi-row statement: well under both databases' parameter limits (8 per row).
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// A session's state as stored: opaque bytes, with the `seq` and the fencing epoch of the
@@ -74,13 +74,23 @@ pub struct SnapshotRecord {
     pub state: Vec<u8>,
 }
 
-/// One play of a track, for `recently-played` and recommendations.
+/// One counted play (a stream), or what became of it since: for royalties, `recently-played`
+/// and the tops. Written by its `id` (derived from the session: `player::plays::PlayId`): the
+/// first write of an id counts it, later ones only update how long it played and why it
+/// stopped, so a play written twice (a takeover that counted it again) is one play.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlayRecord {
+    pub id: String,
     pub user: Id,
     pub track: Id,
     pub context_uri: Option<String>,
+    /// When the playback started.
     pub played_at_ms: i64,
+    pub ms_played: i64,
+    /// `None` while it plays; `track_done`, `skip`, `transfer` or `stop`.
+    pub end_reason: Option<String>,
+    /// Played in a private session: counts for royalties, stays out of history and tops.
+    pub private: bool,
 }
 
 impl Store {
@@ -132,47 +142,61 @@ impl Store {
                 );
                 upsert.build().execute(&mut *tx).await?;
             }
+            // One row per play id and statement (PostgreSQL refuses to upsert a row twice in one
+            // statement): the play's later writes in this batch fold into its first.
+            let plays = fold_plays(plays);
             for chunk in plays.chunks(ROWS_PER_STATEMENT) {
-                let mut insert =
-                    QueryBuilder::new("INSERT INTO listening_history (user_id, track_id, context_uri, played_at_ms) ");
-                insert.push_values(chunk, |mut row, play| {
-                    row.push_bind(play.user.as_str())
+                let mut upsert = QueryBuilder::new(
+                    "INSERT INTO plays (id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private) ",
+                );
+                upsert.push_values(chunk, |mut row, play| {
+                    row.push_bind(play.id.as_str())
+                        .push_bind(play.user.as_str())
                         .push_bind(play.track.as_str())
                         .push_bind(play.context_uri.as_deref())
-                        .push_bind(play.played_at_ms);
+                        .push_bind(play.played_at_ms)
+                        .push_bind(play.ms_played)
+                        .push_bind(play.end_reason.as_deref())
+                        .push_bind(play.private);
                 });
-                insert.build().execute(&mut *tx).await?;
+                // A play already stored is not counted again: only how long it played and why it
+                // stopped move on, and never back (a takeover writing an older view of it).
+                upsert.push(
+                    " ON CONFLICT (id) DO UPDATE
+                     SET ms_played = excluded.ms_played, end_reason = COALESCE(excluded.end_reason, plays.end_reason)
+                     WHERE plays.ms_played <= excluded.ms_played",
+                );
+                upsert.build().execute(&mut *tx).await?;
             }
             tx.commit().await
         })?;
         Ok(())
     }
+}
 
-    /// The user's plays, newest first, played before `before_ms`, at most `limit`.
-    pub async fn recently_played(&self, user: Id, before_ms: i64, limit: u32) -> StoreResult<Vec<PlayRecord>> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query(
-                "SELECT track_id, context_uri, played_at_ms FROM listening_history
-                 WHERE user_id = $1 AND played_at_ms < $2 ORDER BY played_at_ms DESC LIMIT $3",
-            )
-            .bind(user.as_str())
-            .bind(before_ms)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|row| {
-                    let track: &str = row.try_get("track_id")?;
-                    Ok(PlayRecord {
-                        user,
-                        track: Id::parse(track).ok_or_else(|| StoreError::Corrupt(format!("track id {track:?}")))?,
-                        context_uri: row.try_get("context_uri")?,
-                        played_at_ms: row.try_get("played_at_ms")?,
-                    })
-                })
-                .collect()
-        })
+/// The plays of a batch with one entry per id, in the order of their first write: a later write
+/// of the same play brings its `ms_played` and `end_reason` (as the upsert would).
+fn fold_plays(plays: &[PlayRecord]) -> std::borrow::Cow<'_, [PlayRecord]> {
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(plays.len());
+    let mut folded: Vec<PlayRecord> = Vec::new();
+    let mut repeated = false;
+    for play in plays {
+        match seen.get(play.id.as_str()) {
+            Some(&at) => {
+                repeated = true;
+                let first = &mut folded[at];
+                if first.ms_played <= play.ms_played {
+                    first.ms_played = play.ms_played;
+                    first.end_reason = play.end_reason.clone().or(first.end_reason.take());
+                }
+            }
+            None => {
+                seen.insert(play.id.as_str(), folded.len());
+                folded.push(play.clone());
+            }
+        }
     }
+    if repeated { std::borrow::Cow::Owned(folded) } else { std::borrow::Cow::Borrowed(plays) }
 }
 
 /// What waits to be written. Every field's size is bounded: see each one.

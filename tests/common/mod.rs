@@ -150,6 +150,17 @@ impl TestServer {
         TestServer { child, base, data_dir, http, database: None }
     }
 
+    /// Where this server keeps its data, for a test that opens the same store beside it.
+    pub fn store_location(&self) -> segue::storage::StoreLocation {
+        match &self.database {
+            Some((admin_url, name)) => {
+                let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
+                segue::storage::StoreLocation::Url(format!("{base}/{name}"))
+            }
+            None => segue::storage::StoreLocation::DataDir(self.data_dir.path().to_path_buf()),
+        }
+    }
+
     pub fn ws_url(&self) -> String {
         format!("{}/v1/connect", self.base.replace("http://", "ws://"))
     }

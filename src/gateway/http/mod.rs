@@ -13,6 +13,7 @@ mod playlists;
 mod search;
 mod social;
 mod streaming;
+mod tops;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -58,6 +59,7 @@ pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
         .configure(search::routes)
         .configure(social::routes)
         .configure(streaming::routes)
+        .configure(tops::routes)
         .default_service(web::to(|request: HttpRequest| async move {
             let error = AppError::not_found(format!("no route for {} {}", request.method(), request.path()));
             Err::<HttpResponse, _>(ApiError(error))

@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::gateway::Services;
 use crate::gateway::requests::command_for;
 use crate::ids::{Id, Uri};
+use crate::storage::plays::HistoryCursor;
 
 /// Runs a request through the user's session; `204` with the new seq in `Segue-Seq`.
 async fn command(services: &Services, user: &Viewer, request: Request) -> ApiResult<HttpResponse> {
@@ -346,8 +347,13 @@ async fn queue(
 struct HistoryQuery {
     limit: Option<u32>,
     before: Option<u64>,
+    after: Option<u64>,
 }
 
+/// Counted plays outside private sessions, newest first, with the Web API's cursor paging: a
+/// page before `before` (the newest by default) or after `after` (Unix milliseconds, never
+/// both); `cursors.before` is the oldest play's instant, `cursors.after` the newest's, `next`
+/// follows on in the same direction while pages are full.
 async fn recently_played(
     request: HttpRequest,
     services: web::Data<Services>,
@@ -358,11 +364,17 @@ async fn recently_played(
     if !(1..=50).contains(&limit) {
         return Err(AppError::bad_request("limit must be within 1..50").into());
     }
-    let before = query.before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+    let at = |ms: u64| i64::try_from(ms).unwrap_or(i64::MAX);
+    let cursor = match (query.before, query.after) {
+        (Some(_), Some(_)) => return Err(AppError::bad_request("give before or after, not both").into()),
+        (Some(before), None) => HistoryCursor::Before(at(before)),
+        (None, Some(after)) => HistoryCursor::After(at(after)),
+        (None, None) => HistoryCursor::Before(i64::MAX),
+    };
     // Read your own plays: whatever the session staged is written first (or, past the flush's
     // deadline, while the database takes no writes, `UNAVAILABLE`).
     services.writer.flush().await?;
-    let plays = services.store.recently_played(auth.user.id, before, limit).await?;
+    let plays = services.store.recently_played(auth.user.id, cursor, limit).await?;
     let ids: Vec<Id> = plays.iter().map(|p| p.track).collect();
     let rows = services.store.tracks(&ids).await?;
     let links = Links::new(base_url(&request, &services));
@@ -385,8 +397,8 @@ async fn recently_played(
         .collect();
     #[derive(Serialize)]
     struct Cursors {
-        after: Option<String>,
-        before: Option<String>,
+        after: String,
+        before: String,
     }
     #[derive(Serialize)]
     struct CursorPage {
@@ -394,18 +406,23 @@ async fn recently_played(
         items: Vec<Played>,
         limit: u32,
         next: Option<String>,
-        cursors: Cursors,
+        cursors: Option<Cursors>,
     }
     let url = format!("{}/v1/me/player/recently-played", links.base);
-    let oldest = plays.last().map(|p| p.played_at_ms.to_string());
-    let newest = plays.first().map(|p| p.played_at_ms.to_string());
-    let next = (plays.len() == limit as usize)
-        .then(|| format!("{url}?limit={limit}&before={}", oldest.clone().unwrap_or_default()));
-    Ok(json(&CursorPage {
-        href: format!("{url}?limit={limit}"),
-        items,
-        limit,
-        next,
-        cursors: Cursors { after: newest, before: oldest },
-    }))
+    let href = match cursor {
+        HistoryCursor::Before(i64::MAX) => format!("{url}?limit={limit}"),
+        HistoryCursor::Before(before) => format!("{url}?limit={limit}&before={before}"),
+        HistoryCursor::After(after) => format!("{url}?limit={limit}&after={after}"),
+    };
+    let cursors = match (plays.first(), plays.last()) {
+        (Some(newest), Some(oldest)) => {
+            Some(Cursors { after: newest.played_at_ms.to_string(), before: oldest.played_at_ms.to_string() })
+        }
+        _ => None,
+    };
+    let next = cursors.as_ref().filter(|_| plays.len() == limit as usize).map(|cursors| match cursor {
+        HistoryCursor::Before(_) => format!("{url}?limit={limit}&before={}", cursors.before),
+        HistoryCursor::After(_) => format!("{url}?limit={limit}&after={}", cursors.after),
+    });
+    Ok(json(&CursorPage { href, items, limit, next, cursors }))
 }

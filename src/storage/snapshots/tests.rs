@@ -11,6 +11,7 @@ use super::{Bounds, PlayRecord, SnapshotRecord, WriteBehind};
 use crate::error::AppError;
 use crate::ids::Id;
 use crate::metrics::{Metrics, Queue};
+use crate::storage::plays::HistoryCursor;
 use crate::storage::{Store, StoreError, StoreLocation, on_pool};
 
 /// A store and what keeps it alive (the temporary dir, or the database to drop).
@@ -69,12 +70,12 @@ async fn execute(store: &Store, sql: &str) {
 /// Makes every write of the writer fail in the database: its tables are renamed away.
 async fn refuse_writes(store: &Store) {
     execute(store, "ALTER TABLE session_snapshots RENAME TO session_snapshots_away").await;
-    execute(store, "ALTER TABLE listening_history RENAME TO listening_history_away").await;
+    execute(store, "ALTER TABLE plays RENAME TO plays_away").await;
 }
 
 async fn accept_writes(store: &Store) {
     execute(store, "ALTER TABLE session_snapshots_away RENAME TO session_snapshots").await;
-    execute(store, "ALTER TABLE listening_history_away RENAME TO listening_history").await;
+    execute(store, "ALTER TABLE plays_away RENAME TO plays").await;
 }
 
 fn snapshot(epoch: i64, seq: u64) -> SnapshotRecord {
@@ -82,7 +83,16 @@ fn snapshot(epoch: i64, seq: u64) -> SnapshotRecord {
 }
 
 fn play(user: Id, n: i64) -> PlayRecord {
-    PlayRecord { user, track: Id::from_u128(1_000 + n as u128), context_uri: None, played_at_ms: 1_000 + n }
+    PlayRecord {
+        id: format!("{user}:{n}:{}", 1_000 + n),
+        user,
+        track: Id::from_u128(1_000 + n as u128),
+        context_uri: None,
+        played_at_ms: 1_000 + n,
+        ms_played: 30_000,
+        end_reason: None,
+        private: false,
+    }
 }
 
 /// The `played_at_ms` of the stored plays in the order they were inserted: SQLite's rowid; on
@@ -90,8 +100,8 @@ fn play(user: Id, n: i64) -> PlayRecord {
 /// that is only appended to fills its pages in insertion order).
 async fn plays_in_insertion_order(store: &Store) -> Vec<i64> {
     let sql = match store.kind() {
-        "sqlite" => "SELECT played_at_ms FROM listening_history ORDER BY rowid",
-        _ => "SELECT played_at_ms FROM listening_history ORDER BY xmin::text::bigint, ctid",
+        "sqlite" => "SELECT played_at_ms FROM plays ORDER BY rowid",
+        _ => "SELECT played_at_ms FROM plays ORDER BY xmin::text::bigint, ctid",
     };
     on_pool!(store, |pool| {
         sqlx::query_scalar::<_, i64>(sql).fetch_all(pool).await.map_err(crate::storage::StoreError::from)
@@ -137,7 +147,7 @@ async fn failure_keeps_everything_and_a_retry_writes_it(test: &TestStore) {
     writer.flush().await.expect("once the database takes writes again, everything staged is written");
     assert_eq!(store.load_snapshot(ada).await.unwrap(), Some(snapshot(0, 3)));
     assert_eq!(store.load_snapshot(bob).await.unwrap(), Some(snapshot(0, 1)));
-    let history = store.recently_played(ada, i64::MAX, 50).await.unwrap();
+    let history = store.recently_played(ada, HistoryCursor::Before(i64::MAX), 50).await.unwrap();
     assert_eq!(history.iter().map(|p| p.played_at_ms).collect::<Vec<_>>(), [1_004, 1_003, 1_002, 1_001, 1_000]);
     assert_eq!(metrics.overflows(Queue::WriteBehindPlays), 0);
 }
@@ -248,6 +258,34 @@ async fn a_backlog_is_written_in_bounded_batches(test: &TestStore) {
     assert_eq!(plays_in_insertion_order(store).await, (1_000..1_010).collect::<Vec<_>>());
 }
 
+/// A play written again (a takeover counting it a second time, or its later stops and end) is
+/// one play: the first write counts it, later ones only move `ms_played` and `end_reason`
+/// forward, in one batch or across batches; private plays are stored but never listed.
+async fn a_play_written_again_is_one_play_that_only_moves_forward(test: &TestStore) {
+    let store = &test.store;
+    let user = Id::from_u128(21);
+    let counted = play(user, 1);
+    let stopped = PlayRecord { ms_played: 41_000, end_reason: Some("stop".into()), ..counted.clone() };
+    let done = PlayRecord { ms_played: 90_000, end_reason: Some("track_done".into()), ..counted.clone() };
+    // Counted, stopped and counted again in one batch (the same id twice in one statement).
+    store.write_batch(&[], &[counted.clone(), stopped.clone(), counted.clone()], 1).await.unwrap();
+    let history = store.recently_played(user, HistoryCursor::Before(i64::MAX), 10).await.unwrap();
+    assert_eq!(history, std::slice::from_ref(&stopped));
+    // Across batches: the end moves it on; the takeover's older view of it changes nothing.
+    store.write_batch(&[], std::slice::from_ref(&done), 2).await.unwrap();
+    store.write_batch(&[], &[counted.clone(), stopped], 3).await.unwrap();
+    let history = store.recently_played(user, HistoryCursor::Before(i64::MAX), 10).await.unwrap();
+    assert_eq!(history, [done]);
+    let private = PlayRecord { private: true, ..play(user, 2) };
+    store.write_batch(&[], &[private], 4).await.unwrap();
+    assert_eq!(store.recently_played(user, HistoryCursor::Before(i64::MAX), 10).await.unwrap().len(), 1);
+    let total: i64 = on_pool!(store, |pool| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM plays").fetch_one(pool).await.map_err(StoreError::from)
+    })
+    .unwrap();
+    assert_eq!(total, 2, "the private play is stored");
+}
+
 /// Runs each suite function against SQLite and against PostgreSQL.
 macro_rules! both_stores {
     ($($suite:ident),* $(,)?) => {
@@ -266,6 +304,7 @@ both_stores!(
     an_older_snapshot_never_replaces_a_newer_one,
     plays_past_the_capacity_drop_the_oldest_and_are_counted,
     a_backlog_is_written_in_bounded_batches,
+    a_play_written_again_is_one_play_that_only_moves_forward,
 );
 
 /// A database that stops answering (another connection holds a lock every statement here
@@ -281,15 +320,12 @@ async fn a_blocked_postgres_fails_within_the_deadline() {
     let (base, _) = admin_url.rsplit_once('/').unwrap();
     let blocker = sqlx::PgPool::connect(&format!("{base}/{name}")).await.unwrap();
     let mut lock = blocker.begin().await.unwrap();
-    sqlx::query("LOCK TABLE session_snapshots, listening_history IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
+    sqlx::query("LOCK TABLE session_snapshots, plays IN ACCESS EXCLUSIVE MODE").execute(&mut *lock).await.unwrap();
 
     let started = Instant::now();
     let error = store.write_batch(&[(user, snapshot(0, 1))], &[play(user, 0)], 1).await.unwrap_err();
     assert!(error.is_deadline() && error.is_unavailable(), "{error}");
-    let error = store.recently_played(user, i64::MAX, 10).await.unwrap_err();
+    let error = store.recently_played(user, HistoryCursor::Before(i64::MAX), 10).await.unwrap_err();
     assert!(error.is_deadline() && error.is_unavailable(), "{error}");
     assert!(started.elapsed() < deadline * 2 + Duration::from_secs(1), "{:?}", started.elapsed());
 
@@ -305,7 +341,7 @@ async fn a_blocked_postgres_fails_within_the_deadline() {
     // Connections abandoned at the deadline are tested before reuse and come back.
     writer.flush().await.expect("written once the lock is released");
     assert_eq!(store.load_snapshot(user).await.unwrap(), Some(snapshot(0, 2)));
-    assert_eq!(store.recently_played(user, i64::MAX, 10).await.unwrap().len(), 1);
+    assert_eq!(store.recently_played(user, HistoryCursor::Before(i64::MAX), 10).await.unwrap().len(), 1);
     test.finish().await;
 }
 
