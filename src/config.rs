@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub private_session: Duration,
     /// How long a playback must really play before it counts as a play (`--stream-count-ms`).
     pub stream_count_ms: u64,
+    /// How long an offline device's licence runs from its last sync (30 days).
+    pub offline_licence_ms: u64,
 }
 
 /// The REST API's rate limits (`gateway::http::limits`). Each allows bursts of its own size
@@ -98,6 +100,7 @@ impl ServerConfig {
             rest_limits: RestRateLimits::DEFAULT,
             private_session: Duration::from_millis(crate::player::activity::PRIVATE_SESSION_MS),
             stream_count_ms: crate::player::plays::STREAM_COUNT_MS,
+            offline_licence_ms: crate::offline::LICENCE_MS,
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod gateway;
 pub mod ids;
 pub mod metrics;
 pub mod node;
+pub mod offline;
 pub mod player;
 pub mod playlist;
 pub mod reproducible;

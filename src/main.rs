@@ -134,6 +134,10 @@ struct ServeArgs {
     /// history).
     #[arg(long, env = "SEGUE_STREAM_COUNT_MS", default_value_t = segue::player::plays::STREAM_COUNT_MS, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
     stream_count_ms: u64,
+    /// Milliseconds an offline device's licence runs from its last sync (30 days; shorter only
+    /// for tests).
+    #[arg(long, hide = true, default_value_t = segue::offline::LICENCE_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    offline_licence_ms: u64,
     /// Device sockets this node holds at most; an upgrade past it is refused with 503 (default:
     /// the open-file limit, raised to its hard limit, less 512).
     #[arg(long, env = "SEGUE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -333,6 +337,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.lease = Duration::from_millis(args.lease_ms);
     config.private_session = Duration::from_millis(args.private_session_ms);
     config.stream_count_ms = args.stream_count_ms;
+    config.offline_licence_ms = args.offline_licence_ms;
     config.max_connections = args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.rest_limits = RestRateLimits {
         search_per_second: args.search_rate_limit,

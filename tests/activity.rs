@@ -259,7 +259,9 @@ async fn friend_activity_reaches_a_follower_on_another_cluster_node() {
         next_activity_is(device, &carol_id).await;
     }
     // Followed again: each node holding the follower's devices receives the follow, subscribes
-    // and sends what she plays now.
+    // and sends what she plays now, as the store has it (carol follows her to see it written).
+    follow(a, &carol, &alice_id);
+    friends_until(a, &carol, |friends| friends.iter().any(|f| f.track_id.as_deref() == Some(&tracks[2])));
     follow(b, &bob, &alice_id);
     for device in [&mut follower, &mut second] {
         let now = next_activity_is(device, &alice_id).await;

@@ -277,6 +277,28 @@ impl Store {
         })
     }
 
+    /// The tracks of these albums, each album's in disc and track order (albums in no
+    /// particular order).
+    pub async fn tracks_of_albums(&self, albums: &[Id]) -> StoreResult<Vec<TrackRow>> {
+        let mut tracks = Vec::new();
+        for chunk in albums.chunks(500) {
+            let sql = format!(
+                "{TRACK_SELECT} WHERE t.album_id IN ({}) ORDER BY t.album_id, t.disc_number, t.track_number",
+                placeholders(1, chunk.len())
+            );
+            let rows = on_pool!(self, |pool| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for album in chunk {
+                    query = query.bind(album.as_str());
+                }
+                let rows = query.fetch_all(pool).await?;
+                rows.iter().map(|row| Ok(read_row!(track, row))).collect::<StoreResult<Vec<_>>>()
+            })?;
+            tracks.extend(rows);
+        }
+        Ok(tracks)
+    }
+
     /// An artist's most popular tracks, at most `limit`.
     pub async fn artist_top_tracks(&self, artist: Id, limit: u32) -> StoreResult<Vec<TrackRow>> {
         let sql = sqlx::AssertSqlSafe(format!(

@@ -13,6 +13,7 @@
 pub mod activity;
 pub mod catalog;
 pub mod library;
+pub mod offline;
 pub mod playlists;
 pub mod plays;
 pub mod redis;

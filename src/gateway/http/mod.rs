@@ -7,6 +7,7 @@ mod catalog;
 mod library;
 pub mod limits;
 pub mod objects;
+mod offline;
 mod ops;
 mod player;
 mod playlists;
@@ -54,6 +55,7 @@ pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
         .configure(auth::routes)
         .configure(catalog::routes)
         .configure(library::routes)
+        .configure(offline::routes)
         .configure(player::routes)
         .configure(playlists::routes)
         .configure(search::routes)

@@ -81,17 +81,18 @@ async fn stream_url(
     }
     let kbps = quality.kbps_for(auth.user.product);
     let grant = services.streaming.grant(track, kbps, auth.user.id, crate::clock::now_ms());
-    let signature = services.streaming.sign(&grant);
-    let url = format!(
-        "{}/v1/audio/{track}.wav?q={kbps}&u={}&e={}&s={signature}",
-        base_url(&request, &services),
-        grant.user,
-        grant.expires_at_ms,
-    );
+    let url = audio_url(&base_url(&request, &services), &services, track, kbps, grant.user, grant.expires_at_ms);
     Ok(HttpResponse::Ok()
         // The URL is a credential for an hour: no cache keeps it.
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(StreamUrl { url, quality_kbps: kbps, format: "wav", expires_at_ms: grant.expires_at_ms }))
+}
+
+/// A signed URL of the origin granting `user` the audio of `track` at `kbps` until
+/// `expires_at_ms`.
+pub(super) fn audio_url(base: &str, services: &Services, track: Id, kbps: u32, user: Id, expires_at_ms: u64) -> String {
+    let signature = services.streaming.sign(&Grant { track, kbps, user, expires_at_ms });
+    format!("{base}/v1/audio/{track}.wav?q={kbps}&u={user}&e={expires_at_ms}&s={signature}")
 }
 
 fn forbidden(message: &'static str) -> AppError {
