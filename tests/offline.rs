@@ -293,3 +293,77 @@ fn a_device_keeps_ten_thousand_tracks_at_most() {
     assert_eq!(added(&all).len() as u64, kept);
     assert_eq!(all["truncated"], false);
 }
+
+fn reported_plays(backend: Backend) {
+    let server = TestServer::start_on(backend, &[]);
+    let (_, free) = server.register("free-listener");
+    let (_, token) = premium(&server, "commuter");
+    let tracks = server.track_ids(&token, 3);
+    assert_eq!(keep(&server, &token, "phone", &[uri("track", &tracks[0])]).status, 200);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let hour = 3_600_000;
+    let play = |id: &str, track: &str, at: u64, ms: u64| json!({"id": id, "track_id": track, "played_at_ms": at, "ms_played": ms});
+    let batch = json!({"plays": [
+        play("p1", &tracks[0], now - 3 * hour, 40_000),
+        play("p2", &uri("track", &tracks[1]), now - 2 * hour, 31_000),
+        {"id": "p3", "track_id": tracks[2], "played_at_ms": now - hour, "ms_played": 60_000, "device_id": "phone"},
+        play("p1", &tracks[0], now - 3 * hour, 40_000),
+        play("short", &tracks[0], now - hour, 29_000),
+        play("ahead", &tracks[0], now + hour, 40_000),
+        play("ancient", &tracks[0], now - 31 * 24 * hour, 40_000),
+        play("nowhere", "0000000000000000000001", now - hour, 40_000),
+        play("endless", &tracks[0], now - hour, 100_000_000),
+        {"id": "stranger", "track_id": tracks[0], "played_at_ms": now - hour, "ms_played": 40_000, "device_id": "car"},
+    ]});
+    let reply = server.request("POST", "/v1/me/player/plays", Some(&token), Some(batch.clone()));
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!((reply.body["accepted"].as_u64(), reply.body["duplicates"].as_u64()), (Some(3), Some(1)));
+    let reasons: Vec<(String, String)> = reply.body["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r["reason"].as_str().unwrap().to_string()))
+        .collect();
+    let expected = [
+        ("short", "too_short"),
+        ("ahead", "future"),
+        ("ancient", "too_old"),
+        ("nowhere", "unknown_track"),
+        ("endless", "longer_than_track"),
+        ("stranger", "unknown_device"),
+    ];
+    assert_eq!(reasons, expected.map(|(id, reason)| (id.to_string(), reason.to_string())));
+    // The same report again counts nothing twice.
+    let again = server.request("POST", "/v1/me/player/plays", Some(&token), Some(batch));
+    assert_eq!((again.body["accepted"].as_u64(), again.body["duplicates"].as_u64()), (Some(0), Some(4)));
+    // They are in the history, newest first.
+    let history = server.get("/v1/me/player/recently-played?limit=10", &token);
+    let played: Vec<&str> =
+        history.body["items"].as_array().unwrap().iter().map(|i| i["track"]["id"].as_str().unwrap()).collect();
+    assert_eq!(played, [tracks[2].as_str(), tracks[1].as_str(), tracks[0].as_str()]);
+
+    // Free users and malformed reports change nothing.
+    let refused = server.request("POST", "/v1/me/player/plays", Some(&free), Some(json!({"plays": []})));
+    assert_eq!((refused.status, reason(&refused)), (403, "PREMIUM_REQUIRED"));
+    for bad in [
+        json!({"plays": []}),
+        json!({"plays": [{"id": "x"}]}),
+        json!([1, 2]),
+        json!({"plays": [{"id": "x", "track_id": tracks[0], "played_at_ms": -5, "ms_played": 1}]}),
+    ] {
+        let reply = server.request("POST", "/v1/me/player/plays", Some(&token), Some(bad.clone()));
+        assert_eq!(reply.status, 400, "{bad}: {:?}", reply.body);
+    }
+    let history = server.get("/v1/me/player/recently-played?limit=10", &token);
+    assert_eq!(history.body["items"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn plays_made_offline_count_once_on_sqlite() {
+    reported_plays(Backend::Sqlite);
+}
+
+#[test]
+fn plays_made_offline_count_once_on_postgres() {
+    reported_plays(Backend::Postgres);
+}

@@ -1,8 +1,9 @@
 //! Reading counted plays: the listening history (`recently-played`) and the user's tops. The
 //! plays are written behind with the session snapshots (`snapshots.rs`); a play of a private
-//! session is stored (it counts for royalties) but never read here.
+//! session is stored (it counts for royalties) but never read here. Plays that offline devices
+//! report later are written here, at once ([`Store::insert_reported_plays`]).
 
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 
 use super::snapshots::PlayRecord;
 use super::{Store, StoreError, StoreResult, on_pool};
@@ -52,6 +53,36 @@ fn parse_id(text: &str, what: &str) -> StoreResult<Id> {
 }
 
 impl Store {
+    /// Writes plays an offline device reported, each once by its id: answers the ids that were
+    /// new (the others were written before and change nothing).
+    pub async fn insert_reported_plays(&self, plays: &[PlayRecord]) -> StoreResult<Vec<String>> {
+        let mut inserted = Vec::with_capacity(plays.len());
+        for chunk in plays.chunks(200) {
+            let ids = on_pool!(self, |pool| {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO plays (id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private) ",
+                );
+                insert.push_values(chunk, |mut row, play| {
+                    row.push_bind(play.id.as_str())
+                        .push_bind(play.user.as_str())
+                        .push_bind(play.track.as_str())
+                        .push_bind(play.context_uri.clone())
+                        .push_bind(play.played_at_ms)
+                        .push_bind(play.ms_played)
+                        .push_bind(play.end_reason.clone())
+                        .push_bind(play.private);
+                });
+                insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+                let rows = insert.build().fetch_all(pool).await?;
+                rows.iter()
+                    .map(|row| row.try_get::<String, _>("id").map_err(StoreError::from))
+                    .collect::<StoreResult<Vec<_>>>()
+            })?;
+            inserted.extend(ids);
+        }
+        Ok(inserted)
+    }
+
     /// The user's counted plays outside private sessions, newest first: at most `limit` of them
     /// next to the cursor (the newest before it, or the oldest after it).
     pub async fn recently_played(&self, user: Id, cursor: HistoryCursor, limit: u32) -> StoreResult<Vec<PlayRecord>> {

@@ -25,6 +25,7 @@ use crate::offline::{
 };
 use crate::storage::catalog::TrackRow;
 use crate::storage::offline::SourcesAdded;
+use crate::storage::snapshots::PlayRecord;
 use crate::streaming::Quality;
 use crate::streaming::wav::wav_len;
 
@@ -40,7 +41,8 @@ pub fn routes(app: &mut web::ServiceConfig) {
     app.route("/v1/me/offline", web::get().to(devices))
         .route("/v1/me/offline/{device_id}", web::put().to(keep))
         .route("/v1/me/offline/{device_id}", web::delete().to(drop_sources))
-        .route("/v1/me/offline/{device_id}/sync", web::get().to(sync));
+        .route("/v1/me/offline/{device_id}/sync", web::get().to(sync))
+        .route("/v1/me/player/plays", web::post().to(report_plays));
 }
 
 fn premium_only(user: &Viewer) -> AppResult<()> {
@@ -334,4 +336,115 @@ async fn devices(services: web::Data<Services>, AuthUser(auth): AuthUser) -> Api
         })
         .collect();
     Ok(json(&serde_json::json!({ "devices": devices })))
+}
+
+/// Plays one report may carry.
+const MAX_REPORTED_PLAYS: usize = 1_000;
+/// How far in the future a reported play may start (clocks of devices differ).
+const CLOCK_SKEW_MS: u64 = 60_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportedPlay {
+    id: String,
+    track_id: String,
+    played_at_ms: u64,
+    ms_played: u64,
+    #[serde(default)]
+    device_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PlaysBody {
+    plays: Vec<ReportedPlay>,
+}
+
+#[derive(Serialize)]
+struct Rejected {
+    id: String,
+    /// `too_short` (under the stream threshold: not a stream), `future`, `too_old` (past the
+    /// licence), `unknown_track`, `longer_than_track`, `unknown_device`, `bad_id`.
+    reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct PlaysAnswer {
+    /// Counted now.
+    accepted: usize,
+    /// Counted before (the same id was reported already, or twice in this report).
+    duplicates: usize,
+    rejected: Vec<Rejected>,
+}
+
+/// `POST /v1/me/player/plays` `{"plays": [{"id", "track_id", "played_at_ms", "ms_played",
+/// "device_id"?}]}` (Segue's own; premium only): plays made offline. A play counts, once by its
+/// id, when `ms_played` reaches the stream threshold (`--stream-count-ms`), it started no later
+/// than now and within the licence's span; anything else is listed in `rejected` with why.
+async fn report_plays(
+    services: web::Data<Services>,
+    AuthUser(auth): AuthUser,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let user = &auth.user;
+    premium_only(user)?;
+    let body: PlaysBody = serde_json::from_slice(&body).map_err(|error| {
+        AppError::bad_request(format!(
+            "the body must be {{\"plays\": [{{\"id\", \"track_id\", \"played_at_ms\", \"ms_played\", \"device_id\"?}}]}}: {error}"
+        ))
+    })?;
+    if body.plays.is_empty() || body.plays.len() > MAX_REPORTED_PLAYS {
+        return Err(AppError::bad_request(format!("give 1 to {MAX_REPORTED_PLAYS} plays")).into());
+    }
+    let store = &services.store;
+    let ids: Vec<Id> = body.plays.iter().filter_map(|play| Uri::parse_track(&play.track_id)).collect();
+    let mut durations: HashMap<Id, u64> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        durations.extend(store.tracks(chunk).await?.iter().map(|row| (row.id, u64::from(row.duration_ms))));
+    }
+    let devices: HashSet<String> = store.offline_devices(user.id).await?.into_iter().map(|d| d.device_id).collect();
+    let now = now_ms();
+    let oldest = now.saturating_sub(services.config.offline_licence_ms);
+    let threshold = services.config.stream_count_ms;
+    let mut rejected = Vec::new();
+    let mut records: Vec<PlayRecord> = Vec::with_capacity(body.plays.len());
+    let mut in_report: HashSet<String> = HashSet::with_capacity(body.plays.len());
+    let mut duplicates = 0;
+    for play in &body.plays {
+        let track = Uri::parse_track(&play.track_id).and_then(|track| durations.get(&track).map(|d| (track, *d)));
+        let verdict = match track {
+            _ if !is_valid_device_id(&play.id) => Err("bad_id"),
+            _ if play.device_id.as_ref().is_some_and(|device| !devices.contains(device)) => Err("unknown_device"),
+            None => Err("unknown_track"),
+            Some(_) if play.played_at_ms > now.saturating_add(CLOCK_SKEW_MS) => Err("future"),
+            Some(_) if play.played_at_ms < oldest => Err("too_old"),
+            Some((_, duration)) if play.ms_played > duration => Err("longer_than_track"),
+            Some((_, duration)) if play.ms_played < threshold.min(duration) => Err("too_short"),
+            Some((track, _)) => Ok(track),
+        };
+        let track = match verdict {
+            Ok(track) => track,
+            Err(reason) => {
+                rejected.push(Rejected { id: play.id.chars().take(64).collect(), reason });
+                continue;
+            }
+        };
+        let id = format!("offline:{}:{}", user.id, play.id);
+        if !in_report.insert(id.clone()) {
+            duplicates += 1;
+            continue;
+        }
+        records.push(PlayRecord {
+            id,
+            user: user.id,
+            track,
+            context_uri: None,
+            played_at_ms: play.played_at_ms.min(i64::MAX as u64) as i64,
+            ms_played: play.ms_played as i64,
+            end_reason: Some("offline".to_string()),
+            private: false,
+        });
+    }
+    let accepted = store.insert_reported_plays(&records).await?.len();
+    duplicates += records.len() - accepted;
+    Ok(json(&PlaysAnswer { accepted, duplicates, rejected }))
 }
