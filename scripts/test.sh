@@ -5,7 +5,8 @@
 # PostgreSQL it starts (and on a machine without it, installs from Debian's packages) when it is
 # not already running. SEGUE_TEST_POSTGRES_URL points the tests at another PostgreSQL instead.
 # The cluster tests start Redis servers of their own (`redis-server`, installed from Debian's
-# packages when missing; SEGUE_TEST_REDIS_SERVER names another binary).
+# packages when missing; SEGUE_TEST_REDIS_SERVER names another binary). spotipy it installs from
+# PyPI into a virtualenv under target/ (Debian's python3-venv first, when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,27 @@ ensure_redis_server() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 }
 
+# spotipy (the Python Web API client) for tests/spotipy_client.rs: a virtualenv under target/
+# with spotipy 2.26 from PyPI; Debian's python3-venv is installed first when venv is missing.
+ensure_spotipy() {
+    [ -n "${SEGUE_TEST_PYTHON:-}" ] && return 0
+    local venv=target/spotipy-venv
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import spotipy' 2>/dev/null; then
+        if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1 \
+            || ! python3 -c 'import ensurepip' 2>/dev/null; then
+            echo "test.sh: python3 with venv is missing; installing Debian's python3-venv" >&2
+            as_root apt-get update -qq
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+        fi
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        echo "test.sh: installing spotipy 2.26.0 into $venv" >&2
+        "$venv/bin/pip" install --quiet --disable-pip-version-check 'spotipy==2.26.0'
+    fi
+    export SEGUE_TEST_PYTHON="$PWD/$venv/bin/python"
+}
+
 ensure_postgres
 ensure_redis_server
+ensure_spotipy
 exec cargo test --workspace --locked "$@"
