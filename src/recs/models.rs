@@ -56,6 +56,10 @@ pub struct Hyperparameters {
     /// EASE's L2 regularisation λ.
     #[arg(long, default_value_t = 100.0)]
     pub ease_lambda: f64,
+    /// EASE's dropout emphasis p (EDLAE, Steck 2020): item i's regulariser is
+    /// λ + p/(1 − p)·G_ii, so frequent items are regularised more (0: plain EASE).
+    #[arg(long, default_value_t = 0.0)]
+    pub ease_dropout: f64,
     /// The weights EASE learns from.
     #[arg(long, value_enum, default_value_t = WeightTransform::Log1p)]
     pub ease_weights: WeightTransform,
@@ -90,6 +94,7 @@ impl Default for Hyperparameters {
         Hyperparameters {
             min_item_users: 2,
             ease_lambda: 100.0,
+            ease_dropout: 0.0,
             ease_weights: WeightTransform::Log1p,
             rp3_beta: 0.3,
             als_factors: 64,
@@ -126,12 +131,7 @@ impl Model {
                 Model::Popularity(train.column_counts().into_iter().map(|count| count as f32).collect())
             }
             Method::ItemKnn => Model::ItemItem(ItemItem::cosine(train, parameters.min_item_users)),
-            Method::Ease => Model::ItemItem(ItemItem::ease(
-                train,
-                parameters.min_item_users,
-                parameters.ease_lambda,
-                parameters.ease_weights,
-            )),
+            Method::Ease => Model::ItemItem(ItemItem::ease(train, parameters)),
             Method::Rp3beta => {
                 Model::ItemItem(ItemItem::rp3beta(train, parameters.min_item_users, parameters.rp3_beta))
             }
@@ -274,14 +274,16 @@ impl ItemItem {
         ItemItem::from_columns(space, WeightTransform::Binary, &gram)
     }
 
-    /// EASE: `P = (XᵀX + λI)⁻¹`, `B = I − P·diag(1/diag(P))`, so `B[i][j] = −P[i][j]/P[j][j]`
-    /// and `B[j][j] = 0`.
-    fn ease(train: &SparseRows, min_item_users: u32, lambda: f64, transform: WeightTransform) -> ItemItem {
+    /// EASE: `P = (XᵀX + Λ)⁻¹`, `B = I − P·diag(1/diag(P))`, so `B[i][j] = −P[i][j]/P[j][j]`
+    /// and `B[j][j] = 0`; `Λ = λI` (plain EASE) plus `p/(1 − p)·diag(XᵀX)` with dropout `p`.
+    fn ease(train: &SparseRows, parameters: &Hyperparameters) -> ItemItem {
+        let transform = parameters.ease_weights;
         let values = transform.apply(train);
-        let space = ItemSpace::with_min_users(train, min_item_users);
+        let space = ItemSpace::with_min_users(train, parameters.min_item_users);
         let mut gram = space.gram(&values, |_| 1.0);
+        let dropout = parameters.ease_dropout.clamp(0.0, 0.99);
         for k in 0..space.len() {
-            gram[(k, k)] += lambda;
+            gram[(k, k)] += parameters.ease_lambda + dropout / (1.0 - dropout) * gram[(k, k)];
         }
         // XᵀX + λI is symmetric positive definite for λ > 0: Cholesky, then its inverse.
         let inverse = match gram.llt(Side::Lower) {
