@@ -116,6 +116,10 @@ struct RecsEvaluateArgs {
     /// test items: for tuning hyperparameters.
     #[arg(long)]
     validation: bool,
+    /// Instead of the methods: the blend `EASE + w_rp3·RP3beta + w_als·ALS` for every pair of
+    /// these weights (comma-separated), each model trained once per seed. For tuning.
+    #[arg(long, value_delimiter = ',')]
+    blend_grid: Vec<f32>,
     #[command(flatten)]
     parameters: segue::recs::models::Hyperparameters,
 }
@@ -467,7 +471,7 @@ async fn token(args: TokenArgs) -> Result<(), Failure> {
 }
 
 fn recs(command: RecsCommand) -> Result<(), Failure> {
-    use segue::recs::cli::{RecsError, batch, evaluate_methods, read_log};
+    use segue::recs::cli::{RecsError, batch, blend_grid, evaluate_methods, read_log};
     use segue::recs::models::Method;
     let failure = |error: RecsError| match error {
         RecsError::Input(message) => usage(message),
@@ -513,6 +517,11 @@ fn recs(command: RecsCommand) -> Result<(), Failure> {
             }
             let log = read_log(&args.interactions).map_err(failure)?;
             let mut out = std::io::stdout().lock();
+            if !args.blend_grid.is_empty() {
+                let k = args.k as usize;
+                return blend_grid(&log, &args.seeds, k, args.validation, &args.parameters, &args.blend_grid, &mut out)
+                    .map_err(failure);
+            }
             evaluate_methods(&log, &methods, &args.seeds, args.k as usize, args.validation, &args.parameters, &mut out)
                 .map_err(failure)?;
             Ok(())

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::data::{Interactions, read_interactions};
-use super::evaluation::{Metrics, Split, SplitRule, evaluate, split, top_k};
-use super::models::{Hyperparameters, Method, Model};
+use super::evaluation::{Metrics, Split, SplitRule, evaluate, evaluate_scores, split, top_k};
+use super::models::{Hyperparameters, Method, Model, blend_scores};
 
 /// Why a command failed: bad input (the caller's, exit 64) or a failure while running.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +124,38 @@ pub fn evaluate_methods(
     }
     out.flush().map_err(write_error)?;
     Ok(results)
+}
+
+/// For tuning the blend: trains EASE, RP3beta and ALS once per seed and prints the metrics of
+/// `EASE + w_rp3·RP3beta + w_als·ALS` for every pair of weights from `weights`.
+pub fn blend_grid(
+    log: &Interactions,
+    seeds: &[u64],
+    k: usize,
+    validation: bool,
+    parameters: &Hyperparameters,
+    weights: &[f32],
+    out: &mut impl Write,
+) -> Result<(), RecsError> {
+    let write_error = |error: std::io::Error| RecsError::Output(format!("cannot write the results: {error}"));
+    writeln!(out, "seed\tw_rp3\tw_als\trecall@{k}\tndcg@{k}").map_err(write_error)?;
+    for &seed in seeds {
+        let data = evaluation_split(log, seed, validation);
+        let ease = Model::fit(Method::Ease, &data.train, parameters);
+        let rp3 = Model::fit(Method::Rp3beta, &data.train, parameters);
+        let als = Model::fit(Method::Als, &data.train, parameters);
+        for &w_rp3 in weights {
+            for &w_als in weights {
+                let parts = [(1.0, &ease), (w_rp3, &rp3), (w_als, &als)];
+                let metrics =
+                    evaluate_scores(&data, k, |user, history, scores| blend_scores(parts, user, history, scores));
+                writeln!(out, "{seed}\t{w_rp3}\t{w_als}\t{:.4}\t{:.4}", metrics.recall, metrics.ndcg)
+                    .map_err(write_error)?;
+                out.flush().map_err(write_error)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -113,12 +113,17 @@ pub struct Metrics {
 /// Scores every held-out user with `model` (trained on `split.train`) and averages recall@k and
 /// NDCG@k of its top `k` unseen items.
 pub fn evaluate(model: &Model, split: &Split, k: usize) -> Metrics {
+    evaluate_scores(split, k, |user, history, scores| model.score(user, history, scores))
+}
+
+/// [`evaluate`] for any scoring function `score(user, training history, scores)`.
+pub fn evaluate_scores(split: &Split, k: usize, score: impl Fn(usize, (&[u32], &[f32]), &mut [f32])) -> Metrics {
     let popularity: Vec<f32> = split.train.column_counts().into_iter().map(|c| c as f32).collect();
     let mut scores = vec![0.0f32; split.train.columns()];
     let (mut recall, mut ndcg) = (0.0, 0.0);
     for (user, relevant) in &split.held_out {
         let history = split.train.row(*user);
-        model.score(*user, history, &mut scores);
+        score(*user, history, &mut scores);
         let ranked = top_k(&scores, history.0, &popularity, k);
         recall += recall_at_k(&ranked, relevant, k);
         ndcg += ndcg_at_k(&ranked, relevant, k);

@@ -158,21 +158,7 @@ impl Model {
             Model::ItemItem(model) => model.score(history, scores),
             Model::Factors(model) => model.score(user, scores),
             Model::Blend(parts) => {
-                scores.fill(0.0);
-                let mut part_scores = vec![0.0f32; scores.len()];
-                for (weight, part) in parts {
-                    part.score(user, history, &mut part_scores);
-                    for &item in history.0 {
-                        part_scores[item as usize] = 0.0;
-                    }
-                    let largest = part_scores.iter().fold(0.0f32, |m, &s| m.max(s.abs()));
-                    if largest > 0.0 {
-                        let scale = weight / largest;
-                        for (total, part) in scores.iter_mut().zip(&part_scores) {
-                            *total += scale * part;
-                        }
-                    }
-                }
+                blend_scores(parts.iter().map(|(weight, part)| (*weight, part)), user, history, scores)
             }
             #[cfg(test)]
             Model::Random(seed) => {
@@ -180,6 +166,33 @@ impl Model {
                 let mut rng = seeded_rng(seed.wrapping_add(user as u64));
                 scores.iter_mut().for_each(|score| *score = rng.random());
             }
+        }
+    }
+}
+
+/// `Σ weight · part / max|part|` over the parts, the maximum taken over the user's candidates
+/// (items not in `history`), so each part counts by its weight whatever its scale. An item a
+/// part does not know (a score of −∞) stays at −∞: it ranks after every known item.
+pub fn blend_scores<'a>(
+    parts: impl IntoIterator<Item = (f32, &'a Model)>,
+    user: usize,
+    history: (&[u32], &[f32]),
+    scores: &mut [f32],
+) {
+    scores.fill(0.0);
+    let mut part_scores = vec![0.0f32; scores.len()];
+    for (weight, part) in parts {
+        if weight == 0.0 {
+            continue;
+        }
+        part.score(user, history, &mut part_scores);
+        for &item in history.0 {
+            part_scores[item as usize] = 0.0;
+        }
+        let largest = part_scores.iter().filter(|s| s.is_finite()).fold(0.0f32, |m, &s| m.max(s.abs()));
+        let scale = if largest > 0.0 { weight / largest } else { 0.0 };
+        for (total, &part) in scores.iter_mut().zip(&part_scores) {
+            *total = if part.is_finite() { *total + scale * part } else { f32::NEG_INFINITY };
         }
     }
 }
