@@ -174,7 +174,13 @@ mod tests {
         }
         let log = read_interactions(text.as_bytes()).unwrap();
         for method in Method::ALL {
-            let parameters = Hyperparameters { als_factors: 2, ease_lambda: 1.0, ..Hyperparameters::default() };
+            let parameters = Hyperparameters {
+                als_factors: 2,
+                als_regularization: 1.0,
+                ease_lambda: 1.0,
+                ease_dropout: 0.0,
+                ..Hyperparameters::default()
+            };
             let mut out = Vec::new();
             batch(&log, method, &parameters, 2, &mut out).unwrap();
             let out = String::from_utf8(out).unwrap();

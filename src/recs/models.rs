@@ -46,19 +46,20 @@ impl Method {
     }
 }
 
-/// Every model's knobs, fixed before an evaluation (tuned on a validation split, never on the
-/// held-out test items).
+/// Every model's knobs, fixed before an evaluation. The defaults were tuned on the validation
+/// split of seed 1 (`segue recs evaluate --seeds 1 --validation`, carved from its training part),
+/// never on held-out test items: BENCHMARKS.md, "Recommendations offline (issue 11)".
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Hyperparameters {
     /// Item-item models keep items at least this many users have.
     #[arg(long, default_value_t = 2)]
     pub min_item_users: u32,
     /// EASE's L2 regularisation λ.
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = 1000.0)]
     pub ease_lambda: f64,
     /// EASE's dropout emphasis p (EDLAE, Steck 2020): item i's regulariser is
     /// λ + p/(1 − p)·G_ii, so frequent items are regularised more (0: plain EASE).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.5)]
     pub ease_dropout: f64,
     /// The weights EASE learns from.
     #[arg(long, value_enum, default_value_t = WeightTransform::Log1p)]
@@ -67,13 +68,13 @@ pub struct Hyperparameters {
     #[arg(long, default_value_t = 0.3)]
     pub rp3_beta: f64,
     /// ALS: latent factors.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     pub als_factors: usize,
     /// ALS: L2 regularisation.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 50.0)]
     pub als_regularization: f64,
     /// ALS: confidence is 1 + α·ln(1 + weight).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 4.0)]
     pub als_alpha: f64,
     /// ALS: alternating sweeps.
     #[arg(long, default_value_t = 15)]
@@ -85,7 +86,7 @@ pub struct Hyperparameters {
     #[arg(long, default_value_t = 0.5)]
     pub blend_rp3: f32,
     /// Blend: the weight of ALS beside EASE's 1.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 2.0)]
     pub blend_als: f32,
 }
 
@@ -93,17 +94,17 @@ impl Default for Hyperparameters {
     fn default() -> Self {
         Hyperparameters {
             min_item_users: 2,
-            ease_lambda: 100.0,
-            ease_dropout: 0.0,
+            ease_lambda: 1000.0,
+            ease_dropout: 0.5,
             ease_weights: WeightTransform::Log1p,
             rp3_beta: 0.3,
-            als_factors: 64,
-            als_regularization: 1.0,
-            als_alpha: 2.0,
+            als_factors: 32,
+            als_regularization: 50.0,
+            als_alpha: 4.0,
             als_iterations: 15,
             als_seed: 1,
             blend_rp3: 0.5,
-            blend_als: 0.5,
+            blend_als: 2.0,
         }
     }
 }
@@ -440,5 +441,21 @@ impl Factors {
                 *score += (weight * value) as f32;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flags_default_to_the_default_hyperparameters() {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            parameters: Hyperparameters,
+        }
+        let flags = <Flags as clap::Parser>::try_parse_from(["recs"]).unwrap();
+        assert_eq!(flags.parameters, Hyperparameters::default());
     }
 }
