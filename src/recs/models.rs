@@ -26,7 +26,7 @@ pub enum Method {
     Rp3beta,
     /// Implicit alternating least squares (Hu, Koren and Volinsky, 2008).
     Als,
-    /// EASE plus weighted RP3beta and ALS, each normalised per user.
+    /// EASE plus weighted RP3beta, ALS and item-kNN, each normalised per user.
     Blend,
 }
 
@@ -88,6 +88,9 @@ pub struct Hyperparameters {
     /// Blend: the weight of ALS beside EASE's 1.
     #[arg(long, default_value_t = 2.0)]
     pub blend_als: f32,
+    /// Blend: the weight of item-kNN beside EASE's 1.
+    #[arg(long, default_value_t = 0.0)]
+    pub blend_knn: f32,
 }
 
 impl Default for Hyperparameters {
@@ -105,6 +108,7 @@ impl Default for Hyperparameters {
             als_seed: 1,
             blend_rp3: 0.5,
             blend_als: 2.0,
+            blend_knn: 0.0,
         }
     }
 }
@@ -144,6 +148,9 @@ impl Model {
                 }
                 if parameters.blend_als != 0.0 {
                     parts.push((parameters.blend_als, Model::fit(Method::Als, train, parameters)));
+                }
+                if parameters.blend_knn != 0.0 {
+                    parts.push((parameters.blend_knn, Model::fit(Method::ItemKnn, train, parameters)));
                 }
                 Model::Blend(parts)
             }
