@@ -38,7 +38,12 @@ pub fn read_interactions(reader: impl BufRead) -> Result<Interactions, ReadError
     let mut triples: Vec<(u32, u32, f32)> = Vec::new();
     for (number, line) in reader.lines().enumerate() {
         let line_number = number + 1;
-        let line = line?;
+        let line = line.map_err(|error| match error.kind() {
+            std::io::ErrorKind::InvalidData => {
+                ReadError::BadLine { line: line_number, reason: "the line is not UTF-8 text".to_string() }
+            }
+            _ => ReadError::Io(error),
+        })?;
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
             continue;
@@ -210,6 +215,9 @@ mod tests {
             assert!(message.contains(fragment), "{message}");
         }
         assert!(matches!(read_interactions("user\titem\tweight\n".as_bytes()), Err(ReadError::Empty)));
+        let latin1 = b"u\ti\t1\nu\tBj\xf6rk\t2\n";
+        let message = read_interactions(&latin1[..]).unwrap_err().to_string();
+        assert!(message.starts_with("line 2:") && message.contains("UTF-8"), "{message}");
     }
 
     #[test]
