@@ -17,6 +17,7 @@
 //!   only module that imports sqlx.
 //! - [`domain`]: the types storage, the catalog and auth share (subscriptions, the viewer of a
 //!   request, catalog records), so none of them imports another for its types.
+//! - [`recs`]: recommendations: the collaborative-filtering models and their offline evaluation.
 //! - [`reproducible`]: the one seeded random generator and the one stable hash (FNV-1a).
 //! - [`telemetry`]: logs, and traces exported over OTLP.
 //! - [`ids`], [`error`], [`config`], [`metrics`], [`clock`]: the small shared pieces.
@@ -37,6 +38,7 @@ pub mod node;
 pub mod offline;
 pub mod player;
 pub mod playlist;
+pub mod recs;
 pub mod reproducible;
 pub mod search;
 pub mod storage;

@@ -53,6 +53,75 @@ enum Command {
         #[command(subcommand)]
         source: ImportSource,
     },
+    /// Recommendations: top-K lists and offline evaluation on an interaction log.
+    Recs {
+        #[command(subcommand)]
+        command: RecsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecsCommand {
+    /// Train on a `user<TAB>item<TAB>weight` log and write `user<TAB>item<TAB>rank` lines: each
+    /// user's top K items not in the log.
+    Batch(RecsBatchArgs),
+    /// Hold out 20% of each user's items (users with 5 or more) per seed and report recall@K and
+    /// NDCG@K of every method, per seed and as the mean.
+    Evaluate(RecsEvaluateArgs),
+}
+
+#[derive(Args)]
+struct RecsBatchArgs {
+    /// The interaction log: `user<TAB>item<TAB>weight` lines, a header line allowed.
+    #[arg(long)]
+    interactions: PathBuf,
+    /// Items per user.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    k: u64,
+    /// Where to write the lists (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = segue::recs::models::Method::Blend)]
+    method: segue::recs::models::Method,
+    #[command(flatten)]
+    parameters: segue::recs::models::Hyperparameters,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RecsMethodArg {
+    All,
+    Popularity,
+    ItemKnn,
+    Ease,
+    Rp3beta,
+    Als,
+    Blend,
+}
+
+#[derive(Args)]
+struct RecsEvaluateArgs {
+    /// The interaction log: `user<TAB>item<TAB>weight` lines, a header line allowed.
+    #[arg(long)]
+    interactions: PathBuf,
+    /// The seeds of the splits, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5")]
+    seeds: Vec<u64>,
+    /// The cut-off of recall and NDCG.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    k: u64,
+    /// The methods to evaluate, comma-separated (`all`: every one).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    method: Vec<RecsMethodArg>,
+    /// Score a validation split carved from each seed's training part instead of its held-out
+    /// test items: for tuning hyperparameters.
+    #[arg(long)]
+    validation: bool,
+    /// Instead of the methods: the blend `EASE + w_rp3·RP3beta + w_als·ALS` for every pair of
+    /// these weights (comma-separated), each model trained once per seed. For tuning.
+    #[arg(long, value_delimiter = ',')]
+    blend_grid: Vec<f32>,
+    #[command(flatten)]
+    parameters: segue::recs::models::Hyperparameters,
 }
 
 /// Where the data lives: `--data-dir` (SQLite) unless `--database-url` is given.
@@ -307,6 +376,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Users { command: UsersCommand::Add(args) } => add_user(args).await,
         Command::Token(args) => token(args).await,
         Command::Import { source } => import(source).await,
+        Command::Recs { command } => recs(command),
     }
 }
 
@@ -409,6 +479,65 @@ async fn token(args: TokenArgs) -> Result<(), Failure> {
     let accounts = segue::auth::Accounts::new(store, args.ttl, args.ttl, metrics).await.map_err(runtime)?;
     println!("{}", accounts.issue_access(&segue::domain::Viewer::from(&record), args.ttl));
     Ok(())
+}
+
+fn recs(command: RecsCommand) -> Result<(), Failure> {
+    use segue::recs::cli::{RecsError, batch, blend_grid, evaluate_methods, read_log};
+    use segue::recs::models::Method;
+    let failure = |error: RecsError| match error {
+        RecsError::Input(message) => usage(message),
+        RecsError::Output(message) => runtime(message),
+    };
+    match command {
+        RecsCommand::Batch(args) => {
+            let log = read_log(&args.interactions).map_err(failure)?;
+            let k = args.k as usize;
+            match &args.out {
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .map_err(|error| usage(format!("cannot create {}: {error}", path.display())))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    batch(&log, args.method, &args.parameters, k, &mut out).map_err(failure)
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    batch(&log, args.method, &args.parameters, k, &mut out).map_err(failure)
+                }
+            }
+        }
+        RecsCommand::Evaluate(args) => {
+            if args.seeds.is_empty() {
+                return Err(usage("--seeds must name at least one seed"));
+            }
+            let mut methods = Vec::new();
+            for choice in &args.method {
+                let chosen: &[Method] = match choice {
+                    RecsMethodArg::All => &Method::ALL,
+                    RecsMethodArg::Popularity => &[Method::Popularity],
+                    RecsMethodArg::ItemKnn => &[Method::ItemKnn],
+                    RecsMethodArg::Ease => &[Method::Ease],
+                    RecsMethodArg::Rp3beta => &[Method::Rp3beta],
+                    RecsMethodArg::Als => &[Method::Als],
+                    RecsMethodArg::Blend => &[Method::Blend],
+                };
+                for method in chosen {
+                    if !methods.contains(method) {
+                        methods.push(*method);
+                    }
+                }
+            }
+            let log = read_log(&args.interactions).map_err(failure)?;
+            let mut out = std::io::stdout().lock();
+            if !args.blend_grid.is_empty() {
+                let k = args.k as usize;
+                return blend_grid(&log, &args.seeds, k, args.validation, &args.parameters, &args.blend_grid, &mut out)
+                    .map_err(failure);
+            }
+            evaluate_methods(&log, &methods, &args.seeds, args.k as usize, args.validation, &args.parameters, &mut out)
+                .map_err(failure)?;
+            Ok(())
+        }
+    }
 }
 
 async fn import(source: ImportSource) -> Result<(), Failure> {
