@@ -93,15 +93,10 @@ pub trait PlaylistFanout: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    /// True in a cluster: other nodes read the same playlists from the same store, so an actor
-    /// publishes each edit with [`PlaylistFanout::publish_in_order`] before its commit, under
-    /// the row lock those readers take, instead of `publish` after it.
-    fn shared_store(&self) -> bool {
-        false
-    }
-
     /// Publishes and resolves once the edit is out (in a cluster: Redis has it, so edits of one
-    /// playlist are published in the order their writers held its row lock).
+    /// playlist are published in the order their writers held its row lock). A placed actor
+    /// publishes with this before its commit, under the row lock readers on other nodes take,
+    /// instead of `publish` after it.
     fn publish_in_order(&self, playlist: Id, frame: Bytes) -> BusFuture<AppResult<()>> {
         self.publish(playlist, frame);
         Box::pin(std::future::ready(Ok(())))
@@ -128,10 +123,6 @@ impl PlaylistFanout for ClusterPlaylistFanout {
 
     fn subscribe(&self, user: Id, connection: u64, playlist: Id) -> BusFuture<AppResult<()>> {
         PlaylistFanout::subscribe(&self.topics, user, connection, playlist)
-    }
-
-    fn shared_store(&self) -> bool {
-        true
     }
 
     fn publish_in_order(&self, playlist: Id, frame: Bytes) -> BusFuture<AppResult<()>> {
@@ -368,14 +359,14 @@ impl Playlists {
         self.inner.live.len()
     }
 
-    /// Live playlist actors on this node whose ownership epoch is `epoch` (tests).
+    /// The playlists whose actor runs on this node, with the epoch each writes under.
     pub fn live_epochs(&self) -> Vec<(Id, i64)> {
         self.inner.live.iter().map(|mailbox| (*mailbox.key(), mailbox.epoch)).collect()
     }
 
     /// The playlist as `user` may see it (a private playlist of someone else is `NOT_FOUND`).
     pub async fn read(&self, user: Id, playlist: Id) -> AppResult<PlaylistRead> {
-        if self.inner.fanout.shared_store() {
+        if self.inner.placement.is_some() {
             return self.read_shared(user, playlist, None).await;
         }
         match self.call(playlist, || Ask::Read { user, subscribe: None }).await? {
@@ -387,7 +378,7 @@ impl Playlists {
     /// `playlist_subscribe`: subscribes `connection` of `user` to the playlist's changes and
     /// answers the playlist as it is at that moment (see [`PlaylistFanout::subscribe`]).
     pub async fn subscribe(&self, user: Id, connection: u64, playlist: Id) -> AppResult<PlaylistRead> {
-        if self.inner.fanout.shared_store() {
+        if self.inner.placement.is_some() {
             return self.read_shared(user, playlist, Some(connection)).await;
         }
         match self.call(playlist, || Ask::Read { user, subscribe: Some(connection) }).await? {
@@ -901,7 +892,8 @@ impl Actor {
         };
         let frame = Bytes::from(encode_event("playlist_changed", None, &changed));
         let fanout = &self.inner.fanout;
-        let written = if fanout.shared_store() {
+        let placed = self.inner.placement.is_some();
+        let written = if placed {
             // Published before the commit, under the playlist's row lock, which readers on
             // other nodes take (see `Playlists::read_shared`).
             let publish =
@@ -924,7 +916,7 @@ impl Actor {
             }
             return Err(error);
         }
-        if !fanout.shared_store() {
+        if !placed {
             fanout.publish(id, frame);
         }
         if before.details.public && !live.playlist.details.public {

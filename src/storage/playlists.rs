@@ -542,17 +542,6 @@ impl Store {
         })
     }
 
-    /// The stored version of a playlist (`None`: no such playlist).
-    pub async fn playlist_version(&self, id: Id) -> StoreResult<Option<i64>> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query("SELECT version FROM playlists WHERE id = $1")
-                .bind(id.as_str())
-                .fetch_optional(pool)
-                .await?;
-            row.map(|row| row.try_get::<i64, _>("version")).transpose().map_err(StoreError::from)
-        })
-    }
-
     /// The collaborators of a playlist.
     pub async fn playlist_collaborators(&self, playlist: Id) -> StoreResult<Vec<Id>> {
         on_pool!(self, |pool| {

@@ -44,12 +44,17 @@ impl PageQuery {
 
     /// `(offset, limit)`: limit 1..=50 (default 20), offset default 0.
     pub fn resolve(&self) -> Result<(u32, u32), AppError> {
-        let limit = self.limit.unwrap_or(20);
-        if !(1..=50).contains(&limit) {
-            return Err(AppError::bad_request("limit must be within 1..50"));
-        }
-        Ok((self.offset.unwrap_or(0), limit))
+        Ok((self.offset.unwrap_or(0), page_limit(self.limit)?))
     }
+}
+
+/// A page's `limit`: 1..=50, 20 when absent.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, AppError> {
+    let limit = limit.unwrap_or(20);
+    if !(1..=50).contains(&limit) {
+        return Err(AppError::bad_request("limit must be within 1..50"));
+    }
+    Ok(limit)
 }
 
 /// The object, or `NOT_FOUND` naming what was missing.

@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{PageQuery, path_id};
+use super::catalog::{PageQuery, page_limit, path_id};
 use super::objects::{self, Links, paging};
 use super::{ApiResult, AuthUser, base_url, json};
 use crate::clock::now_ms;
@@ -381,10 +381,7 @@ async fn following(
     query: web::Query<FollowQuery>,
 ) -> ApiResult<HttpResponse> {
     let (kind, collection) = follow_kind(&query.kind)?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=50).contains(&limit) {
-        return Err(AppError::bad_request("limit must be within 1..50").into());
-    }
+    let limit = page_limit(query.limit)?;
     let after = match query.after.as_deref() {
         Some(after) => Some(Id::parse(after).ok_or_else(|| AppError::bad_request("after must be an id"))?),
         None => None,

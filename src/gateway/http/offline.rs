@@ -98,8 +98,10 @@ async fn resolve(services: &Services, user: &Viewer, sources: &[Uri]) -> AppResu
     let store = &services.store;
     let albums: Vec<Id> = sources.iter().filter(|uri| uri.kind == UriKind::Album).map(|uri| uri.id).collect();
     let mut album_tracks: HashMap<Id, Vec<Id>> = HashMap::with_capacity(albums.len());
+    let mut rows: HashMap<Id, TrackRow> = HashMap::new();
     for track in store.tracks_of_albums(&albums).await? {
         album_tracks.entry(track.album.id).or_default().push(track.id);
+        rows.insert(track.id, track);
     }
     let mut ids: Vec<Id> = Vec::new();
     for source in sources {
@@ -119,8 +121,9 @@ async fn resolve(services: &Services, user: &Viewer, sources: &[Uri]) -> AppResu
     }
     let mut seen = HashSet::with_capacity(ids.len());
     ids.retain(|id| seen.insert(*id));
-    let mut rows: HashMap<Id, TrackRow> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(LOOKUP_CHUNK) {
+    // The albums' rows are read already; the other tracks are read once.
+    let missing: Vec<Id> = ids.iter().copied().filter(|id| !rows.contains_key(id)).collect();
+    for chunk in missing.chunks(LOOKUP_CHUNK) {
         rows.extend(store.tracks(chunk).await?.into_iter().map(|row| (row.id, row)));
     }
     let playable: Vec<TrackRow> =

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use segue_protocol::request::{self, Validate};
 use segue_protocol::{RepeatMode, Request, SessionState};
 
+use super::catalog::page_limit;
 use super::objects::{self, Links};
 use super::{ApiResult, AuthUser, base_url, json};
 use crate::clock::now_ms;
@@ -360,10 +361,7 @@ async fn recently_played(
     AuthUser(auth): AuthUser,
     query: web::Query<HistoryQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=50).contains(&limit) {
-        return Err(AppError::bad_request("limit must be within 1..50").into());
-    }
+    let limit = page_limit(query.limit)?;
     let at = |ms: u64| i64::try_from(ms).unwrap_or(i64::MAX);
     let cursor = match (query.before, query.after) {
         (Some(_), Some(_)) => return Err(AppError::bad_request("give before or after, not both").into()),

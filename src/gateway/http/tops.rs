@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::catalog::PageQuery;
 use super::objects::{self, Links, paging};
 use super::{ApiResult, AuthUser, base_url, json};
 use crate::clock::now_ms;
@@ -74,11 +75,7 @@ async fn top(
         return Err(AppError::bad_request("the type of a top must be tracks or artists").into());
     }
     let range = TimeRange::parse(query.time_range.as_deref())?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=50).contains(&limit) {
-        return Err(AppError::bad_request("limit must be within 1..50").into());
-    }
-    let offset = query.offset.unwrap_or(0);
+    let (offset, limit) = PageQuery { limit: query.limit, offset: query.offset }.resolve()?;
     let since = range.since_ms(i64::try_from(now_ms()).unwrap_or(i64::MAX));
     // Read your own plays, as `recently-played` does.
     services.writer.flush().await?;
