@@ -48,6 +48,8 @@ pub struct ServerConfig {
     pub stream_count_ms: u64,
     /// How long an offline device's licence runs from its last sync (30 days).
     pub offline_licence_ms: u64,
+    /// Where counted plays are published (`--events-url`); `None`: they stay in the store.
+    pub events: Option<crate::events::EventsConfig>,
 }
 
 /// The REST API's rate limits (`gateway::http::limits`). Each allows bursts of its own size
@@ -101,6 +103,7 @@ impl ServerConfig {
             private_session: Duration::from_millis(crate::player::activity::PRIVATE_SESSION_MS),
             stream_count_ms: crate::player::plays::STREAM_COUNT_MS,
             offline_licence_ms: crate::offline::LICENCE_MS,
+            events: None,
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod gateway;
 pub mod ids;
 pub mod metrics;

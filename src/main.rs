@@ -58,6 +58,29 @@ enum Command {
         #[command(subcommand)]
         command: RecsCommand,
     },
+    /// Counted plays (streams).
+    Plays {
+        #[command(subcommand)]
+        command: PlaysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlaysCommand {
+    /// Write every play counted since a moment (private plays too: they count for royalties) as
+    /// JSON lines, in the order they were counted: the play-event stream of the embedded setup,
+    /// the same events `--events-url` publishes.
+    Export(PlaysExportArgs),
+}
+
+#[derive(Args)]
+struct PlaysExportArgs {
+    /// From when: milliseconds since the epoch, an RFC 3339 time (`2026-12-01T00:00:00Z`), a
+    /// date (`2026-12-01`, UTC), or a span back from now (`24h`, `7days`).
+    #[arg(long)]
+    since: String,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Subcommand)]
@@ -207,6 +230,11 @@ struct ServeArgs {
     /// for tests).
     #[arg(long, hide = true, default_value_t = segue::offline::LICENCE_MS, value_parser = clap::value_parser!(u64).range(1..))]
     offline_licence_ms: u64,
+    /// Publish every counted play to this NATS server's JetStream (`nats://host:4222`), stream
+    /// SEGUE_PLAYS, subject `segue.plays`, the play's id as the message id. Without it the
+    /// events stay in the store (`segue plays export`).
+    #[arg(long, env = "SEGUE_EVENTS_URL")]
+    events_url: Option<String>,
     /// Device sockets this node holds at most; an upgrade past it is refused with 503 (default:
     /// the open-file limit, raised to its hard limit, less 512).
     #[arg(long, env = "SEGUE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -377,6 +405,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Token(args) => token(args).await,
         Command::Import { source } => import(source).await,
         Command::Recs { command } => recs(command),
+        Command::Plays { command: PlaysCommand::Export(args) } => export_plays(args).await,
     }
 }
 
@@ -408,6 +437,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.private_session = Duration::from_millis(args.private_session_ms);
     config.stream_count_ms = args.stream_count_ms;
     config.offline_licence_ms = args.offline_licence_ms;
+    config.events = args.events_url.as_deref().map(segue::events::EventsConfig::parse).transpose().map_err(usage)?;
     config.max_connections = args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.rest_limits = RestRateLimits {
         search_per_second: args.search_rate_limit,
@@ -538,6 +568,45 @@ fn recs(command: RecsCommand) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Where `--since` points: milliseconds since the epoch, an RFC 3339 time, a UTC date, or a span
+/// back from `now_ms`.
+fn parse_since(text: &str, now_ms: i64) -> Result<i64, String> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let time = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.to_string() };
+    if let Ok(at) = humantime::parse_rfc3339_weak(&time) {
+        let ms = at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        return Ok(i64::try_from(ms).unwrap_or(i64::MAX));
+    }
+    if let Ok(span) = humantime::parse_duration(text) {
+        return Ok(now_ms.saturating_sub(i64::try_from(span.as_millis()).unwrap_or(i64::MAX)));
+    }
+    Err(format!("--since {text:?}: give milliseconds since the epoch, a time (2026-12-01T00:00:00Z), a date or a span (24h)"))
+}
+
+async fn export_plays(args: PlaysExportArgs) -> Result<(), Failure> {
+    use std::io::Write;
+    let since = parse_since(&args.since, segue::clock::now_ms() as i64).map_err(usage)?;
+    let store = open_store(&args.store).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut after: Option<(i64, String)> = None;
+    loop {
+        let page = store
+            .play_events_since(since, after.as_ref().map(|(at, id)| (*at, id.as_str())), 1_000)
+            .await
+            .map_err(runtime)?;
+        for event in &page {
+            out.write_all(&segue::events::event_json(event)).and_then(|()| out.write_all(b"\n")).map_err(runtime)?;
+        }
+        match page.last() {
+            Some(last) if page.len() == 1_000 => after = Some((last.counted_at_ms, last.id.clone())),
+            _ => break,
+        }
+    }
+    out.flush().map_err(runtime)
 }
 
 async fn import(source: ImportSource) -> Result<(), Failure> {

@@ -189,6 +189,9 @@ metrics! {
     session_panics: Counter = ("session_panics", "Commands that panicked; their sessions restarted from the last saved state"),
     unreadable_snapshots: Counter = ("unreadable_snapshots", "Session snapshots that could not be read (the session started afresh from their seq)"),
     malformed_cluster_messages: Counter = ("malformed_cluster_messages", "Messages from Redis that could not be read (dropped)"),
+    play_events_published: Counter = ("play_events_published", "Play events JetStream acknowledged (its duplicates included)"),
+    play_events_duplicate: Counter = ("play_events_duplicate", "Play events JetStream already had: published again after a crash, dropped by its de-duplication"),
+    play_event_failures: Counter = ("play_event_failures", "Play events not acknowledged by JetStream (they stay queued and go out again)"),
 }
 
 impl Metrics {

@@ -23,6 +23,7 @@ use crate::actors::directory::Sessions;
 use crate::actors::dispatch::Dispatcher;
 use crate::actors::hub::LocalHub;
 use crate::actors::placement::{Placement, PlaylistPlacement};
+use crate::events::PlayEventPublisher;
 use crate::actors::playlists::{ClusterPlaylistFanout, PlaylistFanout, Playlists, Spawner as PlaylistSpawner};
 use crate::actors::session::{EmbeddedSnapshots, SessionDeps};
 use crate::actors::shards::Shards;
@@ -93,7 +94,7 @@ impl Node {
     /// serving. Must run inside an actix system.
     pub async fn start(config: ServerConfig) -> Result<Node, StartError> {
         let mut tasks = BackgroundTasks::default();
-        let store = Store::open(&config.store).await?;
+        let store = Store::open(&config.store).await?.publishing_play_events(config.events.is_some());
         if config.demo_catalog && crate::catalog::import_demo_if_empty(&store).await? {
             tracing::info!("imported the demo catalog");
         }
@@ -106,6 +107,10 @@ impl Node {
         let search = open_search_index(&config, &store, &mut tasks).await?;
         let (writer, writer_task) = WriteBehind::new(store.clone(), metrics.clone());
         tasks.spawn(Stage::Writer, "write-behind writer", |stop| writer_task.run(stop));
+        if let Some(events) = &config.events {
+            let publisher = PlayEventPublisher::new(events.clone(), store.clone(), metrics.clone());
+            tasks.spawn(Stage::Events, "play-event publisher", |stop| publisher.run(stop));
+        }
         let cluster = match &config.redis_url {
             Some(url) => Some(join_cluster(&config, url, &metrics, &writer, &mut tasks).await?),
             None => None,

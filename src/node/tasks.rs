@@ -22,11 +22,14 @@ pub enum Stage {
     Cluster,
     /// The write-behind writer: stopped once everything staged is written (or the grace is over).
     Writer,
+    /// The play-event publisher: stopped after the writer, so that the plays of its last batch
+    /// go out too.
+    Events,
     /// The search index's catch-up with the catalog.
     Indexing,
 }
 
-const STAGES: [Stage; 4] = [Stage::Liveness, Stage::Cluster, Stage::Writer, Stage::Indexing];
+const STAGES: [Stage; 5] = [Stage::Liveness, Stage::Cluster, Stage::Writer, Stage::Events, Stage::Indexing];
 
 struct StageTasks {
     stop: CancellationToken,

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod library;
 pub mod offline;
 pub mod playlists;
+pub mod play_events;
 pub mod plays;
 pub mod redis;
 pub mod search_feed;
@@ -216,6 +217,9 @@ pub struct Store {
     pub(crate) pool: Pool,
     /// The deadline of each operation ([`QUERY_DEADLINE`]).
     pub(crate) query_deadline: Duration,
+    /// Plays written through this handle wait in the outbox for the event publisher
+    /// (`play_events.rs`): set when the node publishes play events (`--events-url`).
+    pub(crate) play_events: bool,
 }
 
 impl Store {
@@ -236,7 +240,7 @@ impl Store {
                 let pool = tokio::time::timeout(QUERY_DEADLINE, connect)
                     .await
                     .map_err(|_| DeadlineExceeded(QUERY_DEADLINE))??;
-                Ok(Store { pool: Pool::Postgres(pool), query_deadline: QUERY_DEADLINE })
+                Ok(Store { pool: Pool::Postgres(pool), query_deadline: QUERY_DEADLINE, play_events: false })
             }
             StoreLocation::Url(url) if url.starts_with("sqlite:") => {
                 let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
@@ -270,12 +274,18 @@ impl Store {
             SqlitePoolOptions::new().max_connections(4).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options);
         let pool =
             tokio::time::timeout(QUERY_DEADLINE, connect).await.map_err(|_| DeadlineExceeded(QUERY_DEADLINE))??;
-        Ok(Store { pool: Pool::Sqlite(pool), query_deadline: QUERY_DEADLINE })
+        Ok(Store { pool: Pool::Sqlite(pool), query_deadline: QUERY_DEADLINE, play_events: false })
     }
 
     /// The same store with another deadline for each operation (tests use a short one).
     pub fn with_query_deadline(mut self, deadline: Duration) -> Store {
         self.query_deadline = deadline;
+        self
+    }
+
+    /// The same store, its new plays queued for the play-event publisher (`--events-url`).
+    pub fn publishing_play_events(mut self, publishing: bool) -> Store {
+        self.play_events = publishing;
         self
     }
 

@@ -53,14 +53,15 @@ fn parse_id(text: &str, what: &str) -> StoreResult<Id> {
 }
 
 impl Store {
-    /// Writes plays an offline device reported, each once by its id: answers the ids that were
-    /// new (the others were written before and change nothing).
-    pub async fn insert_reported_plays(&self, plays: &[PlayRecord]) -> StoreResult<Vec<String>> {
+    /// Writes plays an offline device reported, each once by its id, counted at `now_ms`:
+    /// answers the ids that were new (the others were written before and change nothing).
+    pub async fn insert_reported_plays(&self, plays: &[PlayRecord], now_ms: i64) -> StoreResult<Vec<String>> {
         let mut inserted = Vec::with_capacity(plays.len());
         for chunk in plays.chunks(200) {
             let ids = on_pool!(self, |pool| {
                 let mut insert = QueryBuilder::new(
-                    "INSERT INTO plays (id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private) ",
+                    "INSERT INTO plays (id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private,
+                                        counted_at_ms, event_pending) ",
                 );
                 insert.push_values(chunk, |mut row, play| {
                     row.push_bind(play.id.as_str())
@@ -70,7 +71,9 @@ impl Store {
                         .push_bind(play.played_at_ms)
                         .push_bind(play.ms_played)
                         .push_bind(play.end_reason.clone())
-                        .push_bind(play.private);
+                        .push_bind(play.private)
+                        .push_bind(now_ms)
+                        .push_bind(self.play_events);
                 });
                 insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
                 let rows = insert.build().fetch_all(pool).await?;

@@ -147,7 +147,8 @@ impl Store {
             let plays = fold_plays(plays);
             for chunk in plays.chunks(ROWS_PER_STATEMENT) {
                 let mut upsert = QueryBuilder::new(
-                    "INSERT INTO plays (id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private) ",
+                    "INSERT INTO plays (id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private,
+                                        counted_at_ms, event_pending) ",
                 );
                 upsert.push_values(chunk, |mut row, play| {
                     row.push_bind(play.id.as_str())
@@ -157,10 +158,13 @@ impl Store {
                         .push_bind(play.played_at_ms)
                         .push_bind(play.ms_played)
                         .push_bind(play.end_reason.as_deref())
-                        .push_bind(play.private);
+                        .push_bind(play.private)
+                        .push_bind(now_ms)
+                        .push_bind(self.play_events);
                 });
                 // A play already stored is not counted again: only how long it played and why it
-                // stopped move on, and never back (a takeover writing an older view of it).
+                // stopped move on, and never back (a takeover writing an older view of it). Its
+                // count instant and its place in the event outbox stay those of the first write.
                 upsert.push(
                     " ON CONFLICT (id) DO UPDATE
                      SET ms_played = excluded.ms_played, end_reason = COALESCE(excluded.end_reason, plays.end_reason)

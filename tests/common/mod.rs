@@ -54,7 +54,11 @@ pub fn postgres_admin_url() -> String {
 /// Runs SQL on the PostgreSQL admin database, from any context (a thread with its own runtime,
 /// so it works inside and outside async tests alike).
 pub fn postgres_admin(sql: String) {
-    let url = postgres_admin_url();
+    postgres_execute(postgres_admin_url(), sql);
+}
+
+/// Runs SQL on the PostgreSQL database at `url`, from any context.
+pub fn postgres_execute(url: String, sql: String) {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async move {
@@ -501,6 +505,51 @@ impl Drop for TestRedis {
     }
 }
 
+/// A NATS server with JetStream of the test's own, on a free port, its store in a temporary
+/// directory; stopped when dropped. (`scripts/test.sh` installs `nats-server` when it is missing;
+/// `SEGUE_TEST_NATS_SERVER` names another binary.)
+pub struct TestNats {
+    child: Child,
+    pub port: u16,
+    _store: tempfile::TempDir,
+}
+
+impl TestNats {
+    pub fn start() -> TestNats {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let store = tempfile::tempdir().expect("a temporary dir");
+        // Debian installs it in /usr/sbin, which is not on every user's PATH.
+        let binary = std::env::var("SEGUE_TEST_NATS_SERVER").unwrap_or_else(|_| {
+            let on_path = Command::new("nats-server").arg("--version").output().is_ok();
+            if on_path { "nats-server".into() } else { "/usr/sbin/nats-server".into() }
+        });
+        let child = Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server starts (scripts/test.sh installs it)");
+        let deadline = std::time::Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "nats-server listens on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        TestNats { child, port, _store: store }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for TestNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Several `segue serve` cluster nodes sharing one Redis and one fresh PostgreSQL database.
 pub struct TestCluster {
     pub nodes: Vec<Option<TestServer>>,
@@ -568,6 +617,11 @@ impl TestCluster {
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
             ));
         }
+    }
+
+    /// The cluster's PostgreSQL database.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     /// Runs a `segue` command against the cluster's database.

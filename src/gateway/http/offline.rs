@@ -447,7 +447,7 @@ async fn report_plays(
             private: false,
         });
     }
-    let accepted = store.insert_reported_plays(&records).await?.len();
+    let accepted = store.insert_reported_plays(&records, i64::try_from(now).unwrap_or(i64::MAX)).await?.len();
     duplicates += records.len() - accepted;
     Ok(json(&PlaysAnswer { accepted, duplicates, rejected }))
 }
