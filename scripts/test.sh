@@ -5,7 +5,8 @@
 # PostgreSQL it starts (and on a machine without it, installs from Debian's packages) when it is
 # not already running. SEGUE_TEST_POSTGRES_URL points the tests at another PostgreSQL instead.
 # The cluster tests start Redis servers of their own (`redis-server`, installed from Debian's
-# packages when missing; SEGUE_TEST_REDIS_SERVER names another binary). spotipy it installs from
+# packages when missing; SEGUE_TEST_REDIS_SERVER names another binary), the play-event tests
+# NATS servers with JetStream (`nats-server`, likewise). spotipy it installs from
 # PyPI into a virtualenv under target/ (Debian's python3-venv first, when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,17 @@ ensure_redis_server() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 }
 
+# nats-server (JetStream) for tests/play_events.rs, which starts servers of its own on free
+# ports; Debian's package puts it in /usr/sbin. SEGUE_TEST_NATS_SERVER names another binary.
+ensure_nats_server() {
+    [ -n "${SEGUE_TEST_NATS_SERVER:-}" ] && return 0
+    command -v nats-server >/dev/null 2>&1 && return 0
+    [ -x /usr/sbin/nats-server ] && return 0
+    echo "test.sh: nats-server is not installed; installing Debian's package" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+}
+
 # spotipy (the Python Web API client) for tests/spotipy_client.rs: a virtualenv under target/
 # with spotipy 2.26 from PyPI; Debian's python3-venv is installed first when venv is missing.
 ensure_spotipy() {
@@ -75,5 +87,6 @@ ensure_spotipy() {
 
 ensure_postgres
 ensure_redis_server
+ensure_nats_server
 ensure_spotipy
 exec cargo test --workspace --locked "$@"

@@ -584,7 +584,9 @@ fn parse_since(text: &str, now_ms: i64) -> Result<i64, String> {
     if let Ok(span) = humantime::parse_duration(text) {
         return Ok(now_ms.saturating_sub(i64::try_from(span.as_millis()).unwrap_or(i64::MAX)));
     }
-    Err(format!("--since {text:?}: give milliseconds since the epoch, a time (2026-12-01T00:00:00Z), a date or a span (24h)"))
+    Err(format!(
+        "--since {text:?}: give milliseconds since the epoch, a time (2026-12-01T00:00:00Z), a date or a span (24h)"
+    ))
 }
 
 async fn export_plays(args: PlaysExportArgs) -> Result<(), Failure> {

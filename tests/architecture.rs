@@ -1,6 +1,6 @@
 //! The architecture's rules, checked on the source itself (ARCHITECTURE.md, "Invariants"):
-//! no module imports one that imports it back; only `storage` speaks to databases and Redis;
-//! only `gateway` knows HTTP and WebSockets; the state machine does no I/O and reads no clock;
+//! no module imports one that imports it back; only `storage` speaks to databases and Redis,
+//! only `events` to NATS; only `gateway` knows HTTP and WebSockets; the state machine does no I/O and reads no clock;
 //! `protocol` knows nothing of runtimes or storage.
 //!
 //! The dependency graph is read from every `use` and every `crate::…`/`super::…` path in
@@ -350,6 +350,12 @@ fn mentions(graph: &Graph, words: &[&str], allowed: &[&str]) -> Vec<String> {
 fn only_storage_speaks_to_databases_and_redis() {
     let graph = graph();
     assert_eq!(mentions(&graph, &["sqlx::", "fred::"], &["storage"]), Vec::<String>::new());
+}
+
+#[test]
+fn only_events_speaks_to_nats() {
+    let graph = graph();
+    assert_eq!(mentions(&graph, &["async_nats"], &["events"]), Vec::<String>::new());
 }
 
 #[test]

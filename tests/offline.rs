@@ -14,18 +14,6 @@ fn uri(kind: &str, id: &str) -> String {
     format!("spotify:{kind}:{id}")
 }
 
-/// Registers a premium user; answers the id and token once the server sees the product.
-fn premium(server: &TestServer, name: &str) -> (String, String) {
-    let (id, token) = server.register(name);
-    server.make_premium(name);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while server.get("/v1/me", &token).body["product"] != "premium" {
-        assert!(std::time::Instant::now() < deadline, "the product never changed");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (id, token)
-}
-
 fn keep(server: &TestServer, token: &str, device: &str, uris: &[String]) -> Reply {
     server.request("PUT", &format!("/v1/me/offline/{device}"), Some(token), Some(json!({"uris": uris})))
 }
@@ -60,7 +48,7 @@ fn reason(reply: &Reply) -> &str {
 fn deltas(backend: Backend) {
     let server = TestServer::start_on(backend, &[]);
     let (_, free) = server.register("free-listener");
-    let (_, token) = premium(&server, "listener");
+    let (_, token) = server.register_premium("listener");
     let tracks = server.track_ids(&token, 4);
     let (album, album_tracks) = server.album(&token);
     let album_ids: Vec<String> = album_tracks.iter().map(|(id, _)| id.clone()).collect();
@@ -149,7 +137,7 @@ fn deltas(backend: Backend) {
     let after = sync(&server, &token, "phone", Some(4));
     assert_eq!((after["version"].as_i64(), added(&after).len(), removed(&after).len()), (Some(4), 0, 0));
     // Another user's device of the same name is not this one.
-    let (_, other) = premium(&server, "other");
+    let (_, other) = server.register_premium("other");
     assert_eq!(server.get("/v1/me/offline/phone/sync", &other).status, 404);
 
     // Five devices at most; forgetting one frees its place.
@@ -178,7 +166,7 @@ fn offline_deltas_and_limits_on_postgres() {
 #[test]
 fn a_lapsed_licence_takes_everything_away_and_gives_it_again() {
     let server = TestServer::start(&["--offline-licence-ms", "1500"]);
-    let (_, token) = premium(&server, "traveller");
+    let (_, token) = server.register_premium("traveller");
     let tracks = server.track_ids(&token, 10);
     let uris: Vec<String> = tracks.iter().map(|id| uri("track", id)).collect();
     assert_eq!(keep(&server, &token, "phone", &uris).status, 200);
@@ -196,7 +184,7 @@ fn a_lapsed_licence_takes_everything_away_and_gives_it_again() {
 #[test]
 fn tracks_no_longer_playable_in_the_users_country_leave_at_the_next_sync() {
     let server = TestServer::start(&[]);
-    let (_, token) = premium(&server, "traveller");
+    let (_, token) = server.register_premium("traveller");
     // A country no track of the demo catalog is restricted to ("ZZ"): there, only the tracks
     // licensed everywhere play. Tracks of both kinds, as a listener in SE sees them.
     let body = json!({"username": "probe", "password": "correct-horse", "country": "ZZ"});
@@ -268,7 +256,7 @@ fn a_device_keeps_ten_thousand_tracks_at_most() {
         .unwrap();
     assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
     let server = TestServer::start_in(data_dir, &[]);
-    let (_, token) = premium(&server, "collector");
+    let (_, token) = server.register_premium("collector");
     let albums: Vec<String> = segue::catalog::synthetic::generate(5, 11_000)
         .flat_map(|bundle| bundle.albums.into_iter().map(|album| uri("album", album.id.as_str())))
         .collect();
@@ -297,7 +285,7 @@ fn a_device_keeps_ten_thousand_tracks_at_most() {
 fn reported_plays(backend: Backend) {
     let server = TestServer::start_on(backend, &[]);
     let (_, free) = server.register("free-listener");
-    let (_, token) = premium(&server, "commuter");
+    let (_, token) = server.register_premium("commuter");
     let tracks = server.track_ids(&token, 3);
     assert_eq!(keep(&server, &token, "phone", &[uri("track", &tracks[0])]).status, 200);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;

@@ -82,7 +82,8 @@ both_stores!(
     playlist_edits,
     playlist_owner_fence,
     songs_import,
-    search_feed
+    search_feed,
+    play_event_outbox
 );
 
 fn upsert<'a>(name: &'a str, product: Option<Product>, country: Option<&'a str>) -> UserUpsert<'a> {
@@ -181,6 +182,58 @@ async fn snapshots_and_history(store: &Store) {
     // After a cursor: the oldest after it, still newest first.
     let after = store.recently_played(user, HistoryCursor::After(1_000), 1).await.unwrap();
     assert_eq!(after.iter().map(|p| p.played_at_ms).collect::<Vec<_>>(), [1_001]);
+}
+
+/// The play-event outbox: plays written by a publishing store wait, oldest count first, until
+/// settled (a later write of the same play does not queue it again); on PostgreSQL a second
+/// taker skips the rows the first holds; the export pages by `(counted_at_ms, id)`.
+async fn play_event_outbox(store: &Store) {
+    let user = store.insert_user(&upsert("royalty", None, None), 1).await.unwrap();
+    let bundles: Vec<_> = synthetic::generate(4, 21).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    let tracks: Vec<Id> = bundles[0].tracks.iter().map(|t| t.id).take(4).collect();
+    // Counted before events were published: never pending.
+    store.write_batch(&[], &[play(user, tracks[0], 1_000)], 500).await.unwrap();
+    let publishing = store.clone().publishing_play_events(true);
+    publishing.write_batch(&[], &[play(user, tracks[1], 1_001)], 600).await.unwrap();
+    publishing.write_batch(&[], &[play(user, tracks[2], 1_002)], 700).await.unwrap();
+    let mut reported = play(user, tracks[3], 1_003);
+    reported.id = "offline:royalty:p1".into();
+    assert_eq!(publishing.insert_reported_plays(&[reported], 800).await.unwrap().len(), 1);
+    assert_eq!(store.pending_play_event_count().await.unwrap(), 3);
+
+    let first = publishing.take_pending_play_events(2).await.unwrap();
+    let ids: Vec<String> = first.events.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids, [play(user, tracks[1], 1_001).id, play(user, tracks[2], 1_002).id], "oldest count first");
+    assert_eq!(first.events[0].counted_at_ms, 600);
+    if store.kind() == "postgres" {
+        let second = publishing.take_pending_play_events(10).await.unwrap();
+        let others: Vec<&str> = second.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(others, ["offline:royalty:p1"], "rows another publisher holds are skipped");
+        second.settle(&[]).await.unwrap();
+    }
+    // Only what the stream acknowledged is settled.
+    first.settle(&ids[..1]).await.unwrap();
+    assert_eq!(store.pending_play_event_count().await.unwrap(), 2);
+    // The settled play goes on playing: its row moves on, its event is not queued again.
+    let mut longer = play(user, tracks[1], 1_001);
+    longer.ms_played = 45_000;
+    publishing.write_batch(&[], &[longer], 900).await.unwrap();
+    let rest = publishing.take_pending_play_events(10).await.unwrap();
+    let rest_ids: Vec<&str> = rest.events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(rest_ids, [ids[1].as_str(), "offline:royalty:p1"]);
+    let all: Vec<String> = rest.events.iter().map(|e| e.id.clone()).collect();
+    rest.settle(&all).await.unwrap();
+    assert_eq!(store.pending_play_event_count().await.unwrap(), 0);
+
+    // The export: every counted play from an instant on, in count order, page by page.
+    let page = store.play_events_since(600, None, 2).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.counted_at_ms).collect::<Vec<_>>(), [600, 700]);
+    assert_eq!(page[0].ms_played, 45_000);
+    let last = &page[1];
+    let next = store.play_events_since(600, Some((last.counted_at_ms, &last.id)), 2).await.unwrap();
+    assert_eq!(next.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["offline:royalty:p1"]);
+    assert_eq!(store.play_events_since(0, None, 10).await.unwrap().len(), 4);
 }
 
 fn play(user: Id, track: Id, played_at_ms: i64) -> PlayRecord {

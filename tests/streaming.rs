@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::*;
 
 /// A raw HTTP answer, for binary bodies.
@@ -113,22 +111,13 @@ fn assert_forbidden(url: &str, why: &str) {
     }
 }
 
-/// Waits until the server sees the user as premium (profiles are cached for 2 s).
-fn wait_premium(server: &TestServer, token: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.get("/v1/me", token).body["product"] != "premium" {
-        assert!(Instant::now() < deadline, "the product change never showed");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn the_bitrate_is_capped_by_product_and_the_url_serves_that_wav() {
     let server = TestServer::start(&[]);
     let (_, free) = server.register("freddie");
     let (_, premium) = server.register("penny");
     server.make_premium("penny");
-    wait_premium(&server, &premium);
+    server.await_premium(&premium);
     let track = server.track_ids(&free, 1).remove(0);
     let duration = duration_ms(&server, &free, &track);
 

@@ -249,6 +249,23 @@ impl TestServer {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
 
+    /// Registers a premium user; answers the id and token once the server sees the product.
+    pub fn register_premium(&self, username: &str) -> (String, String) {
+        let (id, token) = self.register(username);
+        self.make_premium(username);
+        self.await_premium(&token);
+        (id, token)
+    }
+
+    /// Waits until the server answers this user's product as premium.
+    pub fn await_premium(&self, token: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        while self.get("/v1/me", token).body["product"] != "premium" {
+            assert!(std::time::Instant::now() < deadline, "the product never changed");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Ids of `n` playable tracks of the demo catalog.
     pub fn track_ids(&self, token: &str, n: usize) -> Vec<String> {
         let reply = self.get("/v1/search?q=e&type=track&limit=50", token);
