@@ -2,7 +2,8 @@
 //! headers over plain HTTP, and the player itself in real Chromium — `tests/web/player.mjs`
 //! (playwright-core driving Debian's `/usr/bin/chromium`) against a real server: sign-in,
 //! search and playback, a transfer between two tabs, a pause from a plain socket client, live
-//! collaborative playlist edits and friend activity.
+//! collaborative playlist edits, friend activity, and the banner and reconnection when the socket
+//! drops.
 //!
 //! `scripts/test.sh` installs Chromium and the script's `node_modules`. Without them this test
 //! fails under `CI=true` and, elsewhere, says why it does not run.
@@ -144,7 +145,10 @@ fn the_web_player_plays_transfers_and_follows_edits_in_chromium() {
     let status = status.unwrap_or_else(|| panic!("player.mjs ran past {BROWSER_DEADLINE:?}"));
     assert!(status.success(), "player.mjs failed ({status}):\n{stdout}\n{stderr}");
     // Every scenario ran and passed (not merely a script that exited 0).
-    for scenario in ["(a)", "(b)", "(c)", "(d)", "(e)"] {
-        assert!(stdout.lines().any(|line| line.starts_with(&format!("ok - {scenario}"))), "scenario {scenario} passed:\n{stdout}");
+    for scenario in ["(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "(g)"] {
+        assert!(
+            stdout.lines().any(|line| line.starts_with(&format!("ok - {scenario}"))),
+            "scenario {scenario} passed:\n{stdout}"
+        );
     }
 }

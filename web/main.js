@@ -9,6 +9,8 @@ import * as views from './views.js';
 
 const $ = (id) => document.getElementById(id);
 const SEARCH_DEBOUNCE_MS = 250;
+/** The access token is renewed (REST refresh, then `auth` on the socket) this long before it expires. */
+const RENEW_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
 
 /** This browser's device: an id made once and kept, and a name shown to the other devices. */
 function deviceIdentity() {
@@ -417,9 +419,33 @@ async function start() {
   connection.start();
   wireControls();
   setInterval(tick, 250);
+  setInterval(renewBeforeExpiry, 30000);
   await loadPlaylists();
   window.addEventListener('hashchange', route);
   route();
+}
+
+/** When the access token expires (its JWT `exp`), in ms since the epoch; 0 when unreadable. */
+function accessTokenExpiry() {
+  try {
+    const payload = api.tokens().access_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(payload)).exp * 1000;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Renews the token before it expires, so the socket is never closed for it (4003) and playback
+ * on this tab never stops: new tokens over REST, then `auth` on the live connection.
+ */
+async function renewBeforeExpiry() {
+  const expiry = accessTokenExpiry();
+  if (!expiry || expiry - Date.now() > RENEW_BEFORE_EXPIRY_MS) return;
+  const renewed = await api.refreshTokens();
+  if (renewed && connection.online) {
+    connection.request('auth', { access_token: renewed.access_token }).catch((error) => console.warn('auth', error));
+  }
 }
 
 function wireControls() {

@@ -298,9 +298,9 @@ export async function playlist(ctx, id) {
         },
       }, h('input', { name: 'collaborator', 'aria-label': "Collaborator's user id", placeholder: "Collaborator's user id", required: true }), h('button', { type: 'submit' }, 'Invite'))
     : null;
-  const heading = hero('Playlist', id, '', h('span', {}, `${details.owner?.display_name || details.owner?.id || ''}${details.collaborative ? ' · collaborative' : ''}`),
+  const heading = hero('Playlist', id, details.name, h('span', {}, `${details.owner?.display_name || details.owner?.id || ''}${details.collaborative ? ' · collaborative' : ''}`),
     [listenButton(() => ctx.play({ context_uri: details.uri })), invite]);
-  heading.querySelector('h1').append(title);
+  heading.querySelector('h1').replaceChildren(title);
   container.append(heading, listHolder);
 
   const draw = async (live) => {

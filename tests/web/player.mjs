@@ -8,12 +8,17 @@
 //   (c) a plain socket client (ws + the page's own msgpack.js) pauses, resumes and seeks the tab
 //   (d) a collaborator's playlist edits (add, drag-and-drop reorder, remove) appear live
 //   (e) friend activity: a follower's side panel shows what the followed user plays
+//   (f) album, artist, liked songs and queue views; remote Next and Volume from a silent tab,
+//       with the free tier's skips left counting down
+//   (g) the socket drops (a TCP proxy in front of the server cuts it and refuses new connections):
+//       a banner says so, and the tab reconnects by itself once the server is reachable again
 //
 // SEGUE_WEB_SCREENSHOTS set: screenshots of the main views go to docs/screenshots/.
 // SEGUE_WEB_FROM_DISK set: the page's files come from web/ on disk rather than from the server's
 // binary (for working on the player without rebuilding the server).
 
 import { readFileSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -86,6 +91,13 @@ async function signIn(page, username, password, button) {
   await page.waitForFunction(() => document.querySelectorAll('#device-items button').length > 0, null, { timeout: WAIT_MS });
 }
 
+/** Types a query into the search box and waits for its results; the results' locator. */
+async function searchFor(page, query) {
+  await page.getByRole('searchbox', { name: 'Search' }).fill(query);
+  await page.waitForFunction((q) => location.hash === `#search/${encodeURIComponent(q)}` && document.querySelector('#view .results'), query, { timeout: WAIT_MS });
+  return page.locator('#view .results');
+}
+
 const deviceName = (page) => page.evaluate(() => localStorage.getItem('segue.deviceName'));
 const tokenOf = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('segue.tokens')).access_token);
 
@@ -114,6 +126,38 @@ async function socketClient(token, deviceId) {
     });
   const welcome = await request('hello', { device_id: deviceId, name: 'Test remote', device_type: 'smartphone', can_play: false, supports_volume: false });
   return { request, welcome, close: () => socket.close() };
+}
+
+/** A TCP proxy to the server that can cut every connection and refuse new ones for a while. */
+async function cuttableProxy() {
+  const upstream = new URL(base);
+  const open = new Set();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const server = net.connect(Number(upstream.port), upstream.hostname);
+    const pair = [client, server];
+    pair.forEach((socket) => open.add(socket));
+    const close = () => pair.forEach((socket) => { socket.destroy(); open.delete(socket); });
+    client.pipe(server);
+    server.pipe(client);
+    pair.forEach((socket) => { socket.on('error', close); socket.on('close', close); });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      refusing = true;
+      for (const socket of open) socket.destroy();
+    },
+    restore() {
+      refusing = false;
+    },
+    close: () => { for (const socket of open) socket.destroy(); server.close(); },
+  };
 }
 
 const scenarios = [];
@@ -254,8 +298,7 @@ scenario("(d) a collaborator's playlist edits appear live in the other tab", asy
   await pageC.getByText('This playlist is empty').waitFor({ timeout: WAIT_MS });
 
   // Alice adds three tracks from a search, through each row's "Add to…" menu.
-  await pageA.getByRole('searchbox', { name: 'Search' }).fill('e');
-  const rows = pageA.locator('.track-row:not(.unplayable)');
+  const rows = (await searchFor(pageA, 'e')).locator('.track-row:not(.unplayable)');
   await rows.nth(3).waitFor({ timeout: WAIT_MS });
   const added = [];
   for (let i = 0; i < 3; i++) {
@@ -296,8 +339,7 @@ scenario('(e) friend activity: Bob follows Alice and sees what she plays', async
   await friend.waitFor({ timeout: WAIT_MS });
   await pageC.waitForFunction((id) => document.querySelector(`.friend[data-user-id="${id}"]`)?.classList.contains('online'), aliceId, { timeout: WAIT_MS });
   // Alice starts another track from tab A (it plays on her active device): Bob's panel follows live.
-  await pageA.getByRole('searchbox', { name: 'Search' }).fill('a');
-  const next = pageA.locator('.track-row:not(.unplayable) .track-title').nth(1);
+  const next = (await searchFor(pageA, 'a')).locator('.track-row:not(.unplayable) .track-title').nth(1);
   await next.waitFor({ timeout: WAIT_MS });
   const title = await next.textContent();
   await next.click();
@@ -308,6 +350,76 @@ scenario('(e) friend activity: Bob follows Alice and sees what she plays', async
   await screenshot(pageC, 'friends');
 });
 
+scenario('(f) views, and remote control of the playing tab from a silent one', async () => {
+  const albumCard = (await searchFor(pageA, 'lo')).locator('.cards a[href^="#album/"]').first();
+  await albumCard.waitFor({ timeout: WAIT_MS });
+  await albumCard.click();
+  await pageA.locator('.hero .kind', { hasText: 'Album' }).waitFor({ timeout: WAIT_MS });
+  await pageA.locator('.track-row').first().waitFor({ timeout: WAIT_MS });
+  await screenshot(pageA, 'album');
+  await pageA.locator('.hero a[href^="#artist/"]').first().click();
+  await pageA.locator('.hero .kind', { hasText: 'Artist' }).waitFor({ timeout: WAIT_MS });
+  const row = pageA.locator('.track-row').first();
+  await row.waitFor({ timeout: WAIT_MS });
+  const likedTitle = await row.locator('.track-title').textContent();
+  await row.getByRole('button', { name: 'Like', exact: true }).click();
+  await pageA.waitForFunction(() => document.querySelector('.track-row [aria-label="Like"]').getAttribute('aria-pressed') === 'true', null, { timeout: WAIT_MS });
+  await pageA.getByRole('link', { name: 'Liked songs' }).click();
+  await pageA.locator('.track-row .track-title', { hasText: likedTitle }).waitFor({ timeout: WAIT_MS });
+
+  // Tab A is silent (B plays): its Next and Volume control tab B.
+  const skipsText = async () => (await pageA.locator('#skips').textContent()).match(/(\d+) of (\d+)/);
+  const [, leftBefore] = await skipsText();
+  const srcBefore = (await audio(pageB)).src;
+  await pageA.getByRole('button', { name: 'Next', exact: true }).click();
+  await pageB.waitForFunction((src) => {
+    const a = document.getElementById('audio');
+    return a.currentSrc !== src && !a.paused;
+  }, srcBefore, { timeout: WAIT_MS });
+  await pageA.waitForFunction((before) => document.getElementById('skips').textContent.includes(`${before - 1} of`), Number(leftBefore), { timeout: WAIT_MS });
+  await pageA.locator('#volume').fill('30');
+  await pageB.waitForFunction(() => Math.abs(document.getElementById('audio').volume - 0.3) < 0.01, null, { timeout: WAIT_MS });
+  check((await audio(pageA)).paused, 'A stays silent');
+  await pageA.getByRole('link', { name: 'Queue' }).click();
+  const nowTitle = await pageA.locator('#now-title').textContent();
+  await pageA.locator('.track-row.current .track-title', { hasText: nowTitle }).first().waitFor({ timeout: WAIT_MS });
+  check(await pageA.locator('.track-row').count() > 1, 'the queue lists what comes next');
+  await screenshot(pageA, 'queue');
+});
+
+scenario('(g) the socket drops: a banner, then the tab reconnects by itself', async () => {
+  const proxy = await cuttableProxy();
+  const contextD = await newContext();
+  const pageD = await contextD.newPage();
+  try {
+    await pageD.goto(proxy.url);
+    await pageD.getByRole('textbox', { name: 'Username' }).fill(alice.username);
+    await pageD.getByRole('textbox', { name: 'Password' }).fill(alice.password);
+    await pageD.getByRole('button', { name: 'Log in', exact: true }).click();
+    const nameD = await (async () => {
+      await pageD.waitForFunction(() => document.querySelectorAll('#device-items button').length > 0, null, { timeout: WAIT_MS });
+      return deviceName(pageD);
+    })();
+    const banner = pageD.getByRole('alert').filter({ hasText: 'Connection lost' });
+    check(!(await banner.isVisible()), 'no banner while connected');
+    proxy.cut();
+    await banner.waitFor({ timeout: WAIT_MS });
+    await screenshot(pageD, 'reconnecting');
+    // Tab A sees tab D go offline: it leaves the Devices list.
+    await pageA.waitForFunction((name) => ![...document.querySelectorAll('#device-items button')].some((b) => b.textContent === name), nameD, { timeout: WAIT_MS });
+    await sleep(2500);
+    check(await banner.isVisible(), 'the banner stays while the server is unreachable');
+    proxy.restore();
+    await banner.waitFor({ state: 'hidden', timeout: 20000 });
+    // Back online: tab A lists tab D again, and D follows the session (it shows where Alice plays).
+    await pageA.waitForFunction((name) => [...document.querySelectorAll('#device-items button')].some((b) => b.textContent === name), nameD, { timeout: WAIT_MS });
+    await pageD.waitForFunction(() => document.getElementById('where').textContent.startsWith('Playing on'), null, { timeout: WAIT_MS });
+  } finally {
+    await contextD.close();
+    proxy.close();
+  }
+});
+
 let failed = false;
 for (const { name, run } of scenarios) {
   const started = Date.now();
@@ -316,6 +428,18 @@ for (const { name, run } of scenarios) {
     console.log(`ok - ${name} (${Date.now() - started} ms)`);
   } catch (error) {
     console.log(`not ok - ${name}: ${error.stack || error}`);
+    for (const [label, page] of [['A', pageA], ['B', pageB], ['C', pageC]]) {
+      if (!page || page.isClosed()) continue;
+      const seen = await page.evaluate(() => ({
+        url: location.href,
+        notice: document.getElementById('toast')?.textContent,
+        banner: document.getElementById('banner').textContent,
+        where: document.getElementById('where').textContent,
+        nowPlaying: document.getElementById('now-title').textContent,
+        devices: [...document.querySelectorAll('#device-items li')].map((li) => li.textContent),
+      })).catch((e) => e.message);
+      console.log(`page ${label}: ${JSON.stringify(seen)}; audio ${JSON.stringify(await audio(page).catch(() => null))}`);
+    }
     failed = true;
     break;
   }

@@ -28,7 +28,11 @@ struct Asset {
 
 /// Every file of `web/`.
 const ASSETS: &[Asset] = &[
-    Asset { name: "index.html", content_type: "text/html; charset=utf-8", body: include_str!("../../../web/index.html") },
+    Asset {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        body: include_str!("../../../web/index.html"),
+    },
     Asset { name: "style.css", content_type: "text/css; charset=utf-8", body: include_str!("../../../web/style.css") },
     Asset { name: "icon.svg", content_type: "image/svg+xml", body: include_str!("../../../web/icon.svg") },
     Asset { name: "main.js", content_type: JAVASCRIPT, body: include_str!("../../../web/main.js") },
@@ -65,7 +69,11 @@ async fn page(request: HttpRequest, services: web::Data<Services>) -> ApiResult<
     serve(&request, &services, "index.html")
 }
 
-async fn asset(request: HttpRequest, services: web::Data<Services>, file: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn asset(
+    request: HttpRequest,
+    services: web::Data<Services>,
+    file: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     serve(&request, &services, &file)
 }
 
