@@ -60,6 +60,9 @@ const ctx = {
   },
   lookupTracks,
   toggleLike,
+  addToQueue: async (track) => {
+    if (await send('queue_add', { uri: track.uri })) notify(`${track.name} is next in the queue`);
+  },
   addToPlaylist: async (playlistId, trackId) => {
     const done = await ctx.editPlaylist(playlistId, [{ op: 'add', track_ids: [trackId] }]);
     if (done) notify(`Added to ${ctx.playlists.find((p) => p.id === playlistId)?.name || 'playlist'}`);
@@ -211,6 +214,11 @@ async function drawFriends() {
 async function drawPlayerBar() {
   const playback = state?.playback;
   const active = state?.devices?.find((d) => d.device_id === state.active_device_id);
+  $('shuffle').setAttribute('aria-pressed', String(Boolean(playback?.shuffle)));
+  const repeat = playback?.repeat || 'off';
+  $('repeat').dataset.mode = repeat;
+  $('repeat').setAttribute('aria-pressed', String(repeat !== 'off'));
+  $('repeat').title = `Repeat: ${repeat}`;
   $('play').classList.toggle('current', !playback?.is_playing);
   $('pause').classList.toggle('current', Boolean(playback?.is_playing));
   $('where').textContent = active && active.device_id !== device.id ? `Playing on ${active.name}` : '';
@@ -453,6 +461,9 @@ function wireControls() {
   $('pause').onclick = () => send('pause', {});
   $('next').onclick = () => send('next', {});
   $('previous').onclick = () => send('previous', {});
+  $('shuffle').onclick = () => send('shuffle', { state: !state?.playback?.shuffle });
+  const nextRepeat = { off: 'context', context: 'track', track: 'off' };
+  $('repeat').onclick = () => send('repeat', { state: nextRepeat[state?.playback?.repeat || 'off'] });
   $('now-like').onclick = () => state?.playback && toggleLike(state.playback.track_id);
   $('seek').addEventListener('input', () => {
     seeking = true;

@@ -120,7 +120,7 @@ function draggableRow(row, list, entry, onMove) {
   });
 }
 
-/** "Add to…": a menu of the user's playlists. */
+/** "Add to…": a menu of the queue and the user's playlists. */
 function addMenu(ctx, track) {
   const wrap = h('div', { class: 'add-menu' });
   const menu = h('ul', { hidden: true });
@@ -128,11 +128,11 @@ function addMenu(ctx, track) {
     type: 'button', class: 'icon-button', 'aria-label': 'Add to…', title: 'Add to playlist', 'aria-expanded': 'false',
     onclick: () => {
       const open = menu.hidden;
+      const item = (name, action) =>
+        h('li', {}, h('button', { type: 'button', onclick: () => { menu.hidden = true; action(); } }, name));
       menu.replaceChildren(
-        ...(ctx.playlists.length
-          ? ctx.playlists.map((playlist) =>
-              h('li', {}, h('button', { type: 'button', onclick: () => { menu.hidden = true; ctx.addToPlaylist(playlist.id, track.id); } }, playlist.name)))
-          : [h('li', { class: 'muted small' }, 'Create a playlist first')]),
+        item('Queue', () => ctx.addToQueue(track)),
+        ...ctx.playlists.map((playlist) => item(playlist.name, () => ctx.addToPlaylist(playlist.id, track.id))),
       );
       menu.hidden = !open;
       button.setAttribute('aria-expanded', String(open));
@@ -347,7 +347,7 @@ export async function queue(ctx) {
     h('h2', { class: 'section-title' }, 'Now playing'),
     current ? trackList(ctx, entries([current]), { onPlay: () => ctx.send('play', {}) }) : h('p', { class: 'empty' }, 'Nothing is playing.'),
     h('h2', { class: 'section-title' }, 'Next up'),
-    trackList(ctx, entries(next), { empty: 'The queue is empty.', onPlay: (i) => ctx.skipTo(i) }),
+    h('div', { class: 'queue-next' }, trackList(ctx, entries(next), { empty: 'The queue is empty.', onPlay: (i) => ctx.skipTo(i) })),
     previous.length ? [h('h2', { class: 'section-title' }, 'Played before'), trackList(ctx, entries(previous), { onPlay: () => ctx.send('previous', {}) })] : null,
   );
 }

@@ -5,10 +5,12 @@
 //   (a) register and log in through the page, search, play a track: currentTime advances
 //   (b) two contexts of one user: a transfer through the Devices list carries on at about the
 //       same position while the first tab falls silent
-//   (c) a plain socket client (ws + the page's own msgpack.js) pauses, resumes and seeks the tab
+//   (c) a plain socket client (ws + the page's own msgpack.js) pauses, resumes and seeks the tab;
+//       at the end of the track the tab says `track_ended` and goes on to the next one
 //   (d) a collaborator's playlist edits (add, drag-and-drop reorder, remove) appear live
 //   (e) friend activity: a follower's side panel shows what the followed user plays
-//   (f) album, artist, liked songs and queue views; remote Next and Volume from a silent tab,
+//   (f) album, artist, liked songs and queue views; remote Next, Volume, Seek, Pause, Play,
+//       Previous and Shuffle from a silent tab,
 //       with the free tier's skips left counting down
 //   (g) the socket drops (a TCP proxy in front of the server cuts it and refuses new connections):
 //       a banner says so, and the tab reconnects by itself once the server is reachable again
@@ -41,10 +43,10 @@ function check(condition, message) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function screenshot(page, name) {
+async function screenshot(page, name, clip) {
   if (!screenshotDir) return;
   mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), clip });
   console.log(`screenshot docs/screenshots/${name}.png`);
 }
 
@@ -172,7 +174,7 @@ const browser = await chromium.launch({
     ...(process.env.SEGUE_WEB_FROM_DISK ? ['--disable-features=LocalNetworkAccessChecks'] : []),
   ],
 });
-const viewport = { width: 1280, height: 780 };
+const viewport = { width: 1200, height: 720 };
 const webDir = join(here, '..', '..', 'web');
 const contentTypes = { js: 'text/javascript', css: 'text/css', svg: 'image/svg+xml', html: 'text/html' };
 
@@ -206,7 +208,7 @@ let playingTrack = null;
 
 scenario('(a) register, search, play: the audio element plays', async () => {
   await pageA.goto(base);
-  await screenshot(pageA, 'login');
+  await screenshot(pageA, 'login', { x: viewport.width / 2 - 260, y: viewport.height / 2 - 230, width: 520, height: 460 });
   await pageA.getByRole('textbox', { name: 'Username' }).fill(alice.username);
   await pageA.getByRole('textbox', { name: 'Password' }).fill(alice.password);
   await pageA.getByRole('button', { name: 'Register', exact: true }).click();
@@ -227,7 +229,6 @@ scenario('(a) register, search, play: the audio element plays', async () => {
   check(later.src.includes('/v1/audio/'), `the audio comes from the signed stream URL: ${later.src}`);
   const title = await pageA.locator('#now-title').textContent();
   check(title === playingTrack, `the player bar shows the track: ${title} vs ${playingTrack}`);
-  await screenshot(pageA, 'playing');
 });
 
 scenario('(b) transfer through the Devices list: B continues, A falls silent', async () => {
@@ -270,6 +271,16 @@ scenario('(c) a plain socket client pauses, resumes and seeks the tab', async ()
   }, 'tab B to resume at 30 s');
   check(resumed.currentTime < 33, `resumed near 30 s: ${resumed.currentTime}`);
   check((await audio(pageA)).paused, 'A stays silent');
+  // Near the end of the track: the tab reports `track_ended` and the session moves it on.
+  // (Still the track tab A started in (a), the one the welcome names.)
+  const duration = remote.welcome.state.playback.duration_ms;
+  const endingSrc = (await audio(pageB)).src;
+  await remote.request('seek', { position_ms: duration - 1500 });
+  const moved = await audioWhere(pageB, (src) => {
+    const a = document.getElementById('audio');
+    return a.currentSrc !== src && !a.paused && a.currentTime > 0.2;
+  }, 'tab B to go on to the next track after the end', endingSrc);
+  check(moved.currentTime < 5, `the next track starts from its beginning: ${moved.currentTime}`);
   remote.close();
 });
 
@@ -359,11 +370,11 @@ scenario('(f) views, and remote control of the playing tab from a silent one', a
   await screenshot(pageA, 'album');
   await pageA.locator('.hero a[href^="#artist/"]').first().click();
   await pageA.locator('.hero .kind', { hasText: 'Artist' }).waitFor({ timeout: WAIT_MS });
-  const row = pageA.locator('.track-row').first();
+  const row = pageA.locator('.track-row:not(.unplayable)').first();
   await row.waitFor({ timeout: WAIT_MS });
   const likedTitle = await row.locator('.track-title').textContent();
   await row.getByRole('button', { name: 'Like', exact: true }).click();
-  await pageA.waitForFunction(() => document.querySelector('.track-row [aria-label="Like"]').getAttribute('aria-pressed') === 'true', null, { timeout: WAIT_MS });
+  await pageA.waitForFunction(() => document.querySelector('.track-row:not(.unplayable) [aria-label="Like"]').getAttribute('aria-pressed') === 'true', null, { timeout: WAIT_MS });
   await pageA.getByRole('link', { name: 'Liked songs' }).click();
   await pageA.locator('.track-row .track-title', { hasText: likedTitle }).waitFor({ timeout: WAIT_MS });
 
@@ -379,11 +390,28 @@ scenario('(f) views, and remote control of the playing tab from a silent one', a
   await pageA.waitForFunction((before) => document.getElementById('skips').textContent.includes(`${before - 1} of`), Number(leftBefore), { timeout: WAIT_MS });
   await pageA.locator('#volume').fill('30');
   await pageB.waitForFunction(() => Math.abs(document.getElementById('audio').volume - 0.3) < 0.01, null, { timeout: WAIT_MS });
+  await pageA.locator('#seek').fill('60000');
+  await pageB.waitForFunction(() => Math.abs(document.getElementById('audio').currentTime - 60) < 2.5, null, { timeout: WAIT_MS });
+  await pageA.getByRole('button', { name: 'Pause', exact: true }).click();
+  await audioWhere(pageB, () => document.getElementById('audio').paused, 'the Pause of tab A to reach tab B');
+  await pageA.getByRole('button', { name: 'Play', exact: true }).click();
+  await advancing(pageB, 'the Play of tab A to reach tab B');
+  await pageA.getByRole('button', { name: 'Previous', exact: true }).click();
+  await pageB.waitForFunction(() => document.getElementById('audio').currentTime < 3, null, { timeout: WAIT_MS });
+  await pageA.getByRole('button', { name: 'Shuffle', exact: true }).click();
+  await pageA.waitForFunction(() => document.getElementById('shuffle').getAttribute('aria-pressed') === 'true', null, { timeout: WAIT_MS });
   check((await audio(pageA)).paused, 'A stays silent');
+  // The liked track, queued through its "Add to…" menu, is next in the queue view.
+  const likedRow = pageA.locator('.track-row', { hasText: likedTitle }).first();
+  await likedRow.getByRole('button', { name: 'Add to…' }).click();
+  await likedRow.getByRole('button', { name: 'Queue', exact: true }).click();
+  await pageA.getByText('is next in the queue').waitFor({ timeout: WAIT_MS });
   await pageA.getByRole('link', { name: 'Queue' }).click();
   const nowTitle = await pageA.locator('#now-title').textContent();
   await pageA.locator('.track-row.current .track-title', { hasText: nowTitle }).first().waitFor({ timeout: WAIT_MS });
-  check(await pageA.locator('.track-row').count() > 1, 'the queue lists what comes next');
+  const upNext = pageA.locator('.queue-next .track-row .track-title').first();
+  await upNext.waitFor({ timeout: WAIT_MS });
+  check(await upNext.textContent() === likedTitle, `the queued track is next: ${await upNext.textContent()} vs ${likedTitle}`);
   await screenshot(pageA, 'queue');
 });
 
