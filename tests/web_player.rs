@@ -49,8 +49,14 @@ fn the_page_and_its_files_are_served_with_their_headers() {
 
     // Revalidation: the ETag answers 304 without a body.
     let etag = page.header("etag").expect("an ETag").to_string();
-    assert_eq!(status_line_of_get(&server, "/", &[("If-None-Match", &etag)]), "HTTP/1.1 304 Not Modified");
-    assert_eq!(status_line_of_get(&server, "/", &[("If-None-Match", "\"stale\"")]), "HTTP/1.1 200 OK");
+    assert!(response_head(&server, "GET", "/", &[("If-None-Match", &etag)]).starts_with("http/1.1 304 not modified\n"));
+    assert!(response_head(&server, "GET", "/", &[("If-None-Match", "\"stale\"")]).starts_with("http/1.1 200 ok\n"));
+    // HEAD answers the headers alone.
+    let head = response_head(&server, "HEAD", "/web/main.js", &[]);
+    assert!(head.starts_with("http/1.1 200 ok\n") && head.contains("content-type: text/javascript"), "{head}");
+    // A Host that is not a plain host name writes nothing into the policy.
+    let head = response_head(&server, "GET", "/", &[("Host", "evil.example;script-src_*")]);
+    assert!(head.contains("connect-src 'self'; base-uri"), "{head}");
 
     // Unknown files are the API's 404, and the API's own 404 is untouched.
     let missing = server.request("GET", "/web/nope.js", None, None);
@@ -65,21 +71,32 @@ fn the_page_and_its_files_are_served_with_their_headers() {
     }
 }
 
-/// The status line of a GET with these headers, over a plain TCP connection.
-fn status_line_of_get(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> String {
+/// The status line and headers of a request with these headers (a `Host` of the server's own
+/// unless they name one), over a plain TCP connection, lower-cased.
+fn response_head(server: &TestServer, method: &str, path: &str, headers: &[(&str, &str)]) -> String {
     use std::io::{BufRead, BufReader, Write};
-    let host = server.base.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(common::WAIT)).unwrap();
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+        request.push_str(&format!("Host: {address}\r\n"));
+    }
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).unwrap();
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).unwrap();
-    line.trim_end().to_string()
+    let mut head = String::new();
+    for line in BufReader::new(stream).lines() {
+        let line = line.unwrap();
+        if line.is_empty() {
+            break;
+        }
+        head.push_str(&line.to_lowercase());
+        head.push('\n');
+    }
+    head
 }
 
 fn chromium() -> PathBuf {

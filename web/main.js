@@ -287,9 +287,11 @@ function stateChanged(next) {
   if (trackChanged) showLikes(document);
 }
 
+let countdown = null;
 function showStatus(status) {
   const banner = $('banner');
   if (status.online) {
+    clearInterval(countdown);
     banner.hidden = true;
     return;
   }
@@ -298,12 +300,25 @@ function showStatus(status) {
     location.reload();
     return;
   }
+  clearInterval(countdown);
   const retry = views.h('button', { type: 'button', onclick: () => connection.retryNow() }, status.replaced ? 'Use this tab' : 'Retry now');
-  const text = status.replaced
-    ? status.reason
-    : `Connection lost. Reconnecting in ${Math.max(1, Math.round(status.retryInMs / 1000))} s…`;
+  const text = views.h('span', {});
   banner.replaceChildren(text, retry);
   banner.hidden = false;
+  if (status.replaced) {
+    text.textContent = status.reason;
+    return;
+  }
+  // The countdown is for the eyes: a live region that changed every second would be read out each time.
+  const retryAt = Date.now() + status.retryInMs;
+  const remaining = views.h('span', { 'aria-hidden': 'true' });
+  text.replaceChildren('Connection lost. Reconnecting', remaining);
+  const show = () => {
+    const seconds = Math.ceil((retryAt - Date.now()) / 1000);
+    remaining.textContent = seconds > 0 ? ` in ${seconds} s…` : '…';
+  };
+  show();
+  countdown = setInterval(show, 500);
 }
 
 // ---- Routing ------------------------------------------------------------------------------
@@ -331,7 +346,11 @@ async function route() {
     content = views.h('p', { class: 'empty' }, `Could not load this page: ${error.message}`);
   }
   if (generation !== routeGeneration) return;
+  const sameView = $('view').dataset.route === hash;
   $('view').replaceChildren(content);
+  $('view').dataset.route = hash;
+  // A new page starts at its top; the same one redrawn (the queue after a state) keeps its place.
+  if (!sameView) $('view').scrollTop = 0;
   if (kind !== 'search' && document.activeElement !== $('search')) $('search').value = '';
   refreshLikes($('view'));
 }
@@ -497,6 +516,7 @@ function wireControls() {
     try {
       const created = await api.createPlaylist(name, $('new-playlist-collaborative').checked);
       $('new-playlist-name').value = '';
+      $('new-playlist-collaborative').checked = false;
       await loadPlaylists();
       location.hash = `#playlist/${created.id}`;
     } catch (error) {

@@ -43,10 +43,10 @@ function check(condition, message) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function screenshot(page, name, clip) {
+async function screenshot(page, name) {
   if (!screenshotDir) return;
   mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`), clip });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
   console.log(`screenshot docs/screenshots/${name}.png`);
 }
 
@@ -208,7 +208,6 @@ let playingTrack = null;
 
 scenario('(a) register, search, play: the audio element plays', async () => {
   await pageA.goto(base);
-  await screenshot(pageA, 'login', { x: viewport.width / 2 - 260, y: viewport.height / 2 - 230, width: 520, height: 460 });
   await pageA.getByRole('textbox', { name: 'Username' }).fill(alice.username);
   await pageA.getByRole('textbox', { name: 'Password' }).fill(alice.password);
   await pageA.getByRole('button', { name: 'Register', exact: true }).click();

@@ -114,16 +114,26 @@ fn if_none_match(request: &HttpRequest, etag: &str) -> bool {
 
 /// The page may load scripts, styles, images and audio from this origin only, and connect only
 /// to this origin and to this server's WebSocket (`base` with `ws`/`wss` for `http`/`https`).
+/// A host that is not a plain `name[:port]` (it comes from the request's `Host` when no
+/// `--public-url` is set) adds no source at all, so no request can write into the policy.
 fn content_security_policy(base: &str) -> String {
     let socket = match base.split_once("://") {
-        Some(("https", host)) => format!(" wss://{host}"),
-        Some((_, host)) => format!(" ws://{host}"),
-        None => String::new(),
+        Some((scheme, host)) if is_plain_host(host) => {
+            format!(" {}://{host}", if scheme == "https" { "wss" } else { "ws" })
+        }
+        _ => String::new(),
     };
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; \
          connect-src 'self'{socket}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
+}
+
+/// A host name or address with an optional port: letters, digits, `.`, `-`, `:`, `[`, `]`.
+fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 #[cfg(test)]
@@ -137,6 +147,17 @@ mod tests {
         assert!(policy.contains("default-src 'none'"), "{policy}");
         let policy = content_security_policy("https://music.example");
         assert!(policy.contains("connect-src 'self' wss://music.example;"), "{policy}");
+        let policy = content_security_policy("http://[::1]:7400");
+        assert!(policy.contains("connect-src 'self' ws://[::1]:7400;"), "{policy}");
+    }
+
+    #[test]
+    fn a_host_that_is_not_plain_adds_nothing_to_the_policy() {
+        for base in ["http://evil; script-src *", "http://a b", "http://", "nonsense"] {
+            let policy = content_security_policy(base);
+            assert!(policy.contains("connect-src 'self'; base-uri"), "{base}: {policy}");
+            assert!(HeaderValue::from_str(&policy).is_ok(), "{base}");
+        }
     }
 
     #[test]
