@@ -54,6 +54,7 @@ const ctx = {
   send,
   notify,
   play: (body) => send('play', body),
+  /** A click in the queue's "Next up": play from that track on, the ones after it as the new queue (the context is left). */
   skipTo: (index) => {
     const next = state?.queue?.next || [];
     if (next.length) send('play', { uris: next.slice(index) });

@@ -85,7 +85,7 @@ export function trackList(ctx, entries, options = {}) {
       h('button', {
         type: 'button', class: 'icon-button', 'aria-label': 'Like', 'aria-pressed': String(liked),
         title: liked ? 'Remove from Liked songs' : 'Save to Liked songs',
-        onclick: (event) => ctx.toggleLike(track.id, event.currentTarget),
+        onclick: () => ctx.toggleLike(track.id),
       }, '♥'),
       addMenu(ctx, track),
       options.onRemove

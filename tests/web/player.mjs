@@ -9,7 +9,7 @@
 //       at the end of the track the tab says `track_ended` and goes on to the next one
 //   (d) a collaborator's playlist edits (add, drag-and-drop reorder, remove) appear live
 //   (e) friend activity: a follower's side panel shows what the followed user plays
-//   (f) album, artist, liked songs and queue views; remote Next, Volume, Seek, Pause, Play,
+//   (f) album, artist, track, liked songs and queue views; remote Next, Volume, Seek, Pause, Play,
 //       Previous and Shuffle from a silent tab,
 //       with the free tier's skips left counting down
 //   (g) the socket drops (a TCP proxy in front of the server cuts it and refuses new connections):
@@ -411,6 +411,10 @@ scenario('(f) views, and remote control of the playing tab from a silent one', a
   const upNext = pageA.locator('.queue-next .track-row .track-title').first();
   await upNext.waitFor({ timeout: WAIT_MS });
   check(await upNext.textContent() === likedTitle, `the queued track is next: ${await upNext.textContent()} vs ${likedTitle}`);
+  // The player bar's title opens the track's own view.
+  await pageA.locator('#now-title').click();
+  await pageA.locator('.hero .kind', { hasText: 'Track' }).waitFor({ timeout: WAIT_MS });
+  check(await pageA.locator('.hero h1').textContent() === nowTitle, 'the track view names the playing track');
   await screenshot(pageA, 'queue');
 });
 
