@@ -220,8 +220,10 @@ scenario('(a) register, search, play: the audio element plays', async () => {
   check(pageA.url().includes('#search/lo'), `the search is in the address: ${pageA.url()}`);
   playingTrack = await firstPlayable.textContent();
   await screenshot(pageA, 'search');
+  const clickedAt = Date.now();
   await firstPlayable.click();
   const started = await advancing(pageA, 'tab A to play');
+  console.log(`play: tab A was playing (currentTime past 0.5 s) ${Date.now() - clickedAt} ms after the click`);
   await sleep(1500);
   const later = await audio(pageA);
   check(!later.paused && later.currentTime > started.currentTime + 0.8, `currentTime advances: ${started.currentTime} → ${later.currentTime}`);
@@ -247,6 +249,7 @@ scenario('(b) transfer through the Devices list: B continues, A falls silent', a
   const arrived = await advancing(pageB, 'tab B to play');
   const expected = before.currentTime + (Date.now() - clickedAt) / 1000;
   check(Math.abs(arrived.currentTime - expected) < 2.5, `B picks up at about the same position: ${arrived.currentTime} vs ${expected}`);
+  console.log(`transfer: B was playing ${Date.now() - clickedAt} ms after the click, ${Math.round((arrived.currentTime - expected) * 1000)} ms from where A would have been`);
   await sleep(1000);
   const a = await audio(pageA);
   const b = await audio(pageB);
