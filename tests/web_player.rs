@@ -115,8 +115,14 @@ fn missing_tools() -> Option<String> {
     if !web_tests_dir().join("node_modules").join("playwright-core").is_dir() {
         return Some("tests/web/node_modules is missing (scripts/test.sh runs npm ci there)".into());
     }
-    if Command::new("node").arg("--version").output().map(|out| !out.status.success()).unwrap_or(true) {
-        return Some("node is not on PATH (scripts/test.sh installs Debian's nodejs)".into());
+    let version = match Command::new("node").arg("--version").output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        _ => return Some("node is not on PATH (scripts/test.sh installs Debian's nodejs)".into()),
+    };
+    // playwright-core 1.61 (what tests/web/package-lock.json pins) runs on Node 18 and later.
+    let major: u32 = version.trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    if major < 18 {
+        return Some(format!("node {version} is too old: playwright-core needs Node 18 or later"));
     }
     None
 }
