@@ -98,8 +98,19 @@ export function trackList(ctx, entries, options = {}) {
   return list;
 }
 
-/** Drag and drop within a list: dropping a row on another moves it to that row's index. */
+/**
+ * Drag and drop within a list: dropping a row on another moves it to that row's index. From the
+ * keyboard, Alt+↑ and Alt+↓ on a row move it by one.
+ */
 function draggableRow(row, list, entry, onMove) {
+  row.title = 'Drag to reorder (or Alt+↑ / Alt+↓)';
+  row.addEventListener('keydown', (event) => {
+    if (!event.altKey || (event.key !== 'ArrowUp' && event.key !== 'ArrowDown')) return;
+    event.preventDefault();
+    const index = [...list.children].indexOf(row);
+    const position = event.key === 'ArrowUp' ? index - 1 : index + 1;
+    if (position >= 0 && position < list.children.length) onMove(entry.uid, position);
+  });
   row.addEventListener('dragstart', (event) => {
     event.dataTransfer.setData('text/plain', entry.uid);
     event.dataTransfer.effectAllowed = 'move';

@@ -7,7 +7,7 @@
 //       same position while the first tab falls silent
 //   (c) a plain socket client (ws + the page's own msgpack.js) pauses, resumes and seeks the tab;
 //       at the end of the track the tab says `track_ended` and goes on to the next one
-//   (d) a collaborator's playlist edits (add, drag-and-drop reorder, remove) appear live
+//   (d) a collaborator's playlist edits (add, drag-and-drop and keyboard reorder, remove) appear live
 //   (e) friend activity: a follower's side panel shows what the followed user plays
 //   (f) album, artist, track, liked songs and queue views; remote Next, Volume, Seek, Pause, Play,
 //       Previous and Shuffle from a silent tab,
@@ -335,9 +335,18 @@ scenario("(d) a collaborator's playlist edits appear live in the other tab", asy
   ).catch(async () => { throw new Error(`Alice sees ${await titlesIn(pageA)}, not ${reordered}`); });
   await screenshot(pageC, 'playlist');
 
+  // From the keyboard: Alt+↓ on Bob's first row moves it one down.
+  await pageC.locator('.track-row .track-title').first().focus();
+  await pageC.keyboard.press('Alt+ArrowDown');
+  const byKeyboard = [added[0], added[2], added[1]];
+  await pageA.waitForFunction(
+    (want) => JSON.stringify([...document.querySelectorAll('.track-row .track-title')].map((e) => e.textContent)) === want,
+    JSON.stringify(byKeyboard), { timeout: WAIT_MS },
+  ).catch(async () => { throw new Error(`after Alt+↓ Alice sees ${await titlesIn(pageA)}, not ${byKeyboard}`); });
+
   // Bob removes one; it leaves Alice's view.
   await pageC.getByRole('button', { name: `Remove ${added[0]}`, exact: true }).click();
-  const remaining = [added[2], added[1]];
+  const remaining = [added[2], added[1]];  // byKeyboard without added[0]
   await pageA.waitForFunction(
     (want) => JSON.stringify([...document.querySelectorAll('.track-row .track-title')].map((e) => e.textContent)) === want,
     JSON.stringify(remaining), { timeout: WAIT_MS },
