@@ -7,7 +7,10 @@
 # The cluster tests start Redis servers of their own (`redis-server`, installed from Debian's
 # packages when missing; SEGUE_TEST_REDIS_SERVER names another binary), the play-event tests
 # NATS servers with JetStream (`nats-server`, likewise). spotipy it installs from
-# PyPI into a virtualenv under target/ (Debian's python3-venv first, when missing).
+# PyPI into a virtualenv under target/ (Debian's python3-venv first, when missing). The web
+# player test drives Debian's `chromium` (installed when /usr/bin/chromium is missing;
+# SEGUE_TEST_CHROMIUM names another) with playwright-core from npm, installed by `npm ci` into
+# tests/web/node_modules (Debian's `nodejs` and `npm` first, when node or npm is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,8 +88,39 @@ ensure_spotipy() {
     export SEGUE_TEST_PYTHON="$PWD/$venv/bin/python"
 }
 
+# Chromium for tests/web_player.rs: Debian's package, never a browser download by Playwright.
+ensure_chromium() {
+    if [ -n "${SEGUE_TEST_CHROMIUM:-}" ]; then
+        export SEGUE_TEST_CHROMIUM
+        return 0
+    fi
+    if [ ! -x /usr/bin/chromium ]; then
+        echo "test.sh: chromium is not installed; installing Debian's package" >&2
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    export SEGUE_TEST_CHROMIUM=/usr/bin/chromium
+}
+
+# Node and tests/web/node_modules (playwright-core and ws, pinned by package-lock.json) for the
+# web player test: `npm ci` when node_modules is missing or older than the lock file.
+ensure_web_test_node() {
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "test.sh: node or npm is missing; installing Debian's nodejs and npm" >&2
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    local modules=tests/web/node_modules
+    if [ ! -f "$modules/.package-lock.json" ] || [ tests/web/package-lock.json -nt "$modules/.package-lock.json" ]; then
+        echo "test.sh: installing the web player test's npm packages into $modules" >&2
+        (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
 ensure_postgres
 ensure_redis_server
 ensure_nats_server
 ensure_spotipy
+ensure_chromium
+ensure_web_test_node
 exec cargo test --workspace --locked "$@"

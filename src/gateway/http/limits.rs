@@ -201,6 +201,9 @@ mod tests {
             assert_eq!(Class::of(&method, "/v1/auth/login"), None);
         }
         assert_eq!(Class::of(&Method::POST, "/metrics"), None);
+        // The web player's page and files are no API call: no class, whatever the method.
+        assert_eq!(Class::of(&Method::GET, "/"), None);
+        assert_eq!(Class::of(&Method::GET, "/web/{file}"), None);
     }
 
     #[test]

@@ -15,6 +15,9 @@ mod search;
 mod social;
 mod streaming;
 mod tops;
+// The web player's file is `web.rs`; `web` here is actix-web's module.
+#[path = "web.rs"]
+mod web_player;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -62,6 +65,7 @@ pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
         .configure(social::routes)
         .configure(streaming::routes)
         .configure(tops::routes)
+        .configure(web_player::routes)
         .default_service(web::to(|request: HttpRequest| async move {
             let error = AppError::not_found(format!("no route for {} {}", request.method(), request.path()));
             Err::<HttpResponse, _>(ApiError(error))
