@@ -102,7 +102,7 @@ ensure_chromium() {
     export SEGUE_TEST_CHROMIUM=/usr/bin/chromium
 }
 
-# Node and tests/web/node_modules (playwright-core and ws, pinned by package-lock.json) for the
+# Node and tests/web/node_modules (playwright-core, ws and @msgpack/msgpack, pinned by package-lock.json) for the
 # web player test: `npm ci` when node_modules is missing or older than the lock file.
 ensure_web_test_node() {
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -5,7 +5,7 @@
 //   (a) register and log in through the page, search, play a track: currentTime advances
 //   (b) two contexts of one user: a transfer through the Devices list carries on at about the
 //       same position while the first tab falls silent
-//   (c) a plain socket client (ws + the page's own msgpack.js) pauses, resumes and seeks the tab;
+//   (c) a plain socket client (ws + @msgpack/msgpack, the library the page vendors) pauses, resumes and seeks the tab;
 //       at the end of the track the tab says `track_ended` and goes on to the next one
 //   (d) a collaborator's playlist edits (add, drag-and-drop and keyboard reorder, remove) appear live
 //   (e) friend activity: a follower's side panel shows what the followed user plays
@@ -25,6 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
+import * as msgpack from '@msgpack/msgpack';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const base = process.env.SEGUE_URL;
@@ -34,8 +35,6 @@ const screenshotDir = process.env.SEGUE_WEB_SCREENSHOTS ? join(here, '..', '..',
 const WAIT_MS = 15000;
 
 // The page's own MessagePack codec (an ES module without a package.json of its own: a data URL).
-const msgpackSource = readFileSync(join(here, '..', '..', 'web', 'msgpack.js'));
-const msgpack = await import(`data:text/javascript;base64,${msgpackSource.toString('base64')}`);
 
 function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
@@ -124,7 +123,7 @@ async function socketClient(token, deviceId) {
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, (frame) => (frame.ok ? resolve(frame.body) : reject(new Error(`${type}: ${JSON.stringify(frame.error)}`))));
-      socket.send(msgpack.encode({ type, id, body }));
+      socket.send(msgpack.encode({ type, id, body }, { ignoreUndefined: true }));
     });
   const welcome = await request('hello', { device_id: deviceId, name: 'Test remote', device_type: 'smartphone', can_play: false, supports_volume: false });
   return { request, welcome, close: () => socket.close() };

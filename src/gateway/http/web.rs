@@ -39,6 +39,8 @@ const ASSETS: &[Asset] = &[
     Asset { name: "api.js", content_type: JAVASCRIPT, body: include_str!("../../../web/api.js") },
     Asset { name: "connect.js", content_type: JAVASCRIPT, body: include_str!("../../../web/connect.js") },
     Asset { name: "msgpack.js", content_type: JAVASCRIPT, body: include_str!("../../../web/msgpack.js") },
+    // @msgpack/msgpack 3.1.3's UMD build, unchanged but for its source-map comment (ISC).
+    Asset { name: "msgpack.min.js", content_type: JAVASCRIPT, body: include_str!("../../../web/msgpack.min.js") },
     Asset { name: "player.js", content_type: JAVASCRIPT, body: include_str!("../../../web/player.js") },
     Asset { name: "views.js", content_type: JAVASCRIPT, body: include_str!("../../../web/views.js") },
 ];
