@@ -32,16 +32,13 @@ pub struct PlayEventRecord {
     pub counted_at_ms: i64,
 }
 
-const SINCE: &str =
-    "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
+const SINCE: &str = "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
      FROM plays WHERE counted_at_ms >= $1 AND (counted_at_ms > $2 OR (counted_at_ms = $2 AND id > $3))
      ORDER BY counted_at_ms, id LIMIT $4";
 
-const PENDING_SQLITE: &str =
-    "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
+const PENDING_SQLITE: &str = "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
      FROM plays WHERE event_pending ORDER BY counted_at_ms, id LIMIT $1";
-const PENDING_POSTGRES: &str =
-    "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
+const PENDING_POSTGRES: &str = "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
      FROM plays WHERE event_pending ORDER BY counted_at_ms, id LIMIT $1 FOR UPDATE SKIP LOCKED";
 
 /// Rows per `UPDATE … WHERE id IN (…)`.
@@ -158,10 +155,8 @@ impl Store {
     /// How many play events wait for the publisher.
     pub async fn pending_play_event_count(&self) -> StoreResult<u64> {
         on_pool!(self, |pool| {
-            let count: i64 = sqlx::query("SELECT COUNT(*) AS pending FROM plays WHERE event_pending")
-                .fetch_one(pool)
-                .await?
-                .try_get("pending")?;
+            let count: i64 =
+                sqlx::query("SELECT COUNT(*) AS pending FROM plays WHERE event_pending").fetch_one(pool).await?.try_get("pending")?;
             Ok(u64::try_from(count).unwrap_or(0))
         })
     }
