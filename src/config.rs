@@ -53,6 +53,8 @@ pub struct ServerConfig {
     /// How often recommendations are trained (the newest model's age, whichever node trained
     /// it; `--recs-train-every`); `None`: never on this node (it still loads what others train).
     pub recs_train_every: Option<Duration>,
+    /// How often the node looks for a model another node (or `segue recs train`) stored.
+    pub recs_refresh: Duration,
 }
 
 /// The default of `--recs-train-every`: 6 hours.
@@ -111,6 +113,7 @@ impl ServerConfig {
             offline_licence_ms: crate::offline::LICENCE_MS,
             events: None,
             recs_train_every: Some(RECS_TRAIN_EVERY),
+            recs_refresh: Duration::from_secs(60),
         }
     }
 }

@@ -253,6 +253,10 @@ struct ServeArgs {
     /// still serves what others train). A span such as `6h`, `30m`, `1day`.
     #[arg(long, env = "SEGUE_RECS_TRAIN_EVERY", default_value = "6h")]
     recs_train_every: String,
+    /// Milliseconds between looks for a model stored by another node or `segue recs train`
+    /// (a minute; shorter only for tests).
+    #[arg(long, hide = true, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(10..))]
+    recs_refresh_ms: u64,
     /// Device sockets this node holds at most; an upgrade past it is refused with 503 (default:
     /// the open-file limit, raised to its hard limit, less 512).
     #[arg(long, env = "SEGUE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -458,6 +462,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.offline_licence_ms = args.offline_licence_ms;
     config.events = args.events_url.as_deref().map(segue::events::EventsConfig::parse).transpose().map_err(usage)?;
     config.recs_train_every = parse_train_every(&args.recs_train_every).map_err(usage)?;
+    config.recs_refresh = Duration::from_millis(args.recs_refresh_ms);
     config.max_connections = args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.rest_limits = RestRateLimits {
         search_per_second: args.search_rate_limit,

@@ -194,7 +194,7 @@ impl Node {
             )
             .await?,
         );
-        let schedule = recs.clone().run_schedule(config.recs_train_every);
+        let schedule = recs.clone().run_schedule(config.recs_train_every, config.recs_refresh);
         tasks.spawn_until_stopped(Stage::Recommendations, "recommendations schedule", schedule);
         let max_connections = config.max_connections.unwrap_or_else(default_max_connections);
         tracing::info!(max_connections, "device sockets past this many are refused with 503");

@@ -30,8 +30,6 @@ const TRAIN_LOCK: &str = "segue:recs:train-lock";
 /// How long the lock lives unless released: longer than any training should take, short
 /// enough that a trainer that died frees it soon.
 const TRAIN_LOCK_TTL: Duration = Duration::from_secs(30 * 60);
-/// How often a node looks for a model stored by another.
-const REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// Rows per page when the catalog and the neighbour table are read.
 const PAGE: u32 = 5_000;
 /// The method name stored with each model.
@@ -232,11 +230,11 @@ impl Recommendations {
 
     /// The background loop of a node: trains at once when no model is stored, then whenever
     /// the newest model is `every` old (whichever node trains it), and looks for models other
-    /// nodes stored every minute. `every: None`: never trains, only loads. Runs until dropped
+    /// nodes stored every `refresh`. `every: None`: never trains, only loads. Runs until dropped
     /// (a training cut short leaves an unfinished model, never served, and its lock lapses).
-    pub async fn run_schedule(self: Arc<Self>, every: Option<Duration>) {
+    pub async fn run_schedule(self: Arc<Self>, every: Option<Duration>, refresh: Duration) {
         loop {
-            let mut wait = REFRESH_EVERY;
+            let mut wait = refresh;
             match self.store.latest_recs_model().await {
                 Ok(latest) => {
                     if let Some(every) = every {

@@ -623,8 +623,9 @@ impl Recommender {
     }
 
     /// The tracks a station of `seed` draws from, weighted: the seed's candidates, their own
-    /// collaborative neighbours (weighed less), and the popular tracks of its genre when that
-    /// is still few. Never the seed itself.
+    /// collaborative neighbours (weighed less), and, while that is fewer than twice the
+    /// window, the popular tracks of its genres and then of the catalog. Only tracks playable
+    /// in `market`; never the seed itself.
     fn radio_pool(&self, seed: u32, market: Option<&str>) -> Vec<(u32, f32)> {
         let mut pool: HashMap<u32, f32> = HashMap::new();
         self.track_candidates(seed, &mut pool, 1.0);
@@ -635,16 +636,22 @@ impl Recommender {
                 *pool.entry(other).or_default() += 0.3 * score * s;
             }
         }
-        if pool.len() < 2 * RADIO_WINDOW
-            && let Some(&genre) = self.entries[seed as usize].genres.first()
-        {
-            for &k in self.by_genre[genre as usize].iter().take(4 * RADIO_WINDOW) {
-                pool.entry(k).or_insert(0.05 * f32::from(self.entries[k as usize].popularity.max(1)) / 100.0);
+        pool.remove(&seed);
+        pool.retain(|&k, score| *score > 0.0 && self.playable(k, market));
+        let genres = &self.entries[seed as usize].genres;
+        let fill = genres
+            .iter()
+            .flat_map(|&genre| self.by_genre[genre as usize].iter().take(2_000))
+            .chain(self.by_popularity.iter().take(20_000));
+        for &k in fill {
+            if pool.len() >= 2 * RADIO_WINDOW {
+                break;
+            }
+            if k != seed && self.playable(k, market) {
+                pool.entry(k).or_insert(0.01 * f32::from(self.entries[k as usize].popularity.max(1)) / 100.0);
             }
         }
-        pool.remove(&seed);
-        let mut pool: Vec<(u32, f32)> =
-            pool.into_iter().filter(|&(k, s)| s > 0.0 && self.playable(k, market)).collect();
+        let mut pool: Vec<(u32, f32)> = pool.into_iter().collect();
         sort_scored(&mut pool, 0);
         pool.truncate(300);
         pool
