@@ -286,3 +286,36 @@ fn a_model_trained_on_the_servers_plays_recommends_what_similar_listeners_played
 fn a_model_trained_on_the_servers_plays_recommends_what_similar_listeners_played_on_postgres() {
     taste_groups(Backend::Postgres);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_autoplay_on_the_end_of_the_queue_plays_on_with_the_station_of_what_just_played() {
+    let server = TestServer::start(&[]);
+    let (_, token) = server.register("endless");
+    let tracks = server.track_ids(&token, 1);
+    let (mut speaker, _) = Device::connect(&server, &token, "speaker", true).await;
+
+    // Off (the default): the end of the only track ends playback.
+    let play = speaker.request("play", json!({"uris": [tracks[0]]})).await;
+    speaker.state_at(reply_seq(&play)).await;
+    let ended = speaker.request("track_ended", json!({"track_id": tracks[0]})).await;
+    let stopped = speaker.state_at(reply_seq(&ended)).await;
+    let playback = stopped.playback.unwrap();
+    assert!(!playback.is_playing);
+    assert_ne!(playback.context_uri.as_deref(), Some(format!("segue:radio:{}", tracks[0]).as_str()));
+
+    // On: the station of the track that ended plays on, and the state says so.
+    let on = server.request("PUT", "/v1/me/player/autoplay", Some(&token), Some(json!({"enabled": true})));
+    assert_eq!(on.status, 204);
+    let play = speaker.request("play", json!({"uris": [tracks[0]]})).await;
+    speaker.state_at(reply_seq(&play)).await;
+    let ended = speaker.request("track_ended", json!({"track_id": tracks[0]})).await;
+    let continued = speaker.state_at(reply_seq(&ended)).await;
+    let playback = continued.playback.clone().unwrap();
+    assert!(playback.is_playing, "{continued:?}");
+    assert_eq!(playback.context_uri, Some(format!("segue:radio:{}", tracks[0])));
+    assert_ne!(playback.track_id, tracks[0], "not the track that just ended");
+    let station = server.get(&format!("/v1/radio/{}?limit=50", tracks[0]), &token);
+    let expected = ids_of(&station.body["items"]);
+    assert_eq!(playback.track_id, expected[0], "the station's first track");
+    assert_eq!(continued.queue.next, expected[1..], "then the rest of the station");
+}

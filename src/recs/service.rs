@@ -21,6 +21,7 @@ use super::training::{
 };
 use crate::clock::now_ms;
 use crate::ids::Id;
+use crate::player::{Continuation, TrackRef};
 use crate::storage::recs::StoredModel;
 use crate::storage::redis::RedisEngine;
 use crate::storage::{Store, StoreError};
@@ -32,6 +33,9 @@ const TRAIN_LOCK: &str = "segue:recs:train-lock";
 const TRAIN_LOCK_TTL: Duration = Duration::from_secs(30 * 60);
 /// Rows per page when the catalog and the neighbour table are read.
 const PAGE: u32 = 5_000;
+/// Tracks of the station autoplay hands the session at a time (when they run out, the last
+/// one's station follows).
+const AUTOPLAY_TRACKS: usize = 50;
 /// The method name stored with each model.
 pub const METHOD: &str = "rp3beta+cosine sparse top-50";
 
@@ -101,6 +105,22 @@ impl Recommendations {
             Ok(mut current) => *current = recommender,
             Err(poisoned) => *poisoned.into_inner() = recommender,
         }
+    }
+
+    /// What autoplay plays after `track` when nothing is left: the first tracks of its station,
+    /// if `user` turned autoplay on; `None` otherwise (or when the station is empty).
+    pub async fn continuation(&self, user: Id, country: &str, track: Id) -> Result<Option<Continuation>, StoreError> {
+        if !self.store.autoplay(user).await? {
+            return Ok(None);
+        }
+        let recommender = self.current();
+        let Some(seed) = recommender.track(track) else { return Ok(None) };
+        let tracks: Vec<TrackRef> = recommender
+            .radio(seed, Some(country), 0, AUTOPLAY_TRACKS)
+            .into_iter()
+            .map(|k| TrackRef { id: recommender.id(k), duration_ms: recommender.duration_ms(k) })
+            .collect();
+        Ok((!tracks.is_empty()).then(|| Continuation { context_uri: format!("segue:radio:{track}"), tracks }))
     }
 
     /// Loads the newest stored model when it is not the one served; answers whether it did.

@@ -330,6 +330,11 @@ impl Recommender {
         self.entries[index as usize].id
     }
 
+    /// The duration of the track at `index`.
+    pub fn duration_ms(&self, index: u32) -> u32 {
+        self.entries[index as usize].duration_ms
+    }
+
     /// The artist of the track at `index`.
     pub fn artist_of(&self, index: u32) -> Id {
         self.entries[index as usize].artist
