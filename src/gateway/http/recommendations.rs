@@ -100,11 +100,9 @@ fn tuning(query: &HashMap<String, String>) -> Result<Tuning, AppError> {
             AppError::bad_request(format!("unknown tunable attribute {shown:?}"))
         })?;
         let text = query[name].trim();
-        let value = if attribute.is_integer() {
-            text.parse::<i64>().ok().map(|v| v as f64)
-        } else {
-            text.parse::<f64>().ok().filter(|v| v.is_finite())
-        };
+        // A whole number may be written `60` or `60.0` (clients format numbers either way).
+        let value =
+            text.parse::<f64>().ok().filter(|v| v.is_finite()).filter(|v| !attribute.is_integer() || v.fract() == 0.0);
         let kind = if attribute.is_integer() { "a whole number" } else { "a number" };
         let value = value.ok_or_else(|| AppError::bad_request(format!("{name} must be {kind}")))?;
         let (low, high) = attribute.range();
