@@ -139,7 +139,7 @@ fn recommendations_radio_and_autoplay_answer_in_the_web_api_shapes_and_refuse_ba
     assert!(reply.body["tracks"].as_array().unwrap().iter().all(|t| t["popularity"].as_u64().unwrap() <= 70));
 
     // Refusals, each with the Web API's error shape.
-    let many = vec![seed.as_str(); 6].join(",");
+    let many = [seed.as_str(); 6].join(",");
     for (path, status, what) in [
         ("/v1/recommendations".to_string(), 400, "no seed"),
         (format!("/v1/recommendations?seed_tracks={many}"), 400, "six seeds"),
