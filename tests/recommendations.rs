@@ -3,7 +3,8 @@
 //! listening histories generated through `POST /v1/me/player/plays`, which recommends what
 //! similar listeners played; and Discover Weekly's rules on those histories (30 tracks, none
 //! played in 30 days, at most 2 per artist, a reason each, the same list on a second call), on
-//! SQLite and PostgreSQL.
+//! SQLite and PostgreSQL; autoplay going on with the station of what just played over a real
+//! socket; and the Redis lock that lets one trainer at a time in a cluster.
 
 mod common;
 
@@ -318,4 +319,44 @@ async fn with_autoplay_on_the_end_of_the_queue_plays_on_with_the_station_of_what
     let expected = ids_of(&station.body["items"]);
     assert_eq!(playback.track_id, expected[0], "the station's first track");
     assert_eq!(continued.queue.next, expected[1..], "then the rest of the station");
+}
+
+/// Runs `segue recs train` on a data dir, under the Redis at `redis_url`.
+fn train_under(data_dir: &std::path::Path, redis_url: &str) -> std::process::Output {
+    std::process::Command::new(segue_binary())
+        .args(["recs", "train", "--data-dir"])
+        .arg(data_dir)
+        .args(["--redis-url", redis_url])
+        .env("SEGUE_LOG", "warn")
+        .output()
+        .expect("segue runs")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn training_waits_for_the_lock_another_node_holds_and_frees_it_after() {
+    use segue::storage::redis::RedisEngine;
+    let redis = TestRedis::start();
+    let data_dir = tempfile::tempdir().unwrap();
+    let engine = RedisEngine::connect(&redis.url(), Duration::from_secs(2), Duration::from_secs(1)).await.unwrap();
+    let lock = "segue:recs:train-lock";
+    assert!(engine.try_lock(lock, "another-node", Duration::from_secs(60)).await.unwrap());
+    assert!(!engine.try_lock(lock, "a-third-node", Duration::from_secs(60)).await.unwrap(), "held");
+
+    let busy = train_under(data_dir.path(), &redis.url());
+    assert!(!busy.status.success());
+    let said = String::from_utf8_lossy(&busy.stderr);
+    assert!(said.contains("another node is training"), "{said}");
+
+    assert!(!engine.unlock(lock, "a-third-node").await.unwrap(), "only the holder releases it");
+    assert!(engine.unlock(lock, "another-node").await.unwrap());
+    let trained = train_under(data_dir.path(), &redis.url());
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    // The trainer released the lock when it was done.
+    assert!(engine.try_lock(lock, "another-node", Duration::from_secs(60)).await.unwrap());
+    // A lock whose holder died lapses by itself.
+    assert!(engine.unlock(lock, "another-node").await.unwrap());
+    assert!(engine.try_lock(lock, "a-dead-node", Duration::from_millis(200)).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(engine.try_lock(lock, "a-live-node", Duration::from_secs(60)).await.unwrap());
+    engine.quit().await;
 }
