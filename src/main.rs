@@ -131,6 +131,7 @@ enum RecsMethodArg {
     Rp3beta,
     Als,
     Blend,
+    Neighbours,
 }
 
 #[derive(Args)]
@@ -624,6 +625,7 @@ fn recs(command: RecsCommand) -> Result<(), Failure> {
                     RecsMethodArg::Rp3beta => &[Method::Rp3beta],
                     RecsMethodArg::Als => &[Method::Als],
                     RecsMethodArg::Blend => &[Method::Blend],
+                    RecsMethodArg::Neighbours => &[Method::Neighbours],
                 };
                 for method in chosen {
                     if !methods.contains(method) {
