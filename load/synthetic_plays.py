@@ -32,7 +32,7 @@ def main():
         picked = set(rng.choices(pool, weights=weights[: len(pool)], k=per_user))
         for k, track in enumerate(sorted(picked)):
             at = 1_700_000_000_000 + user * 1_000_000 + k * 1_000
-            plays.append((f"bench:{user}:{k}", f"bench-user-{user:06d}", track, at, 31_000, at))
+            plays.append((f"bench:{user}:{k}", f"{user:022d}", track, at, 31_000, at))
     db.executemany(
         "INSERT OR IGNORE INTO plays (id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason,"
         " private, counted_at_ms, event_pending) VALUES (?, ?, ?, NULL, ?, ?, 'track_done', 0, ?, 0)",
