@@ -209,6 +209,11 @@ fn taste_groups(backend: Backend) {
     let mine: Vec<&str> = group_a[..5].to_vec();
     report_plays(&server, &token, &mine);
 
+    // Before any model, content alone answers: not the listeners' group.
+    let before = server.get(&format!("/v1/recommendations?seed_tracks={}&limit=10", group_a[0]), &token);
+    let before = ids_of(&before.body["tracks"]);
+    let in_a = before.iter().filter(|id| group_a.contains(&id.as_str())).count();
+    assert!(in_a < 8, "content alone already found the group: {before:?}");
     let trained = server.cli(&["recs", "train"]);
     assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
     let said = String::from_utf8_lossy(&trained.stdout).to_string();
@@ -359,4 +364,46 @@ async fn training_waits_for_the_lock_another_node_holds_and_frees_it_after() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(engine.try_lock(lock, "a-live-node", Duration::from_secs(60)).await.unwrap());
     engine.quit().await;
+}
+
+#[test]
+fn a_model_trained_once_is_served_by_every_node_of_a_cluster() {
+    let cluster = TestCluster::start(2, &["--recs-refresh-ms", "100", "--recs-train-every", "0"]);
+    let (first, second) = (cluster.node(0), cluster.node(1));
+    let (_, token) = first.register("cluster-listener");
+    let tracks = catalog_tracks(first, &token, 20);
+    let group: Vec<&str> = tracks[..10].iter().map(|t| t.0.as_str()).collect();
+    for listener in 0..6 {
+        let name = format!("cluster-fan-{listener}");
+        let (_, fan) = first.register(&name);
+        let made = cluster.cli(&["users", "add", &name, "--password", "unused-here", "--product", "premium"]);
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while first.get("/v1/me", &fan).body["product"] != "premium" {
+            assert!(Instant::now() < deadline, "the product never changed");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let played: Vec<&str> = (0..7).map(|k| group[(listener + k * 3) % 10]).collect();
+        report_plays(first, &fan, &played);
+    }
+    // Before any model, content alone answers: not the listeners' group.
+    let in_group = |ids: &[String]| ids.iter().filter(|id| group.contains(&id.as_str())).count();
+    let path = format!("/v1/recommendations?seed_tracks={}&limit=9", group[0]);
+    let before = ids_of(&second.get(&path, &token).body["tracks"]);
+    assert!(in_group(&before) < 7, "content alone already found the group: {before:?}");
+    let redis_url = cluster.redis.url();
+    let trained = cluster.cli(&["recs", "train", "--redis-url", &redis_url]);
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    // The other node, which saw none of the plays, serves the stored model.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = second.get(&path, &token);
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        let top = ids_of(&reply.body["tracks"]);
+        if in_group(&top) >= 7 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node 1 never served the model: {top:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
