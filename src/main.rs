@@ -427,8 +427,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Users { command: UsersCommand::Add(args) } => add_user(args).await,
         Command::Token(args) => token(args).await,
         Command::Import { source } => import(source).await,
-        Command::Recs { command: RecsCommand::Train(args) } => train_recs(args).await,
-        Command::Recs { command } => recs(command),
+        Command::Recs { command } => recs(command).await,
         Command::Plays { command: PlaysCommand::Export(args) } => export_plays(args).await,
     }
 }
@@ -586,7 +585,8 @@ async fn train_recs(args: RecsTrainArgs) -> Result<(), Failure> {
     }
 }
 
-fn recs(command: RecsCommand) -> Result<(), Failure> {
+/// The offline commands compute on this thread; `train` reads and writes the store.
+async fn recs(command: RecsCommand) -> Result<(), Failure> {
     use segue::recs::cli::{RecsError, batch, blend_grid, evaluate_methods, read_log};
     use segue::recs::models::Method;
     let failure = |error: RecsError| match error {
@@ -594,7 +594,7 @@ fn recs(command: RecsCommand) -> Result<(), Failure> {
         RecsError::Output(message) => runtime(message),
     };
     match command {
-        RecsCommand::Train(_) => Err(usage("segue recs train runs in the async entry point")),
+        RecsCommand::Train(args) => train_recs(args).await,
         RecsCommand::Batch(args) => {
             let log = read_log(&args.interactions).map_err(failure)?;
             let k = args.k as usize;
