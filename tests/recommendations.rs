@@ -407,3 +407,26 @@ fn a_model_trained_once_is_served_by_every_node_of_a_cluster() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn tracks_imported_while_the_server_runs_are_recommended_from_at_once() {
+    let server = TestServer::start(&["--recs-refresh-ms", "100"]);
+    let (_, token) = server.register("early-adopter");
+    let bundle = segue::catalog::synthetic::generate(99, 40).next().expect("a generated artist");
+    let new_track = bundle.tracks[0].id.to_string();
+    let path = format!("/v1/recommendations?seed_tracks={new_track}&limit=5");
+    assert_eq!(server.get(&path, &token).status, 404, "not in the catalog yet");
+    let imported = server.cli(&["import", "synthetic", "--tracks", "40", "--seed", "99"]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = server.get(&path, &token);
+        if reply.status == 200 {
+            // Nobody played it: its content neighbours answer.
+            assert_eq!(ids_of(&reply.body["tracks"]).len(), 5, "{:?}", reply.body);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new track never became a seed: {:?}", reply.body);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -521,6 +521,7 @@ async fn recommendations(store: &Store) {
     assert!(page.iter().all(|t| t.features.is_some() && !t.genres.is_empty()));
     let rest = store.recs_catalog_page(page.last().map(|t| t.id), 100_000).await.unwrap();
     assert_eq!(page.len() + rest.len(), tracks.len());
+    assert_eq!(store.catalog_track_count().await.unwrap(), tracks.len() as u64);
 
     assert_eq!(store.latest_recs_model().await.unwrap(), None);
     let model = |id: i64| StoredModel {

@@ -123,11 +123,13 @@ impl Recommendations {
         Ok((!tracks.is_empty()).then(|| Continuation { context_uri: format!("segue:radio:{track}"), tracks }))
     }
 
-    /// Loads the newest stored model when it is not the one served; answers whether it did.
+    /// Loads the newest stored model when it is not the one served, or the catalog when it
+    /// grew or shrank (new tracks get content neighbours at once); answers whether it did.
     pub async fn refresh(&self) -> Result<bool, StoreError> {
         let latest = self.store.latest_recs_model().await?;
-        let served = self.current().model.as_ref().map(|m| m.id);
-        if latest.as_ref().map(|m| m.id) == served {
+        let current = self.current();
+        let same_model = latest.as_ref().map(|m| m.id) == current.model.as_ref().map(|m| m.id);
+        if same_model && self.store.catalog_track_count().await? == current.len() as u64 {
             return Ok(false);
         }
         self.reload().await?;

@@ -213,6 +213,14 @@ impl Store {
         })
     }
 
+    /// How many tracks the catalog holds (the recommender reloads when it changes).
+    pub async fn catalog_track_count(&self) -> StoreResult<u64> {
+        on_pool!(self, |pool| {
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tracks").fetch_one(pool).await?.try_get("n")?;
+            Ok::<_, StoreError>(count(n))
+        })
+    }
+
     /// Writes part of an unfinished model's neighbour table: `(track, encoded neighbours)`.
     pub async fn write_recs_neighbours(&self, model: i64, rows: &[(Id, String)]) -> StoreResult<()> {
         for chunk in rows.chunks(NEIGHBOUR_BATCH) {
