@@ -406,7 +406,7 @@ impl Recommender {
                 (other, 1.0 / (1.0 + distance) + same_artist)
             })
             .collect();
-        sort_scored(&mut scored, 0);
+        sort_scored(&mut scored);
         scored.truncate(count);
         scored
     }
@@ -635,7 +635,7 @@ impl Recommender {
         let mut pool: HashMap<u32, f32> = HashMap::new();
         self.track_candidates(seed, &mut pool, 1.0);
         let mut first: Vec<(u32, f32)> = pool.iter().map(|(&k, &s)| (k, s)).collect();
-        sort_scored(&mut first, 0);
+        sort_scored(&mut first);
         for &(k, score) in first.iter().take(10) {
             for &(other, s) in &self.neighbours[k as usize] {
                 *pool.entry(other).or_default() += 0.3 * score * s;
@@ -657,7 +657,7 @@ impl Recommender {
             }
         }
         let mut pool: Vec<(u32, f32)> = pool.into_iter().collect();
-        sort_scored(&mut pool, 0);
+        sort_scored(&mut pool);
         pool.truncate(300);
         pool
     }
@@ -789,7 +789,7 @@ fn unit_hash(salt: u64, id: Id) -> f32 {
 }
 
 /// Best first; ties by index.
-fn sort_scored(scored: &mut [(u32, f32)], _salt: u64) {
+fn sort_scored(scored: &mut [(u32, f32)]) {
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
 }
 
