@@ -50,7 +50,15 @@ pub struct ServerConfig {
     pub offline_licence_ms: u64,
     /// Where counted plays are published (`--events-url`); `None`: they stay in the store.
     pub events: Option<crate::events::EventsConfig>,
+    /// How often recommendations are trained (the newest model's age, whichever node trained
+    /// it; `--recs-train-every`); `None`: never on this node (it still loads what others train).
+    pub recs_train_every: Option<Duration>,
+    /// How often the node looks for a model another node (or `segue recs train`) stored.
+    pub recs_refresh: Duration,
 }
+
+/// The default of `--recs-train-every`: 6 hours.
+pub const RECS_TRAIN_EVERY: Duration = Duration::from_secs(6 * 3_600);
 
 /// The REST API's rate limits (`gateway::http::limits`). Each allows bursts of its own size
 /// (N requests at once, then N per second or per minute); 0 turns that limit off.
@@ -104,6 +112,8 @@ impl ServerConfig {
             stream_count_ms: crate::player::plays::STREAM_COUNT_MS,
             offline_licence_ms: crate::offline::LICENCE_MS,
             events: None,
+            recs_train_every: Some(RECS_TRAIN_EVERY),
+            recs_refresh: Duration::from_secs(60),
         }
     }
 }

@@ -91,6 +91,18 @@ enum RecsCommand {
     /// Hold out 20% of each user's items (users with 5 or more) per seed and report recall@K and
     /// NDCG@K of every method, per seed and as the mean.
     Evaluate(RecsEvaluateArgs),
+    /// Train the model servers serve from the store's plays, likes, playlists and follows, and
+    /// store it: every node loads it within a minute.
+    Train(RecsTrainArgs),
+}
+
+#[derive(Args)]
+struct RecsTrainArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The cluster's Redis: train under its lock, so no node trains at the same time.
+    #[arg(long, env = "SEGUE_REDIS_URL")]
+    redis_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -119,6 +131,7 @@ enum RecsMethodArg {
     Rp3beta,
     Als,
     Blend,
+    Neighbours,
 }
 
 #[derive(Args)]
@@ -235,6 +248,16 @@ struct ServeArgs {
     /// events stay in the store (`segue plays export`).
     #[arg(long, env = "SEGUE_EVENTS_URL")]
     events_url: Option<String>,
+    /// How often recommendations are trained from the store's plays, likes, playlists and
+    /// follows: when the newest model (whichever node trained it) is this old, one node trains
+    /// a new one; also at start when none exists. `0` or `off`: this node never trains (it
+    /// still serves what others train). A span such as `6h`, `30m`, `1day`.
+    #[arg(long, env = "SEGUE_RECS_TRAIN_EVERY", default_value = "6h")]
+    recs_train_every: String,
+    /// Milliseconds between looks for a model stored by another node or `segue recs train`
+    /// (a minute; shorter only for tests).
+    #[arg(long, hide = true, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(10..))]
+    recs_refresh_ms: u64,
     /// Device sockets this node holds at most; an upgrade past it is refused with 503 (default:
     /// the open-file limit, raised to its hard limit, less 512).
     #[arg(long, env = "SEGUE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -404,7 +427,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Users { command: UsersCommand::Add(args) } => add_user(args).await,
         Command::Token(args) => token(args).await,
         Command::Import { source } => import(source).await,
-        Command::Recs { command } => recs(command),
+        Command::Recs { command } => recs(command).await,
         Command::Plays { command: PlaysCommand::Export(args) } => export_plays(args).await,
     }
 }
@@ -438,6 +461,8 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     config.stream_count_ms = args.stream_count_ms;
     config.offline_licence_ms = args.offline_licence_ms;
     config.events = args.events_url.as_deref().map(segue::events::EventsConfig::parse).transpose().map_err(usage)?;
+    config.recs_train_every = parse_train_every(&args.recs_train_every).map_err(usage)?;
+    config.recs_refresh = Duration::from_millis(args.recs_refresh_ms);
     config.max_connections = args.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.rest_limits = RestRateLimits {
         search_per_second: args.search_rate_limit,
@@ -456,6 +481,19 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     node.run_until(shutdown_signal()).await.map_err(runtime)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `--recs-train-every`: a span, or `0`/`off` for never.
+fn parse_train_every(text: &str) -> Result<Option<Duration>, String> {
+    let text = text.trim();
+    if text == "0" || text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    match humantime::parse_duration(text) {
+        Ok(span) if span >= Duration::from_secs(1) => Ok(Some(span)),
+        Ok(_) => Err(format!("--recs-train-every {text:?}: at least a second, or 0 for never")),
+        Err(_) => Err(format!("--recs-train-every {text:?}: give a span such as 6h or 30m, or 0 for never")),
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -511,7 +549,44 @@ async fn token(args: TokenArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn recs(command: RecsCommand) -> Result<(), Failure> {
+async fn train_recs(args: RecsTrainArgs) -> Result<(), Failure> {
+    use segue::recs::service::{Recommendations, TrainError};
+    let store = open_store(&args.store).await?;
+    let redis = match &args.redis_url {
+        Some(url) => Some(std::sync::Arc::new(
+            segue::storage::redis::RedisEngine::connect(url, Duration::from_secs(2), Duration::from_secs(1))
+                .await
+                .map_err(|error| usage(format!("--redis-url: {error}")))?,
+        )),
+        None => None,
+    };
+    let recommendations = Recommendations::open(store, redis.clone(), "cli".to_string()).await.map_err(runtime)?;
+    let outcome = recommendations.train(None).await;
+    if let Some(redis) = &redis {
+        let _ = redis.retire_instance().await;
+        redis.quit().await;
+    }
+    match outcome {
+        Ok(trained) => {
+            println!(
+                "trained model {} ({}): {} rows, {} tracks, {} interactions; {} tracks with neighbours in {:.1} s",
+                trained.model.id,
+                trained.model.method,
+                trained.model.users,
+                trained.model.items,
+                trained.model.interactions,
+                trained.tracks_with_neighbours,
+                trained.seconds
+            );
+            Ok(())
+        }
+        Err(TrainError::Busy) => Err(runtime("another node is training now; try again later")),
+        Err(error) => Err(runtime(error)),
+    }
+}
+
+/// The offline commands compute on this thread; `train` reads and writes the store.
+async fn recs(command: RecsCommand) -> Result<(), Failure> {
     use segue::recs::cli::{RecsError, batch, blend_grid, evaluate_methods, read_log};
     use segue::recs::models::Method;
     let failure = |error: RecsError| match error {
@@ -519,6 +594,7 @@ fn recs(command: RecsCommand) -> Result<(), Failure> {
         RecsError::Output(message) => runtime(message),
     };
     match command {
+        RecsCommand::Train(args) => train_recs(args).await,
         RecsCommand::Batch(args) => {
             let log = read_log(&args.interactions).map_err(failure)?;
             let k = args.k as usize;
@@ -549,6 +625,7 @@ fn recs(command: RecsCommand) -> Result<(), Failure> {
                     RecsMethodArg::Rp3beta => &[Method::Rp3beta],
                     RecsMethodArg::Als => &[Method::Als],
                     RecsMethodArg::Blend => &[Method::Blend],
+                    RecsMethodArg::Neighbours => &[Method::Neighbours],
                 };
                 for method in chosen {
                     if !methods.contains(method) {

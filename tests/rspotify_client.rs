@@ -202,3 +202,37 @@ fn rspotify_edits_playlists() {
     assert_eq!(item.added_by.as_ref().map(|by| by.id.id().to_string()), Some(user_id.clone()));
     assert!(item.added_at.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rspotify_parses_recommendations_with_seeds_and_tunable_attributes() {
+    use rspotify::model::{Market, RecommendationsAttribute, RecommendationsSeedType};
+    let server = TestServer::start(&[]);
+    let (_, token) = server.register("rusty-recs");
+    let tracks = server.track_ids(&token, 1);
+    let genres = server.get("/v1/recommendations/available-genre-seeds", &token);
+    let genre = genres.body["genres"][0].as_str().expect("a genre seed").to_string();
+    let spotify = client(&server, &token);
+    tokio::task::spawn_blocking(move || {
+        let seed = TrackId::from_id(tracks[0].clone()).unwrap();
+        let attributes = [RecommendationsAttribute::MinEnergy(0.1), RecommendationsAttribute::TargetPopularity(60)];
+        let recommendations = spotify
+            .recommendations(
+                attributes,
+                None::<Vec<ArtistId>>,
+                Some([genre.as_str()]),
+                Some([seed.clone()]),
+                Some(Market::FromToken),
+                Some(10),
+            )
+            .expect("rspotify parses the recommendations");
+        assert_eq!(recommendations.tracks.len(), 10);
+        assert!(recommendations.tracks.iter().all(|t| t.id.as_ref() != Some(&seed)), "never the seed");
+        let kinds: Vec<_> = recommendations.seeds.iter().map(|s| s._type.clone()).collect();
+        assert_eq!(kinds, [RecommendationsSeedType::Track, RecommendationsSeedType::Genre]);
+        assert_eq!(recommendations.seeds[0].id, seed.id());
+        assert!(recommendations.seeds.iter().all(|s| s.initial_pool_size >= s.after_filtering_size));
+        assert!(recommendations.seeds[0].after_filtering_size > 0);
+    })
+    .await
+    .unwrap();
+}

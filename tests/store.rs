@@ -83,7 +83,8 @@ both_stores!(
     playlist_owner_fence,
     songs_import,
     search_feed,
-    play_event_outbox
+    play_event_outbox,
+    recommendations
 );
 
 fn upsert<'a>(name: &'a str, product: Option<Product>, country: Option<&'a str>) -> UserUpsert<'a> {
@@ -536,4 +537,91 @@ async fn search_feed(store: &Store) {
     assert_eq!(playlists.iter().map(|p| (p.name.as_str(), p.by.as_str())).collect::<Vec<_>>(), [("Warm up", "dj")]);
     let counts = store.feed_counts().await.unwrap();
     assert_eq!(counts, [120, bundles.len() as u64, albums.len() as u64, 1]);
+}
+
+/// Recommendations: what training reads (private plays left out; likes, playlist items and the
+/// tracks of followed artists), a model served only once finished (older ones then go), its
+/// neighbour table page by page, autoplay, and a Discover Weekly kept once per week.
+async fn recommendations(store: &Store) {
+    use segue::storage::recs::StoredModel;
+    let user = store.insert_user(&upsert("listener", None, None), 1).await.unwrap();
+    let bundles: Vec<_> = synthetic::generate(11, 40).collect();
+    store.import_bundles(&bundles).await.unwrap();
+    let tracks: Vec<Id> = bundles.iter().flat_map(|b| b.tracks.iter().map(|t| t.id)).collect();
+    let plays = vec![
+        play(user, tracks[0], 100),
+        play(user, tracks[0], 101),
+        play(user, tracks[1], 102),
+        PlayRecord { private: true, ..play(user, tracks[2], 103) },
+    ];
+    store.write_batch(&[], &plays, 200).await.unwrap();
+    store.add_to(Collection::SavedTracks, user, &[tracks[3]], 300).await.unwrap();
+    store.add_to(Collection::FollowedArtists, user, &[bundles[1].artist.id], 300).await.unwrap();
+
+    let data = store.recs_training_data().await.unwrap();
+    let mut counted: Vec<(Id, u32)> = data.plays.iter().map(|&(_, track, n)| (track, n)).collect();
+    counted.sort();
+    let mut expected = vec![(tracks[0], 2), (tracks[1], 1)];
+    expected.sort();
+    assert_eq!(counted, expected, "private plays are not taste");
+    assert_eq!(data.saved, vec![(user, tracks[3])]);
+    assert_eq!(data.followed_artist_tracks.len(), bundles[1].tracks.len());
+    assert!(data.followed_artist_tracks.iter().all(|&(u, artist, _, _)| u == user && artist == bundles[1].artist.id));
+
+    let page = store.recs_catalog_page(None, 10).await.unwrap();
+    assert_eq!(page.len(), 10);
+    assert!(page.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(page.iter().all(|t| t.features.is_some() && !t.genres.is_empty()));
+    let rest = store.recs_catalog_page(page.last().map(|t| t.id), 100_000).await.unwrap();
+    assert_eq!(page.len() + rest.len(), tracks.len());
+    assert_eq!(store.catalog_track_count().await.unwrap(), tracks.len() as u64);
+
+    assert_eq!(store.latest_recs_model().await.unwrap(), None);
+    let model = |id: i64| StoredModel {
+        id,
+        method: "test".into(),
+        users: 1,
+        items: 2,
+        interactions: 3,
+        trained_by: "node-1".into(),
+        finished_at_ms: id + 1,
+    };
+    let rows: Vec<(Id, String)> = tracks[..7].iter().map(|t| (*t, format!("{}:1.0000", tracks[9]))).collect();
+    store.write_recs_neighbours(1_000, &rows).await.unwrap();
+    assert_eq!(store.latest_recs_model().await.unwrap(), None, "unfinished: not served");
+    store.finish_recs_model(&model(1_000)).await.unwrap();
+    assert_eq!(store.latest_recs_model().await.unwrap(), Some(model(1_000)));
+    let first = store.recs_neighbours_page(1_000, None, 4).await.unwrap();
+    let second = store.recs_neighbours_page(1_000, first.last().map(|r| r.0), 4).await.unwrap();
+    assert_eq!((first.len(), second.len()), (4, 3));
+    // A newer model replaces it, and the older one's rows go.
+    store.write_recs_neighbours(2_000, &rows[..2]).await.unwrap();
+    store.finish_recs_model(&model(2_000)).await.unwrap();
+    assert_eq!(store.latest_recs_model().await.unwrap(), Some(model(2_000)));
+    assert!(store.recs_neighbours_page(1_000, None, 100).await.unwrap().is_empty());
+    assert_eq!(store.recs_neighbours_page(2_000, None, 100).await.unwrap().len(), 2);
+
+    let taste = store.user_taste(user).await.unwrap();
+    assert_eq!(taste.played.len(), 2);
+    assert_eq!(taste.saved, vec![tracks[3]]);
+    assert_eq!(taste.followed_artists, vec![bundles[1].artist.id]);
+    let mut played = store.tracks_played_since(user, 102).await.unwrap();
+    played.sort();
+    let mut expected = vec![tracks[1], tracks[2]];
+    expected.sort();
+    assert_eq!(played, expected, "private plays were still played");
+
+    assert!(!store.autoplay(user).await.unwrap());
+    store.set_autoplay(user, true, 5).await.unwrap();
+    assert!(store.autoplay(user).await.unwrap());
+    store.set_autoplay(user, false, 6).await.unwrap();
+    assert!(!store.autoplay(user).await.unwrap());
+
+    assert_eq!(store.discover_weekly(user, "2026-W49").await.unwrap(), None);
+    let kept = store.keep_discover_weekly(user, "2026-W49", "a\tfirst\n", 1).await.unwrap();
+    assert_eq!(kept, "a\tfirst\n");
+    let again = store.keep_discover_weekly(user, "2026-W49", "b\tsecond\n", 2).await.unwrap();
+    assert_eq!(again, "a\tfirst\n", "the first kept list stays all week");
+    store.keep_discover_weekly(user, "2026-W50", "c\tnext\n", 3).await.unwrap();
+    assert_eq!(store.discover_weekly(user, "2026-W49").await.unwrap(), None, "older weeks go");
 }

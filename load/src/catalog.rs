@@ -58,6 +58,10 @@ pub struct CatalogArgs {
     /// Also write the summary as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Send only `GET /v1/recommendations?seed_tracks=<a sampled track>&limit=20`, to measure
+    /// the recommender alone.
+    #[arg(long)]
+    pub recommendations: bool,
 }
 
 /// A track of the catalog, as requests name it.
@@ -80,6 +84,8 @@ enum Op {
     SearchExact,
     SearchTypo,
     SearchPrefix,
+    /// Only with `--recommendations`.
+    Recommendations,
 }
 
 impl Op {
@@ -103,6 +109,7 @@ impl Op {
             Op::SearchExact => "search: exact title",
             Op::SearchTypo => "search: title with a typo",
             Op::SearchPrefix => "search: a prefix as typed",
+            Op::Recommendations => "GET /v1/recommendations (1 track seed, 20)",
         }
     }
 
@@ -175,6 +182,7 @@ fn path_for(op: Op, sample: &[Sampled], rng: &mut SeededRng) -> String {
                 if rng.random_ratio(1, 3) { as_typed(&track.artist_name, rng) } else { as_typed(&track.name, rng) };
             format!("/v1/search?type=track,artist,album&limit=10&q={}", encode(&typed))
         }
+        Op::Recommendations => format!("/v1/recommendations?seed_tracks={}&limit=20", track.id),
     }
 }
 
@@ -263,7 +271,8 @@ pub fn run(args: &CatalogArgs, runtime: &tokio::runtime::Runtime) -> Result<Cata
         .map(|n| {
             let (sample, measuring, stop) = (sample.clone(), measuring.clone(), stop.clone());
             let (base, token) = (args.url.trim_end_matches('/').to_string(), account.access_token.clone());
-            std::thread::spawn(move || client(n as u64, &base, &token, &sample, &measuring, &stop))
+            let only = args.recommendations.then_some(Op::Recommendations);
+            std::thread::spawn(move || client(n as u64, &base, &token, &sample, only, &measuring, &stop))
         })
         .collect();
     eprintln!("{} clients for {} s of warm-up and {} s measured", args.clients, args.warmup, args.duration);
@@ -300,8 +309,16 @@ pub fn run(args: &CatalogArgs, runtime: &tokio::runtime::Runtime) -> Result<Cata
     })
 }
 
-/// One client: requests one after another until told to stop.
-fn client(n: u64, base: &str, token: &str, sample: &[Sampled], measuring: &AtomicBool, stop: &AtomicBool) -> Tally {
+/// One client: requests one after another until told to stop (`only`: always that request).
+fn client(
+    n: u64,
+    base: &str,
+    token: &str,
+    sample: &[Sampled],
+    only: Option<Op>,
+    measuring: &AtomicBool,
+    stop: &AtomicBool,
+) -> Tally {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
@@ -311,7 +328,7 @@ fn client(n: u64, base: &str, token: &str, sample: &[Sampled], measuring: &Atomi
     let mut rng = seeded_rng(0xCA7A_1060 + n);
     let mut tally = Tally::default();
     while !stop.load(Ordering::Acquire) {
-        let op = Op::pick(&mut rng);
+        let op = only.unwrap_or_else(|| Op::pick(&mut rng));
         let path = path_for(op, sample, &mut rng);
         let started = Instant::now();
         let outcome = agent.get(format!("{base}{path}")).header("Authorization", &authorization).call();

@@ -65,6 +65,8 @@ pub struct Services {
     pub slots: Arc<ConnectionSlots>,
     /// The REST API's rate limits.
     pub limits: http::limits::RestLimits,
+    /// The recommender this node serves (and its training).
+    pub recs: Arc<crate::recs::service::Recommendations>,
 }
 
 /// The HTTP server of a node: the REST API and the upgrade of `GET /v1/connect`, on `listener`.

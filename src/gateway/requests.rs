@@ -37,7 +37,10 @@ pub async fn command_for(request: Request, resolver: &Resolver, user: &Viewer) -
             position_ms: progress.position_ms,
             is_playing: progress.is_playing,
         },
-        Request::TrackEnded(ended) => Command::TrackEnded { track_id: parse_track_ref(&ended.track_id)? },
+        Request::TrackEnded(ended) => {
+            // The autoplay continuation, if any, is the caller's to add (it needs the recommender).
+            Command::TrackEnded { track_id: parse_track_ref(&ended.track_id)?, continuation: None }
+        }
         Request::ActivitySubscribe => {
             return Err(AppError::bad_request("`activity_subscribe` is not a session command"));
         }

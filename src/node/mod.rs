@@ -34,6 +34,7 @@ use crate::events::PlayEventPublisher;
 use crate::gateway::connect::ConnectionSlots;
 use crate::gateway::{self, Services};
 use crate::metrics::Metrics;
+use crate::recs::service::Recommendations;
 use crate::search::SearchIndex;
 use crate::storage::activity::ActivityWriter;
 use crate::storage::redis::{RedisEngine, rpc_channel};
@@ -185,6 +186,16 @@ impl Node {
             };
             tasks.spawn(Stage::Cluster, "dispatcher", |stop| dispatcher.run(stop));
         }
+        let recs = Arc::new(
+            Recommendations::open(
+                store.clone(),
+                cluster.as_ref().map(|parts| parts.engine.clone()),
+                config.node_id.clone(),
+            )
+            .await?,
+        );
+        let schedule = recs.clone().run_schedule(config.recs_train_every, config.recs_refresh);
+        tasks.spawn_until_stopped(Stage::Recommendations, "recommendations schedule", schedule);
         let max_connections = config.max_connections.unwrap_or_else(default_max_connections);
         tracing::info!(max_connections, "device sockets past this many are refused with 503");
         let services = Arc::new(Services {
@@ -206,6 +217,7 @@ impl Node {
             streaming,
             search,
             clock: DefaultClock::default(),
+            recs,
         });
         let listener = std::net::TcpListener::bind(&services.config.listen)
             .map_err(|error| StartError::Listen { address: services.config.listen.clone(), error })?;

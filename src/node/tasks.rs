@@ -1,5 +1,5 @@
 //! The node's background tasks: every loop that outlives the requests (the write-behind writer,
-//! the search index's catch-up, and in a cluster the liveness renewal, the dispatcher, the
+//! the search index's catch-up, the recommendations' training schedule, and in a cluster the liveness renewal, the dispatcher, the
 //! subscriptions and the publisher). Each is spawned here, into the [`JoinSet`] of its
 //! [`Stage`], with that stage's shutdown signal; a drain stops the stages one after the other, in
 //! the order the node needs, each waiting for its tasks to end (and aborting any that outlive the
@@ -27,9 +27,12 @@ pub enum Stage {
     Events,
     /// The search index's catch-up with the catalog.
     Indexing,
+    /// The training of recommendations on its schedule and the loading of newer models.
+    Recommendations,
 }
 
-const STAGES: [Stage; 5] = [Stage::Liveness, Stage::Cluster, Stage::Writer, Stage::Events, Stage::Indexing];
+const STAGES: [Stage; 6] =
+    [Stage::Liveness, Stage::Cluster, Stage::Writer, Stage::Events, Stage::Indexing, Stage::Recommendations];
 
 struct StageTasks {
     stop: CancellationToken,

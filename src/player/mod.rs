@@ -146,6 +146,14 @@ pub enum StartAt {
     Track(Id),
 }
 
+/// What autoplay plays once nothing is left: the first tracks of a station, as a context of its
+/// own (`segue:radio:<track id>`), so the state says where they come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Continuation {
+    pub context_uri: String,
+    pub tracks: Vec<TrackRef>,
+}
+
 /// One command to the session. Tracks are already resolved against the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
@@ -199,6 +207,10 @@ pub enum Command {
     },
     TrackEnded {
         track_id: Id,
+        /// What plays on when the queue and the context are used up (autoplay: the station of
+        /// the track that ended), looked up before the command is built; `None`: playback ends.
+        #[serde(default)]
+        continuation: Option<Continuation>,
     },
     /// `PUT /v1/me/private-session`: hide the user from friends for `duration_ms`, or show them.
     PrivateSession {
@@ -441,7 +453,9 @@ impl Session {
             Command::Progress { track_id, position_ms, is_playing } => {
                 self.progress(sender, track_id, position_ms, is_playing, now)?
             }
-            Command::TrackEnded { track_id } => self.track_ended(sender, track_id, now)?,
+            Command::TrackEnded { track_id, continuation } => {
+                self.track_ended(sender, track_id, continuation, now, entropy)?
+            }
             Command::PrivateSession { enabled, duration_ms } => self.set_private_session(enabled, duration_ms, now),
             Command::EndPrivateSessionIfDue => self.end_private_session_if_due(now),
         })

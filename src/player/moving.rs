@@ -3,8 +3,8 @@
 
 use segue_protocol::{ErrorCode, RepeatMode};
 
-use super::context::{self, TrackRef};
-use super::{Current, EndReason, MAX_USER_QUEUE, RESTART_THRESHOLD_MS, Session};
+use super::context::{self, PlayContext, TrackRef};
+use super::{Continuation, Current, EndReason, MAX_USER_QUEUE, RESTART_THRESHOLD_MS, Session};
 use crate::error::AppError;
 use crate::ids::Id;
 
@@ -63,7 +63,14 @@ impl Session {
         Ok(true)
     }
 
-    pub(super) fn track_ended(&mut self, sender: Option<&str>, track_id: Id, now: u64) -> Result<bool, AppError> {
+    pub(super) fn track_ended(
+        &mut self,
+        sender: Option<&str>,
+        track_id: Id,
+        continuation: Option<Continuation>,
+        now: u64,
+        entropy: u64,
+    ) -> Result<bool, AppError> {
         self.require_sender_active(sender)?;
         match &self.current {
             Some(current) if current.track.id == track_id => {}
@@ -78,7 +85,17 @@ impl Session {
             current.is_playing = true;
             return Ok(true);
         }
-        self.advance_at_end(now);
+        if self.advance_at_end(now) {
+            return Ok(true);
+        }
+        // Nothing left: autoplay goes on with the station it was given, playing.
+        if let Some(continuation) = continuation.filter(|c| !c.tracks.is_empty()) {
+            let mut context = PlayContext::new(Some(continuation.context_uri), continuation.tracks);
+            context.start_at(0, self.shuffle, entropy);
+            let track = *context.current_track().expect("the continuation is not empty");
+            self.context = context;
+            self.current = Some(Current::starting(track, false, true, now));
+        }
         Ok(true)
     }
 
@@ -102,8 +119,8 @@ impl Session {
 
     /// The end of the track was reached (it ended, or a seek went past it): play on as the
     /// queue and repeat say, never counting a skip; with nothing left, playback ends back at
-    /// the start of the context, paused.
-    pub(super) fn advance_at_end(&mut self, now: u64) {
+    /// the start of the context, paused. Answers whether something plays on.
+    pub(super) fn advance_at_end(&mut self, now: u64) -> bool {
         self.end_playback(EndReason::TrackDone);
         let step = self.context.peek_next(
             !self.user_queue.is_empty(),
@@ -111,7 +128,10 @@ impl Session {
             self.repeat == RepeatMode::Context,
         );
         match step {
-            Some(step) => self.take_step(step, now),
+            Some(step) => {
+                self.take_step(step, now);
+                true
+            }
             None => {
                 let first = self.context.rewind();
                 if let Some(current) = &mut self.current {
@@ -124,6 +144,7 @@ impl Session {
                         }
                     }
                 }
+                false
             }
         }
     }

@@ -69,7 +69,10 @@ fn arb_command() -> impl Strategy<Value = Command> {
         3 => (arb_device(), prop::option::of(any::<bool>())).prop_map(|(device_id, play)| Command::Transfer { device_id, play }),
         2 => (arb_track(), 0u32..9_000, any::<bool>())
             .prop_map(|(t, position_ms, is_playing)| Command::Progress { track_id: t.id, position_ms, is_playing }),
-        2 => arb_track().prop_map(|t| Command::TrackEnded { track_id: t.id }),
+        2 => (arb_track(), prop::option::weighted(0.3, prop::collection::vec(arb_track(), 0..4))).prop_map(|(t, station)| {
+            let continuation = station.map(|tracks| Continuation { context_uri: format!("segue:radio:{}", t.id), tracks });
+            Command::TrackEnded { track_id: t.id, continuation }
+        }),
     ]
 }
 
@@ -371,7 +374,7 @@ fn the_skip_limit_holds_and_says_when_to_retry() {
     assert_eq!((refused.code, refused.retry_after_ms), (ErrorCode::SkipLimit, Some(7_000)));
     // track_ended and a seek past the end never count.
     let current = session.current().unwrap().track;
-    session.apply(Some("phone"), Command::TrackEnded { track_id: current.id }, 4_000, 0).unwrap();
+    session.apply(Some("phone"), Command::TrackEnded { track_id: current.id, continuation: None }, 4_000, 0).unwrap();
     session.apply(Some("phone"), Command::Seek { position_ms: 60_000 }, 4_000, 0).unwrap();
     assert_eq!(session.to_wire().skips.unwrap().used, 3);
     session.apply(Some("phone"), Command::Next, 11_000, 0).unwrap();
@@ -397,15 +400,49 @@ fn the_user_queue_plays_before_the_rest_of_the_context() {
     session.apply(Some("phone"), Command::QueueAdd { track: track(9) }, 0, 0).unwrap();
     let ids = |session: &Session| session.to_wire().queue.next;
     assert_eq!(ids(&session), [track(9).id.to_string(), track(2).id.to_string()]);
-    session.apply(Some("phone"), Command::TrackEnded { track_id: track(1).id }, 10, 0).unwrap();
+    session.apply(Some("phone"), Command::TrackEnded { track_id: track(1).id, continuation: None }, 10, 0).unwrap();
     assert_eq!(session.current().unwrap().track, track(9));
     assert_eq!(session.to_wire().playback.unwrap().context_uri, None, "a queued track has no context");
-    session.apply(Some("phone"), Command::TrackEnded { track_id: track(9).id }, 20, 0).unwrap();
+    session.apply(Some("phone"), Command::TrackEnded { track_id: track(9).id, continuation: None }, 20, 0).unwrap();
     assert_eq!(session.current().unwrap().track, track(2));
     // The end of the context: back to its start, paused.
-    session.apply(Some("phone"), Command::TrackEnded { track_id: track(2).id }, 30, 0).unwrap();
+    session.apply(Some("phone"), Command::TrackEnded { track_id: track(2).id, continuation: None }, 30, 0).unwrap();
     let current = session.current().unwrap();
     assert_eq!((current.track, current.is_playing), (track(1), false));
+}
+
+#[test]
+fn autoplay_plays_its_station_only_once_nothing_is_left() {
+    let station = |after: TrackRef| Continuation {
+        context_uri: format!("segue:radio:{}", after.id),
+        tracks: vec![track(7), track(8)],
+    };
+    let ended = |t: TrackRef| Command::TrackEnded { track_id: t.id, continuation: Some(station(t)) };
+    let mut session = with_devices(&["phone"]);
+    play_on(&mut session, "phone", vec![track(1), track(2)], 0);
+    // Something is left: the station is not needed.
+    session.apply(Some("phone"), ended(track(1)), 10, 0).unwrap();
+    assert_eq!(session.current().unwrap().track, track(2));
+    // The end of the context: the station plays on, under its own context.
+    session.apply(Some("phone"), ended(track(2)), 20, 0).unwrap();
+    let current = session.current().unwrap();
+    assert_eq!((current.track, current.is_playing), (track(7), true));
+    let wire = session.to_wire();
+    let radio = format!("segue:radio:{}", track(2).id);
+    assert_eq!(wire.playback.unwrap().context_uri.as_deref(), Some(radio.as_str()));
+    assert_eq!(wire.queue.next, [track(8).id.to_string()]);
+    // Repeat of the track wins over the station.
+    session.apply(Some("phone"), Command::Repeat { mode: RepeatMode::Track }, 30, 0).unwrap();
+    session.apply(Some("phone"), ended(track(7)), 40, 0).unwrap();
+    assert_eq!(session.current().unwrap().track, track(7));
+    // An empty station ends playback as if there were none.
+    session.apply(Some("phone"), Command::Repeat { mode: RepeatMode::Off }, 50, 0).unwrap();
+    session.apply(Some("phone"), Command::Next, 60, 0).unwrap();
+    let empty = Continuation { context_uri: "segue:radio:x".into(), tracks: vec![] };
+    session
+        .apply(Some("phone"), Command::TrackEnded { track_id: track(8).id, continuation: Some(empty) }, 70, 0)
+        .unwrap();
+    assert!(!session.current().unwrap().is_playing);
 }
 
 #[test]
@@ -543,8 +580,12 @@ fn a_repeat_counts_again_and_a_play_ended_early_never_counts() {
     play_on(&mut session, "phone", vec![long_track(1), long_track(2)], 0);
     session.apply(Some("phone"), Command::Repeat { mode: RepeatMode::Track }, 0, 0).unwrap();
     // The track plays through and ends twice: two plays, each counted once, at its end.
-    session.apply(Some("phone"), Command::TrackEnded { track_id: long_track(1).id }, 200_000, 0).unwrap();
-    session.apply(Some("phone"), Command::TrackEnded { track_id: long_track(1).id }, 400_000, 0).unwrap();
+    session
+        .apply(Some("phone"), Command::TrackEnded { track_id: long_track(1).id, continuation: None }, 200_000, 0)
+        .unwrap();
+    session
+        .apply(Some("phone"), Command::TrackEnded { track_id: long_track(1).id, continuation: None }, 400_000, 0)
+        .unwrap();
     let events = session.take_play_events();
     assert_eq!(events.len(), 2);
     assert_ne!(events[0].id, events[1].id);

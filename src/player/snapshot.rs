@@ -273,7 +273,7 @@ mod tests {
             // One that is read is a session the state machine runs on.
             if let Ok(mut session) = decode(&bytes) {
                 let now = session.clock_ms() + 1_000;
-                for command in [Command::Next, Command::Previous, Command::Seek { position_ms: 10 }, Command::TrackEnded {
+                for command in [Command::Next, Command::Previous, Command::Seek { position_ms: 10 }, Command::TrackEnded { continuation: None,
                     track_id: Id::from_u128(1),
                 }] {
                     let _ = session.apply(Some("speaker-1"), command, now, 3);

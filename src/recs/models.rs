@@ -11,6 +11,7 @@ use faer::linalg::solvers::{DenseSolveCore, Solve};
 use faer::{Accum, Mat, Par, Side};
 
 use super::data::{SparseRows, WeightTransform};
+use super::training::{NeighbourParameters, neighbour_table};
 use crate::reproducible::seeded_rng;
 
 /// Which recommender to train.
@@ -28,11 +29,21 @@ pub enum Method {
     Als,
     /// EASE plus weighted RP3beta, ALS and item-kNN, each normalised per user.
     Blend,
+    /// What servers serve (`training.rs`): the sparse top-50 neighbour table of RP3beta on
+    /// weighted transitions plus half of item-kNN cosine, learnt from ln(1 + weight).
+    Neighbours,
 }
 
 impl Method {
-    pub const ALL: [Method; 6] =
-        [Method::Popularity, Method::ItemKnn, Method::Ease, Method::Rp3beta, Method::Als, Method::Blend];
+    pub const ALL: [Method; 7] = [
+        Method::Popularity,
+        Method::ItemKnn,
+        Method::Ease,
+        Method::Rp3beta,
+        Method::Als,
+        Method::Blend,
+        Method::Neighbours,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -42,6 +53,7 @@ impl Method {
             Method::Rp3beta => "rp3beta",
             Method::Als => "als",
             Method::Blend => "blend",
+            Method::Neighbours => "neighbours",
         }
     }
 }
@@ -123,6 +135,8 @@ pub enum Model {
     Factors(Factors),
     /// A weighted sum of models, each scaled to a maximum of 1 over the user's candidates.
     Blend(Vec<(f32, Model)>),
+    /// A sparse neighbour table: `score(j) = Σ_i ln(1 + x_ui) · N[i][j]` over the user's items.
+    Neighbours(Vec<Vec<(u32, f32)>>),
     /// Scores drawn at random, for tests: what a model that learnt nothing does.
     #[cfg(test)]
     Random(u64),
@@ -154,6 +168,10 @@ impl Model {
                 }
                 Model::Blend(parts)
             }
+            Method::Neighbours => {
+                let parameters = NeighbourParameters { min_item_rows: parameters.min_item_users, ..Default::default() };
+                Model::Neighbours(neighbour_table(&train.map_values(|w| w.ln_1p()), &parameters))
+            }
         }
     }
 
@@ -167,6 +185,14 @@ impl Model {
             Model::Factors(model) => model.score(user, scores),
             Model::Blend(parts) => {
                 blend_scores(parts.iter().map(|(weight, part)| (*weight, part)), user, history, scores)
+            }
+            Model::Neighbours(table) => {
+                scores.fill(0.0);
+                for (&item, &weight) in history.0.iter().zip(history.1) {
+                    for &(other, score) in &table[item as usize] {
+                        scores[other as usize] += weight.ln_1p() * score;
+                    }
+                }
             }
             #[cfg(test)]
             Model::Random(seed) => {

@@ -17,6 +17,7 @@ pub mod offline;
 pub mod play_events;
 pub mod playlists;
 pub mod plays;
+pub mod recs;
 pub mod redis;
 pub mod search_feed;
 pub mod snapshots;

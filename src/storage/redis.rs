@@ -129,6 +129,14 @@ end
 return 0
 ";
 
+/// Deletes a lock (KEYS[1]) only if it still holds this holder's token (ARGV[1]).
+const UNLOCK: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
 /// Writes a session's new state and publishes its event, in one step: a device never sees a
 /// state that is not stored. Refused (-1) unless this instance and epoch hold the session; an
 /// ownership record lost with Redis's data is taken back when no newer epoch was handed out.
@@ -235,6 +243,7 @@ pub struct RedisEngine {
     acquire: Script,
     release: Script,
     commit: Script,
+    unlock: Script,
 }
 
 impl RedisEngine {
@@ -270,8 +279,9 @@ impl RedisEngine {
             acquire: Script::from_lua(ACQUIRE),
             release: Script::from_lua(RELEASE),
             commit: Script::from_lua(COMMIT),
+            unlock: Script::from_lua(UNLOCK),
         };
-        for script in [&engine.acquire, &engine.release, &engine.commit] {
+        for script in [&engine.acquire, &engine.release, &engine.commit, &engine.unlock] {
             script.load(&engine.client).await?;
         }
         engine.renew().await?;
@@ -458,6 +468,23 @@ impl RedisEngine {
                 },
             }
         }
+    }
+
+    /// Takes the lock `key` for `ttl` if nobody holds it (`SET key token NX PX ttl`): answers
+    /// whether this caller got it. The lock lapses by itself after `ttl`, so a holder that dies
+    /// never keeps it.
+    pub async fn try_lock(&self, key: &str, token: &str, ttl: Duration) -> RedisResult<bool> {
+        let expiry = Expiration::PX(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1));
+        let reply: Option<String> = self.client.set(key, token, Some(expiry), Some(SetOptions::NX), false).await?;
+        Ok(reply.is_some())
+    }
+
+    /// Releases the lock `key` if `token` still holds it (compare and delete, one script), so a
+    /// holder whose lock lapsed never deletes its successor's. Answers whether it was released.
+    pub async fn unlock(&self, key: &str, token: &str) -> RedisResult<bool> {
+        let released: i64 =
+            self.unlock.evalsha_with_reload(&self.client, vec![key.to_string()], vec![token.to_string()]).await?;
+        Ok(released == 1)
     }
 
     /// Closes both connections.

@@ -25,6 +25,7 @@ use crate::gateway::Services;
 use crate::gateway::requests::{command_for, device_info, playlist_edit_for, playlist_id};
 use crate::ids::Id;
 use crate::metrics::Metrics;
+use crate::player::Command;
 
 /// A device that said `hello`, attached: its connection id, its outbound queue, and the state
 /// its `welcome` carries.
@@ -136,7 +137,15 @@ impl Backend for NodeBackend {
 
     async fn command(&self, user: &Viewer, device_id: &str, request: Request) -> AppResult<u64> {
         let services = &self.0;
-        let command = command_for(request, &services.resolver, user).await?;
+        let command = match command_for(request, &services.resolver, user).await? {
+            // With autoplay on, the station of the track that ended goes along, for the session
+            // to play should nothing be left.
+            Command::TrackEnded { track_id, continuation: None } => {
+                let continuation = services.recs.continuation(user.id, &user.country, track_id).await?;
+                Command::TrackEnded { track_id, continuation }
+            }
+            command => command,
+        };
         Ok(services.sessions.execute(user.id, Some(device_id), command).await?.seq)
     }
 

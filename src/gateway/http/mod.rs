@@ -11,6 +11,7 @@ mod offline;
 mod ops;
 mod player;
 mod playlists;
+mod recommendations;
 mod search;
 mod social;
 mod streaming;
@@ -61,6 +62,7 @@ pub fn configure(app: &mut web::ServiceConfig, services: Arc<Services>) {
         .configure(offline::routes)
         .configure(player::routes)
         .configure(playlists::routes)
+        .configure(recommendations::routes)
         .configure(search::routes)
         .configure(social::routes)
         .configure(streaming::routes)
