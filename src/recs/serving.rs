@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::clock::{civil_from_days, days_from_civil};
 use crate::ids::Id;
 use crate::reproducible::{fnv1a_64, seeded_rng};
 use crate::storage::recs::{CatalogTrack, StoredModel, TrackFeatures};
@@ -517,6 +518,22 @@ impl Recommender {
         (scored.into_iter().map(|(k, _)| k).collect(), pools)
     }
 
+    /// The first `limit` of `candidates` that `admits` lets through, by popularity jittered by
+    /// the salt (±30%), so that a fallback list is not the same for everyone.
+    fn popular_among(&self, candidates: &[u32], limit: usize, admits: &impl Fn(u32) -> bool, salt: u64) -> Vec<u32> {
+        let mut pool: Vec<(u32, f32)> = candidates
+            .iter()
+            .take(limit)
+            .filter(|&&k| admits(k))
+            .map(|&k| {
+                let entry = &self.entries[k as usize];
+                (k, f32::from(entry.popularity) * (0.7 + 0.6 * unit_hash(salt, entry.id)))
+            })
+            .collect();
+        sort_scored_salted(&mut pool, salt, &self.entries);
+        pool.into_iter().map(|(k, _)| k).collect()
+    }
+
     /// Discover Weekly: `count` tracks near the user's taste, none in `exclude` (what they
     /// played lately and what they have), at most `per_artist` per artist, each with its reason.
     /// `salt` (the user and the week) gives the week its own order: the same salt, the same list.
@@ -590,38 +607,11 @@ impl Recommender {
             }
         }
         for &g in &genres {
-            let mut pool: Vec<(u32, f32)> = self.by_genre[g as usize]
-                .iter()
-                .take(1_000)
-                .filter(|&&k| admits(k))
-                .map(|&k| {
-                    (
-                        k,
-                        f32::from(self.entries[k as usize].popularity)
-                            * (0.7 + 0.6 * unit_hash(salt, self.entries[k as usize].id)),
-                    )
-                })
-                .collect();
-            sort_scored_salted(&mut pool, salt, &self.entries);
-            for (k, _) in pool {
+            for k in self.popular_among(&self.by_genre[g as usize][..], 1_000, &admits, salt) {
                 take(k, Reason::Genre(self.genre_names[g as usize].clone()), &mut picked);
             }
         }
-        let mut pool: Vec<(u32, f32)> = self
-            .by_popularity
-            .iter()
-            .take(5_000)
-            .filter(|&&k| admits(k))
-            .map(|&k| {
-                (
-                    k,
-                    f32::from(self.entries[k as usize].popularity)
-                        * (0.7 + 0.6 * unit_hash(salt, self.entries[k as usize].id)),
-                )
-            })
-            .collect();
-        sort_scored_salted(&mut pool, salt, &self.entries);
-        for (k, _) in pool {
+        for k in self.popular_among(&self.by_popularity, 5_000, &admits, salt) {
             take(k, Reason::Popular, &mut picked);
         }
         picked
@@ -708,32 +698,9 @@ pub fn iso_week(ms: i64) -> String {
     // 1970-01-01 was a Thursday: Monday is 0.
     let weekday = (days + 3).rem_euclid(7);
     let thursday = days - weekday + 3;
-    let year = civil_year(thursday);
+    let (year, _, _) = civil_from_days(thursday);
     let week = (thursday - days_from_civil(year, 1, 1)) / 7 + 1;
     format!("{year}-W{week:02}")
-}
-
-/// The proleptic Gregorian year of a day number (days since 1970-01-01; H. Hinnant's algorithm).
-fn civil_year(days: i64) -> i64 {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(month <= 2)
-}
-
-/// The day number of a date (the inverse of [`civil_year`]'s calendar).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Feature vectors scaled to mean 0 and deviation 1 per dimension over the catalog.

@@ -8,9 +8,10 @@ use super::genres::{FALLBACK_GENRE, Family, Genre, artist_genres, pick_genre};
 use super::ids::{CatalogKeys, IdKind};
 use super::names::{artist_name, pool_label, surname};
 use super::random::{Draw, Stream, stream_rng};
-use super::releases::{Release, civil_from_days, plan_releases, schedule};
+use super::releases::{Release, plan_releases, schedule};
 use super::titles::{album_title, compilation_title, live_album_title, song_title};
 use super::words::NOUNS;
+use crate::clock::civil_from_days;
 use crate::domain::catalog::{AlbumRecord, AlbumType, ArtistBundle, ArtistRecord, AudioFeatures, TrackRecord};
 use crate::reproducible::SeededRng;
 
