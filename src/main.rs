@@ -666,6 +666,9 @@ fn parse_since(text: &str, now_ms: i64) -> Result<i64, String> {
     ))
 }
 
+/// Events `segue plays export` reads from the store at a time.
+const EXPORT_PAGE: u32 = 1_000;
+
 async fn export_plays(args: PlaysExportArgs) -> Result<(), Failure> {
     use std::io::Write;
     let since = parse_since(&args.since, segue::clock::now_ms() as i64).map_err(usage)?;
@@ -674,14 +677,14 @@ async fn export_plays(args: PlaysExportArgs) -> Result<(), Failure> {
     let mut after: Option<(i64, String)> = None;
     loop {
         let page = store
-            .play_events_since(since, after.as_ref().map(|(at, id)| (*at, id.as_str())), 1_000)
+            .play_events_since(since, after.as_ref().map(|(at, id)| (*at, id.as_str())), EXPORT_PAGE)
             .await
             .map_err(runtime)?;
         for event in &page {
             out.write_all(&segue::events::event_json(event)).and_then(|()| out.write_all(b"\n")).map_err(runtime)?;
         }
         match page.last() {
-            Some(last) if page.len() == 1_000 => after = Some((last.counted_at_ms, last.id.clone())),
+            Some(last) if page.len() == EXPORT_PAGE as usize => after = Some((last.counted_at_ms, last.id.clone())),
             _ => break,
         }
     }

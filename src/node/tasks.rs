@@ -1,6 +1,7 @@
 //! The node's background tasks: every loop that outlives the requests (the write-behind writer,
-//! the search index's catch-up, the recommendations' training schedule, and in a cluster the liveness renewal, the dispatcher, the
-//! subscriptions and the publisher). Each is spawned here, into the [`JoinSet`] of its
+//! the play-event publisher, the search index's catch-up, the recommendations' training
+//! schedule, and in a cluster the liveness renewal, the dispatcher, the subscriptions and the
+//! publisher). Each is spawned here, into the [`JoinSet`] of its
 //! [`Stage`], with that stage's shutdown signal; a drain stops the stages one after the other, in
 //! the order the node needs, each waiting for its tasks to end (and aborting any that outlive the
 //! grace). A task that ends on its own before the drain is logged, as is one that panicked.

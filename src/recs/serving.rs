@@ -341,6 +341,13 @@ impl Recommender {
         self.entries[index as usize].artist
     }
 
+    /// The `n` most popular tracks of `artist` (ties by id, as the store ranks an artist's top
+    /// tracks).
+    pub fn artist_top(&self, artist: Id, n: usize) -> &[u32] {
+        let own = self.by_artist.get(&artist).map(Vec::as_slice).unwrap_or_default();
+        &own[..own.len().min(n)]
+    }
+
     pub fn has_artist(&self, artist: Id) -> bool {
         self.by_artist.contains_key(&artist)
     }

@@ -32,17 +32,23 @@ pub struct PlayEventRecord {
     pub counted_at_ms: i64,
 }
 
-const SINCE: &str =
-    "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
-     FROM plays WHERE counted_at_ms >= $1 AND (counted_at_ms > $2 OR (counted_at_ms = $2 AND id > $3))
-     ORDER BY counted_at_ms, id LIMIT $4";
+/// The columns of `plays` an event is made of ([`event_from_row!`]), selected from `plays`.
+macro_rules! select_events {
+    () => {
+        "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
+         FROM plays "
+    };
+}
 
-const PENDING_SQLITE: &str =
-    "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
-     FROM plays WHERE event_pending ORDER BY counted_at_ms, id LIMIT $1";
+const SINCE: &str = concat!(
+    select_events!(),
+    "WHERE counted_at_ms >= $1 AND (counted_at_ms > $2 OR (counted_at_ms = $2 AND id > $3))
+     ORDER BY counted_at_ms, id LIMIT $4"
+);
+const PENDING_SQLITE: &str = concat!(select_events!(), "WHERE event_pending ORDER BY counted_at_ms, id LIMIT $1");
+/// On PostgreSQL the rows taken stay locked, and rows another publisher holds are skipped.
 const PENDING_POSTGRES: &str =
-    "SELECT id, user_id, track_id, context_uri, played_at_ms, ms_played, end_reason, private, counted_at_ms
-     FROM plays WHERE event_pending ORDER BY counted_at_ms, id LIMIT $1 FOR UPDATE SKIP LOCKED";
+    concat!(select_events!(), "WHERE event_pending ORDER BY counted_at_ms, id LIMIT $1 FOR UPDATE SKIP LOCKED");
 
 /// Rows per `UPDATE … WHERE id IN (…)`.
 const IDS_PER_STATEMENT: usize = 500;

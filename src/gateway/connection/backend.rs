@@ -141,7 +141,12 @@ impl Backend for NodeBackend {
             // With autoplay on, the station of the track that ended goes along, for the session
             // to play should nothing be left.
             Command::TrackEnded { track_id, continuation: None } => {
-                let continuation = services.recs.continuation(user.id, &user.country, track_id).await?;
+                // Autoplay is an extra: when it cannot be looked up, the track still ends.
+                let continuation =
+                    services.recs.continuation(user.id, &user.country, track_id).await.unwrap_or_else(|error| {
+                        tracing::warn!(%error, "autoplay not looked up; the track ends without it");
+                        None
+                    });
                 Command::TrackEnded { track_id, continuation }
             }
             command => command,

@@ -278,12 +278,9 @@ async fn make_discover_weekly(services: &Services, user: Id, country: &str, salt
             }
         }
     }
-    let followed: Vec<Id> = taste.followed_artists.clone();
-    for artist in followed {
-        for row in services.store.artist_top_tracks(artist, 3).await? {
-            if let Some(k) = recommender.track(row.id) {
-                items.push(TasteItem { track: k, weight: 0.3, source: TasteSource::FollowedArtist });
-            }
+    for &artist in &taste.followed_artists {
+        for &k in recommender.artist_top(artist, 3) {
+            items.push(TasteItem { track: k, weight: 0.3, source: TasteSource::FollowedArtist });
         }
     }
     exclude.extend(recent.iter().filter_map(|track| recommender.track(*track)));

@@ -8,7 +8,6 @@
 //! `Cache-Control: no-cache` with an `ETag`, so a browser revalidates (a `304` costs no body)
 //! and never runs the scripts of an older binary. An unknown file is the API's JSON `404`.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::LazyLock;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -17,6 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::{ApiResult, base_url};
 use crate::error::AppError;
 use crate::gateway::Services;
+use crate::reproducible::fnv1a_64;
 
 /// One file of the player.
 struct Asset {
@@ -49,16 +49,8 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// The ETag of every asset, by its index in [`ASSETS`]: a hash of its bytes, so it changes
 /// exactly when the file does.
-static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    ASSETS
-        .iter()
-        .map(|asset| {
-            let mut hasher = DefaultHasher::new();
-            asset.body.hash(&mut hasher);
-            format!("\"{:016x}\"", hasher.finish())
-        })
-        .collect()
-});
+static ETAGS: LazyLock<Vec<String>> =
+    LazyLock::new(|| ASSETS.iter().map(|asset| format!("\"{:016x}\"", fnv1a_64(asset.body.as_bytes()))).collect());
 
 pub fn routes(app: &mut web::ServiceConfig) {
     app.route("/", web::get().to(page))
