@@ -39,7 +39,10 @@ export class Player extends EventTarget {
     this.blocked = false;
     audio.addEventListener('ended', () => this.ended());
     audio.addEventListener('waiting', () => {
-      if (this.shouldPlay()) this.stalled = true;
+      if (this.shouldPlay()) {
+        this.stalled = true;
+        this.stalledAt = this.generation;
+      }
     });
     audio.addEventListener('playing', () => this.playing());
     setInterval(() => this.reportProgress(), PROGRESS_EVERY_MS);
@@ -117,8 +120,12 @@ export class Player extends EventTarget {
     }
     if (this.stalled) {
       this.stalled = false;
-      this.reportProgress();
-      return;
+      // Tell the session where the stall left us, unless a newer state (another device's seek,
+      // say) came meanwhile: then that state is where to be, and reporting would undo it.
+      if (this.stalledAt === this.generation) {
+        this.reportProgress();
+        return;
+      }
     }
     const target = positionNow(this.state.playback, this.connection.serverNow());
     if (Math.abs(this.audio.currentTime * 1000 - target) > DRIFT_MS) this.audio.currentTime = target / 1000;
